@@ -1,0 +1,150 @@
+/**
+ * Strand's wire API: the book's `log.v1.Log` service (plus extensions with new field
+ * numbers) and the standard `grpc.health.v1.Health` service, as grpc-js service definitions
+ * over the protobufjs static code in `gen/` (regenerate with `deno task proto`).
+ *
+ * 64-bit fields decode as `number`.
+ * @module
+ */
+import "./_long_off.ts";
+import type { ServiceDefinition } from "@grpc/grpc-js";
+import { Buffer } from "node:buffer";
+import { grpc as healthRoot, log } from "./gen/log.js";
+
+/** A record on the wire (book field numbers: value=1, offset=2, term=3, type=4). */
+export interface RecordMessage {
+  value: Uint8Array;
+  offset: number;
+  term: number;
+  type: number;
+}
+
+/** Produce input: one `record` (the book) or a batch in `records` (extension). */
+export interface ProduceRequest {
+  record?: Partial<RecordMessage> | null;
+  records?: Partial<RecordMessage>[];
+}
+
+/** Produce output: the (first) offset and how many records were appended. */
+export interface ProduceResponse {
+  offset: number;
+  count: number;
+}
+
+/** Consume input; `limit` and `batchRecordsMax` are stream extensions (0 = unset). */
+export interface ConsumeRequest {
+  offset: number;
+  limit: number;
+  batchRecordsMax: number;
+}
+
+/** Consume output: one `record` (the book) or a batch in `records` (extension). */
+export interface ConsumeResponse {
+  record?: RecordMessage | null;
+  records?: RecordMessage[];
+}
+
+/** A member of the cluster as `GetServers` reports it. */
+export interface ServerMessage {
+  id: string;
+  rpcAddr: string;
+  isLeader: boolean;
+}
+
+/** GetServers output. */
+export interface GetServersResponse {
+  servers: ServerMessage[];
+}
+
+/** Health status values of `grpc.health.v1`. */
+export const ServingStatus = {
+  UNKNOWN: 0,
+  SERVING: 1,
+  NOT_SERVING: 2,
+  SERVICE_UNKNOWN: 3,
+} as const;
+/** One of {@linkcode ServingStatus}. */
+export type ServingStatus = typeof ServingStatus[keyof typeof ServingStatus];
+
+/** Health input: the service name ("" = the whole server). */
+export interface HealthCheckRequest {
+  service: string;
+}
+
+/** Health output. */
+export interface HealthCheckResponse {
+  status: ServingStatus;
+}
+
+interface Codec {
+  encode(message: never): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): unknown;
+}
+
+function serializer<T>(codec: Codec): (message: T) => Buffer {
+  return (message) => {
+    const bytes = codec.encode(message as never).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer<T>(codec: Codec): (bytes: Buffer) => T {
+  return (bytes) => codec.decode(bytes) as T;
+}
+
+function method(
+  path: string,
+  codecs: [Codec, Codec],
+  streams: { request: boolean; response: boolean },
+) {
+  const [request, response] = codecs;
+  return {
+    path,
+    requestStream: streams.request,
+    responseStream: streams.response,
+    requestSerialize: serializer(request),
+    requestDeserialize: deserializer(request),
+    responseSerialize: serializer(response),
+    responseDeserialize: deserializer(response),
+  };
+}
+
+const v1 = log.v1;
+const unary = { request: false, response: false };
+
+/** grpc-js definition of `log.v1.Log`, for `Server.addService` and client constructors. */
+export const logService: ServiceDefinition = {
+  produce: method("/log.v1.Log/Produce", [v1.ProduceRequest, v1.ProduceResponse], unary),
+  consume: method("/log.v1.Log/Consume", [v1.ConsumeRequest, v1.ConsumeResponse], unary),
+  consumeStream: method(
+    "/log.v1.Log/ConsumeStream",
+    [v1.ConsumeRequest, v1.ConsumeResponse],
+    { request: false, response: true },
+  ),
+  produceStream: method(
+    "/log.v1.Log/ProduceStream",
+    [v1.ProduceRequest, v1.ProduceResponse],
+    { request: true, response: true },
+  ),
+  getServers: method(
+    "/log.v1.Log/GetServers",
+    [v1.GetServersRequest, v1.GetServersResponse],
+    unary,
+  ),
+};
+
+const health = healthRoot.health.v1;
+
+/** grpc-js definition of `grpc.health.v1.Health`. */
+export const healthService: ServiceDefinition = {
+  check: method(
+    "/grpc.health.v1.Health/Check",
+    [health.HealthCheckRequest, health.HealthCheckResponse],
+    unary,
+  ),
+  watch: method(
+    "/grpc.health.v1.Health/Watch",
+    [health.HealthCheckRequest, health.HealthCheckResponse],
+    { request: false, response: true },
+  ),
+};
