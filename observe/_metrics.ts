@@ -1,0 +1,380 @@
+/**
+ * The node's Prometheus metrics, held in one `prom-client` Registry owned by the node (never
+ * the library's global registry, so two nodes in one test process never share counters).
+ * @module
+ */
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { ObserveError } from "./_errors.ts";
+
+/** Which front door a request came through; a label value of the request metrics. */
+export type Transport = "grpc" | "http";
+
+/** One finished request, as the server reports it. */
+export interface RequestSample {
+  readonly transport: Transport;
+  /** The RPC or route name, e.g. `Produce`, `ConsumeStream`, `POST /v1/records`. */
+  readonly method: string;
+  /** gRPC status name (`OK`, `NOT_FOUND`) or HTTP status code (`200`). */
+  readonly status: string;
+  readonly durationSeconds: number;
+}
+
+/** What the log reports when scraped (read on demand; the log never pushes these). */
+export interface LogStats {
+  /** Bytes of all segment files (store + index). */
+  readonly bytes: number;
+  readonly segments: number;
+  /** Offset of the first retained record. */
+  readonly firstOffset: number;
+  /** Offset the next record will get; the last offset is one less (-1 on an empty log). */
+  readonly nextOffset: number;
+}
+
+/**
+ * The callbacks the log calls so its figures reach the metrics without `log/` importing
+ * `observe/` (it declares the same narrow interface). Each call is O(1).
+ */
+export interface LogObserver {
+  /** One `append` call finished: from the call to durable, as its caller waits. */
+  appendDone(durationSeconds: number): void;
+  /** One group commit was written: how many appends it coalesced and what they held. */
+  batchCommitted(batch: { appends: number; records: number; bytes: number }): void;
+  /** One fsync (of a segment's files) finished. */
+  fsyncDone(durationSeconds: number): void;
+}
+
+/** Raft figures, read on scrape (the Raft issue registers this through the same registry). */
+export interface RaftStats {
+  readonly term: number;
+  readonly role: "follower" | "candidate" | "leader";
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  /** Entries each follower is behind the leader's last index; empty unless leader. */
+  readonly followerLagEntries: Readonly<Record<string, number>>;
+}
+
+/** Members by SWIM state, read on scrape (the membership issue registers this). */
+export type MembershipStats = Readonly<Record<"alive" | "suspect" | "dead" | "left", number>>;
+
+/** Options of {@linkcode Metrics}. */
+export interface MetricsOptions {
+  /** Labels added to every series, e.g. `{ node: "n1" }`. */
+  defaultLabels?: Readonly<Record<string, string>>;
+  /** Request latency buckets in seconds; the default spans 100µs to 10s. */
+  latencyBucketsSeconds?: readonly number[];
+}
+
+const latencyBucketsDefault = [
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  10,
+];
+/** Powers of four: a batch of 1 (no coalescing) up to 4096 appends or records. */
+const batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
+const batchBytesBuckets = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+const metricNamePattern = /^strand_[a-z][a-z0-9_]*$/;
+
+/**
+ * The metric set of one node. The server feeds request figures, the log its observer
+ * callbacks and a stats function; Raft and membership register through
+ * {@linkcode Metrics.registerRaftStats} / {@linkcode Metrics.registerMembershipStats} or the
+ * generic {@linkcode Metrics.gauge} / {@linkcode Metrics.counter} / {@linkcode Metrics.histogram}.
+ *
+ * @example
+ * ```ts
+ * const metrics = new Metrics({ defaultLabels: { node: "n1" } });
+ * metrics.observeRequest({ transport: "grpc", method: "Produce", status: "OK", durationSeconds: 0.002 });
+ * metrics.produced(1, 100);
+ * const text = await metrics.exposition(); // Prometheus text format
+ * ```
+ */
+export class Metrics {
+  /** The registry every metric of this node lives in. */
+  readonly registry: Registry = new Registry();
+  /** Pass to the log: appends, group commits and fsyncs land in the histograms below. */
+  readonly logObserver: LogObserver;
+
+  readonly #requests: Counter<"transport" | "method" | "status">;
+  readonly #requestSeconds: Histogram<"transport" | "method" | "status">;
+  readonly #records: Counter<"direction">;
+  readonly #bytes: Counter<"direction">;
+  readonly #openStreams: Gauge<"transport" | "method">;
+
+  constructor(options: MetricsOptions = {}) {
+    if (options.defaultLabels !== undefined) {
+      this.registry.setDefaultLabels({ ...options.defaultLabels });
+    }
+    const latencyBuckets = [...(options.latencyBucketsSeconds ?? latencyBucketsDefault)];
+    const requestLabels = ["transport", "method", "status"] as const;
+    this.#requests = this.counter({
+      name: "strand_requests_total",
+      help: "Requests served, by transport (grpc, http), method and status.",
+      labelNames: requestLabels,
+    });
+    this.#requestSeconds = this.histogram({
+      name: "strand_request_duration_seconds",
+      help: "Request latency from arrival to response, by transport, method and status.",
+      labelNames: requestLabels,
+      buckets: latencyBuckets,
+    });
+    this.#records = this.counter({
+      name: "strand_records_total",
+      help: "Records produced (appended) and consumed (sent to consumers), by direction.",
+      labelNames: ["direction"],
+    });
+    this.#bytes = this.counter({
+      name: "strand_record_bytes_total",
+      help: "Record value bytes produced and consumed, by direction.",
+      labelNames: ["direction"],
+    });
+    this.#openStreams = this.gauge({
+      name: "strand_open_streams",
+      help: "Streams (ProduceStream, ConsumeStream, HTTP tails) open now.",
+      labelNames: ["transport", "method"],
+    });
+    this.logObserver = this.#createLogObserver(latencyBuckets);
+  }
+
+  /** Counts one finished request and its latency. */
+  observeRequest(sample: RequestSample): void {
+    const labels = { transport: sample.transport, method: sample.method, status: sample.status };
+    this.#requests.inc(labels);
+    this.#requestSeconds.observe(labels, Math.max(0, sample.durationSeconds));
+  }
+
+  /** Counts records appended for clients, and their value bytes. */
+  produced(records: number, bytes: number): void {
+    this.#records.inc({ direction: "produced" }, records);
+    this.#bytes.inc({ direction: "produced" }, bytes);
+  }
+
+  /** Counts records delivered to consumers, and their value bytes. */
+  consumed(records: number, bytes: number): void {
+    this.#records.inc({ direction: "consumed" }, records);
+    this.#bytes.inc({ direction: "consumed" }, bytes);
+  }
+
+  /**
+   * Marks a stream open; call the returned function once when it closes (later calls do
+   * nothing, so a close path that runs twice cannot drive the gauge negative).
+   */
+  streamOpened(transport: Transport, method: string): () => void {
+    const labels = { transport, method };
+    this.#openStreams.inc(labels);
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.#openStreams.dec(labels);
+    };
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The `Content-Type` of {@linkcode Metrics.exposition}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /**
+   * Reads the log's figures on every scrape: size, segments, first and last offset. Register
+   * once; a stats function that throws (log closed) leaves those series out of that scrape.
+   */
+  registerLogStats(stats: () => LogStats): void {
+    const read = guarded(stats);
+    this.#scrapedGauge("strand_log_size_bytes", "Bytes of the log's segment files.", () => {
+      return read()?.bytes;
+    });
+    this.#scrapedGauge("strand_log_segments", "Segments in the log.", () => read()?.segments);
+    this.#scrapedGauge(
+      "strand_log_first_offset",
+      "Offset of the first retained record.",
+      () => read()?.firstOffset,
+    );
+    this.#scrapedGauge(
+      "strand_log_last_offset",
+      "Offset of the last record (-1 when the log holds none).",
+      () => {
+        const nextOffset = read()?.nextOffset;
+        return nextOffset === undefined ? undefined : nextOffset - 1;
+      },
+    );
+  }
+
+  /** Reads Raft's figures on every scrape: term, role, commit/applied index, follower lag. */
+  registerRaftStats(stats: () => RaftStats): void {
+    const read = guarded(stats);
+    this.#scrapedGauge("strand_raft_term", "Current Raft term.", () => read()?.term);
+    this.#scrapedGauge("strand_raft_commit_index", "Raft commit index.", () => {
+      return read()?.commitIndex;
+    });
+    this.#scrapedGauge("strand_raft_applied_index", "Raft applied index.", () => {
+      return read()?.appliedIndex;
+    });
+    this.gauge({
+      name: "strand_raft_role",
+      help: "1 for the node's current Raft role, 0 for the others.",
+      labelNames: ["role"],
+      collect() {
+        this.reset();
+        const role = read()?.role;
+        if (role === undefined) return;
+        for (const each of ["follower", "candidate", "leader"]) {
+          this.set({ role: each }, +(each === role));
+        }
+      },
+    });
+    this.gauge({
+      name: "strand_raft_follower_lag_entries",
+      help: "Entries each follower is behind the leader's last index (reported by the leader).",
+      labelNames: ["peer"],
+      collect() {
+        this.reset();
+        const lag = read()?.followerLagEntries ?? {};
+        for (const [peer, entries] of Object.entries(lag)) this.set({ peer }, entries);
+      },
+    });
+  }
+
+  /** Reads the membership's counts by state on every scrape. */
+  registerMembershipStats(stats: () => MembershipStats): void {
+    const read = guarded(stats);
+    this.gauge({
+      name: "strand_members",
+      help: "Cluster members known to this node, by SWIM state.",
+      labelNames: ["state"],
+      collect() {
+        this.reset();
+        for (const [state, count] of Object.entries(read() ?? {})) this.set({ state }, count);
+      },
+    });
+  }
+
+  /** Registers a counter; the name must be `strand_…_total`. */
+  counter<L extends string>(config: MetricConfig<L>): Counter<L> {
+    checkName(config.name, /_total$/);
+    return new Counter({
+      ...config,
+      labelNames: [...(config.labelNames ?? [])],
+      registers: [this.registry],
+    });
+  }
+
+  /** Registers a gauge, optionally computed on scrape by `collect`. */
+  gauge<L extends string>(
+    config: MetricConfig<L> & { collect?: (this: Gauge<L>) => void | Promise<void> },
+  ): Gauge<L> {
+    checkName(config.name, /^(?!.*_total$)/);
+    return new Gauge({
+      ...config,
+      labelNames: [...(config.labelNames ?? [])],
+      registers: [this.registry],
+    });
+  }
+
+  /** Registers a histogram; durations must be in `_seconds`, sizes in `_bytes`. */
+  histogram<L extends string>(
+    config: MetricConfig<L> & { buckets: readonly number[] },
+  ): Histogram<L> {
+    checkName(config.name, /^(?!.*_total$)/);
+    return new Histogram({
+      ...config,
+      labelNames: [...(config.labelNames ?? [])],
+      buckets: [...config.buckets],
+      registers: [this.registry],
+    });
+  }
+
+  #scrapedGauge(name: string, help: string, value: () => number | undefined): void {
+    this.gauge({
+      name,
+      help,
+      collect() {
+        this.reset();
+        const current = value();
+        if (current !== undefined) this.set(current);
+      },
+    });
+  }
+
+  #createLogObserver(latencyBuckets: number[]): LogObserver {
+    const append = this.histogram({
+      name: "strand_log_append_duration_seconds",
+      help: "Latency of one log append, from the call until it is durable.",
+      buckets: latencyBuckets,
+    });
+    const fsync = this.histogram({
+      name: "strand_log_fsync_duration_seconds",
+      help: "Latency of one fsync of the log's files.",
+      buckets: latencyBuckets,
+    });
+    const batchAppends = this.histogram({
+      name: "strand_log_commit_batch_appends",
+      help: "Appends coalesced into one group commit (one write, one fsync).",
+      buckets: batchBuckets,
+    });
+    const batchRecords = this.histogram({
+      name: "strand_log_commit_batch_records",
+      help: "Records written by one group commit.",
+      buckets: batchBuckets,
+    });
+    const batchBytes = this.histogram({
+      name: "strand_log_commit_batch_bytes",
+      help: "Bytes written by one group commit.",
+      buckets: batchBytesBuckets,
+    });
+    return {
+      appendDone: (seconds) => append.observe(Math.max(0, seconds)),
+      fsyncDone: (seconds) => fsync.observe(Math.max(0, seconds)),
+      batchCommitted: (batch) => {
+        batchAppends.observe(batch.appends);
+        batchRecords.observe(batch.records);
+        batchBytes.observe(batch.bytes);
+      },
+    };
+  }
+}
+
+/** Name, help and label names of a metric registered through {@linkcode Metrics}. */
+export interface MetricConfig<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames?: readonly L[];
+}
+
+function checkName(name: string, suffixRule: RegExp): void {
+  if (!metricNamePattern.test(name) || !suffixRule.test(name)) {
+    throw new ObserveError(
+      "INVALID_ARGUMENT",
+      `Cannot register metric "${name}": names are strand_<snake_case>, counters end in _total ` +
+        `and only counters do`,
+    );
+  }
+}
+
+/** Wraps a stats function so one throwing read drops the series instead of failing the scrape. */
+function guarded<T>(stats: () => T): () => T | undefined {
+  return () => {
+    try {
+      return stats();
+    } catch {
+      return undefined;
+    }
+  };
+}

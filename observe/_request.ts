@@ -1,0 +1,213 @@
+/**
+ * The per-request hook the server calls: one `start` when a request arrives, one `end` when
+ * it is answered. It turns that into a span, the request metrics and the request log lines.
+ * @module
+ */
+
+import { type Context, context, SpanStatusCode } from "@opentelemetry/api";
+import type { LogFields, Logger } from "./_logger.ts";
+import type { Metrics, Transport } from "./_metrics.ts";
+import {
+  contextFromGrpcMetadata,
+  contextFromHttpHeaders,
+  type GrpcMetadata,
+  type HttpHeaders,
+  markFailed,
+  startRequestSpan,
+  traceIdOf,
+} from "./_tracing.ts";
+
+/** What the server knows when a request arrives. */
+export interface RequestStart {
+  readonly transport: Transport;
+  /** RPC name (`Produce`) or route (`POST /v1/records`). */
+  readonly method: string;
+  /** The authenticated client (mTLS certificate subject), if any. */
+  readonly subject?: string;
+  /** Incoming HTTP headers, to continue the caller's `traceparent`. */
+  readonly headers?: HttpHeaders;
+  /** Incoming gRPC metadata, to continue the caller's `traceparent`. */
+  readonly metadata?: GrpcMetadata;
+  /**
+   * A long-lived stream (ConsumeStream, ProduceStream, an HTTP tail): counted in
+   * `strand_open_streams` until it ends, and never reported as slow.
+   */
+  readonly stream?: boolean;
+}
+
+/** How a request ended. */
+export interface RequestEnd {
+  /** gRPC status (code number or name, e.g. 0 / `OK`) or HTTP status code. */
+  readonly status: number | string;
+  /** The error behind a failed status, logged and recorded on the span. */
+  readonly error?: unknown;
+}
+
+/** One request in flight. */
+export interface ObservedRequest {
+  /** The request's trace context: run the handler in it so child spans attach. */
+  readonly context: Context;
+  /** Runs `work` with the request's context active. */
+  run<T>(work: () => T): T;
+  /** Records the outcome; only the first call counts. */
+  end(outcome: RequestEnd): void;
+}
+
+/** Options of {@linkcode RequestObserver}. */
+export interface RequestObserverOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Requests slower than this are logged at warn; default 1 s. Streams are exempt. */
+  readonly slowRequestSeconds?: number;
+  /** Monotonic clock in milliseconds; default `performance.now`. */
+  readonly nowMs?: () => number;
+}
+
+/** gRPC status names by code (grpc-js reports numbers). */
+const grpcStatusNames = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+];
+/** Statuses that mean the server failed (OpenTelemetry's rule for gRPC server spans). */
+const grpcServerFailures = new Set([
+  "UNKNOWN",
+  "DEADLINE_EXCEEDED",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+]);
+
+/** The metric label of a status: gRPC status names, HTTP codes as decimal text. */
+export function statusLabel(transport: Transport, status: number | string): string {
+  if (typeof status === "string") return status;
+  if (transport === "grpc") return grpcStatusNames[status] ?? String(status);
+  return String(status);
+}
+
+function isServerFailure(transport: Transport, status: string): boolean {
+  return transport === "grpc" ? grpcServerFailures.has(status) : Number(status) >= 500;
+}
+
+/**
+ * Observes requests for the server: a span continuing the caller's `traceparent`, the
+ * request counter and latency histogram, a debug line per request, a warn line per failed or
+ * slow request.
+ *
+ * @example
+ * ```ts
+ * const observer = new RequestObserver({ logger, metrics });
+ * const request = observer.start({ transport: "http", method: "POST /v1/records", headers });
+ * try {
+ *   const response = await request.run(() => handle(req));
+ *   request.end({ status: response.status });
+ * } catch (error) {
+ *   request.end({ status: 500, error });
+ * }
+ * ```
+ */
+export class RequestObserver {
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #slowMs: number;
+  readonly #nowMs: () => number;
+
+  constructor(options: RequestObserverOptions) {
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.#slowMs = (options.slowRequestSeconds ?? 1) * 1000;
+    this.#nowMs = options.nowMs ?? (() => performance.now());
+  }
+
+  /** Starts observing one request. */
+  start(request: RequestStart): ObservedRequest {
+    const startMs = this.#nowMs();
+    const parent = request.headers !== undefined
+      ? contextFromHttpHeaders(request.headers)
+      : request.metadata !== undefined
+      ? contextFromGrpcMetadata(request.metadata)
+      : context.active();
+    const attributes = request.subject === undefined ? {} : { "strand.subject": request.subject };
+    const { span, context: requestContext } = startRequestSpan({
+      transport: request.transport,
+      method: request.method,
+      parent,
+      attributes,
+    });
+    const streamClosed = request.stream === true
+      ? this.#metrics.streamOpened(request.transport, request.method)
+      : undefined;
+    let ended = false;
+    return {
+      context: requestContext,
+      run: (work) => context.with(requestContext, work),
+      end: (outcome) => {
+        if (ended) return;
+        ended = true;
+        streamClosed?.();
+        const durationMs = this.#nowMs() - startMs;
+        const status = statusLabel(request.transport, outcome.status);
+        const failed = isServerFailure(request.transport, status);
+        this.#metrics.observeRequest({
+          transport: request.transport,
+          method: request.method,
+          status,
+          durationSeconds: durationMs / 1000,
+        });
+        span.setAttribute("strand.status", status);
+        if (failed) {
+          if (outcome.error === undefined) span.setStatus({ code: SpanStatusCode.ERROR });
+          else markFailed(span, outcome.error);
+        }
+        span.end();
+        this.#log(request, { status, durationMs, failed, error: outcome.error, requestContext });
+      },
+    };
+  }
+
+  #log(
+    request: RequestStart,
+    result: {
+      status: string;
+      durationMs: number;
+      failed: boolean;
+      error: unknown;
+      requestContext: Context;
+    },
+  ): void {
+    const fields: Record<string, unknown> = {
+      transport: request.transport,
+      method: request.method,
+      subject: request.subject ?? null,
+      status: result.status,
+      durationMs: Math.round(result.durationMs * 1000) / 1000,
+    };
+    const traceId = traceIdOf(result.requestContext);
+    if (traceId !== undefined) fields.traceId = traceId;
+    this.#logger.debug("request", fields);
+    if (result.failed) {
+      this.#logger.warn("request failed", withError(fields, result.error));
+    } else if (result.durationMs >= this.#slowMs && request.stream !== true) {
+      this.#logger.warn("slow request", fields);
+    }
+  }
+}
+
+function withError(fields: LogFields, error: unknown): LogFields {
+  return error === undefined ? fields : { ...fields, error };
+}

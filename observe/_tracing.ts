@@ -1,0 +1,164 @@
+/**
+ * Tracing helpers over `@opentelemetry/api`. Nothing here configures an SDK: when the node
+ * runs with `OTEL_DENO=true`, Deno registers its own tracer provider, context manager and W3C
+ * propagator with the API, and exports spans over OTLP (`OTEL_EXPORTER_OTLP_*`). Without it
+ * every call below is a cheap no-op.
+ * @module
+ */
+
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Tracer,
+} from "@opentelemetry/api";
+import type { LogObserver, Transport } from "./_metrics.ts";
+
+/** The instrumentation scope name of Strand's spans. */
+export const tracerName = "strand";
+
+/** Incoming HTTP headers: fetch `Headers` or `node:http`'s `IncomingHttpHeaders`. */
+export type HttpHeaders = Headers | Readonly<Record<string, string | string[] | undefined>>;
+
+/** What Strand needs of gRPC `Metadata` (grpc-js's class fits it). */
+export interface GrpcMetadata {
+  get(key: string): Array<string | Uint8Array>;
+  set(key: string, value: string): void;
+}
+
+function tracer(): Tracer {
+  return trace.getTracer(tracerName);
+}
+
+/** The caller's trace context from `traceparent`/`tracestate` HTTP headers (or none). */
+export function contextFromHttpHeaders(headers: HttpHeaders): Context {
+  return propagation.extract(context.active(), headers, {
+    keys: (carrier) => headers instanceof Headers ? [...headers.keys()] : Object.keys(carrier),
+    get: (carrier, key) => {
+      if (headers instanceof Headers) return headers.get(key) ?? undefined;
+      return (carrier as Record<string, string | string[] | undefined>)[key.toLowerCase()];
+    },
+  });
+}
+
+/** The caller's trace context from `traceparent`/`tracestate` gRPC metadata (or none). */
+export function contextFromGrpcMetadata(metadata: GrpcMetadata): Context {
+  return propagation.extract(context.active(), metadata, {
+    keys: () => ["traceparent", "tracestate", "baggage"],
+    get: (carrier, key) => {
+      const values = carrier.get(key).filter((value) => typeof value === "string");
+      return values.length === 0 ? undefined : values as string[];
+    },
+  });
+}
+
+/** Writes the active trace context into outgoing gRPC metadata (client and peer calls). */
+export function injectGrpcMetadata(metadata: GrpcMetadata): void {
+  propagation.inject(context.active(), metadata, {
+    set: (carrier, key, value) => carrier.set(key, value),
+  });
+}
+
+/** Writes the active trace context into outgoing HTTP headers. */
+export function injectHttpHeaders(headers: Headers): void {
+  propagation.inject(context.active(), headers, {
+    set: (carrier, key, value) => carrier.set(key, value),
+  });
+}
+
+/** What {@linkcode startRequestSpan} needs to know about a request. */
+export interface RequestSpanOptions {
+  readonly transport: Transport;
+  /** RPC name or route, also the span name. */
+  readonly method: string;
+  /** The caller's context, from {@linkcode contextFromHttpHeaders} or gRPC metadata. */
+  readonly parent: Context;
+  readonly attributes?: Attributes;
+}
+
+/** A server span and the context to run the request's work in. */
+export interface RequestSpan {
+  readonly span: Span;
+  readonly context: Context;
+}
+
+/** Starts the server span of one request as a child of the caller's context. */
+export function startRequestSpan(options: RequestSpanOptions): RequestSpan {
+  const transportAttributes: Attributes = options.transport === "grpc"
+    ? { "rpc.system": "grpc", "rpc.method": options.method }
+    : { "http.route": options.method };
+  const span = tracer().startSpan(options.method, {
+    kind: SpanKind.SERVER,
+    attributes: {
+      "strand.transport": options.transport,
+      ...transportAttributes,
+      ...options.attributes,
+    },
+  }, options.parent);
+  return { span, context: trace.setSpan(options.parent, span) };
+}
+
+/**
+ * Runs `work` inside a child span of the active context (e.g. `log.append` inside a Produce),
+ * ending the span when `work` settles and marking it failed if `work` throws.
+ *
+ * @example
+ * ```ts
+ * const offset = await withSpan("log.append", { "strand.records": 3 }, () => log.append(batch));
+ * ```
+ */
+export function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  work: () => Promise<T>,
+): Promise<T> {
+  return tracer().startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await work();
+    } catch (error) {
+      markFailed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Marks a span failed with the error's message and records it as an exception event. */
+export function markFailed(span: Span, error: unknown): void {
+  const exception = error instanceof Error ? error : new Error(String(error));
+  span.recordException(exception);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
+}
+
+/**
+ * A log observer that, on top of `inner`, records each fsync as a `log.fsync` span under the
+ * active context. The log reports an fsync after the fact, so the span is placed backwards
+ * from now by its duration. In a group commit the active context is that of the append which
+ * started the flush; the other appends it covers see it only through their `log.append` span.
+ */
+export function withFsyncSpans(inner: LogObserver): LogObserver {
+  return {
+    appendDone: (seconds) => inner.appendDone(seconds),
+    batchCommitted: (batch) => inner.batchCommitted(batch),
+    fsyncDone: (seconds) => {
+      inner.fsyncDone(seconds);
+      const endMs = Date.now();
+      const span = tracer().startSpan("log.fsync", { startTime: endMs - seconds * 1000 });
+      span.end(endMs);
+    },
+  };
+}
+
+/** The trace id of the span in `ctx`, or undefined when there is no sampled trace. */
+export function traceIdOf(ctx: Context): string | undefined {
+  const spanContext = trace.getSpanContext(ctx);
+  return spanContext !== undefined && trace.isSpanContextValid(spanContext)
+    ? spanContext.traceId
+    : undefined;
+}
