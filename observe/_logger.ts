@@ -116,9 +116,6 @@ export function createLogger(options: LoggerOptions = {}): StructuredLogger {
   return new SinkLogger(sink, { ...options.fields });
 }
 
-/** A logger that drops everything (tests, libraries used without a logger). */
-export const silentLogger: StructuredLogger = createLogger({ level: "error", write: () => {} });
-
 interface Sink {
   readonly level: LogLevel;
   readonly format: LogFormat;
@@ -205,3 +202,6 @@ function writeStderr(line: string): void {
     position += Deno.stderr.writeSync(bytes.subarray(position));
   }
 }
+
+/** A logger that drops everything (tests, libraries used without a logger). */
+export const silentLogger: StructuredLogger = createLogger({ level: "error", write: () => {} });

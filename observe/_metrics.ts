@@ -194,7 +194,7 @@ export class Metrics {
 
   /**
    * Reads the log's figures on every scrape: size, segments, first and last offset. Register
-   * once; a stats function that throws (log closed) leaves those series out of that scrape.
+   * once; a stats function that throws (log closed) reports NaN for that scrape.
    */
   registerLogStats(stats: () => LogStats): void {
     const read = guarded(stats);
@@ -306,9 +306,9 @@ export class Metrics {
       name,
       help,
       collect() {
-        this.reset();
-        const current = value();
-        if (current !== undefined) this.set(current);
+        // An unlabelled prom-client gauge is always exposed, so "unknown" is NaN, never a
+        // made-up 0 that a dashboard would plot as real.
+        this.set(value() ?? NaN);
       },
     });
   }
@@ -368,7 +368,7 @@ function checkName(name: string, suffixRule: RegExp): void {
   }
 }
 
-/** Wraps a stats function so one throwing read drops the series instead of failing the scrape. */
+/** Wraps a stats function so one throwing read yields "unknown" instead of failing the scrape. */
 function guarded<T>(stats: () => T): () => T | undefined {
   return () => {
     try {
