@@ -100,6 +100,17 @@ export function statusLabel(transport: Transport, status: number | string): stri
   return String(status);
 }
 
+/**
+ * The caller's context from the request's headers or metadata. (With OTEL_DENO=true Deno also
+ * records its own "POST" server span for node:http and HTTP/2 requests; it is not active in
+ * the handler, so it and the request span are siblings under the caller's span.)
+ */
+function parentContext(request: RequestStart): Context {
+  if (request.headers !== undefined) return contextFromHttpHeaders(request.headers);
+  if (request.metadata !== undefined) return contextFromGrpcMetadata(request.metadata);
+  return context.active();
+}
+
 function isServerFailure(transport: Transport, status: string): boolean {
   return transport === "grpc" ? grpcServerFailures.has(status) : Number(status) >= 500;
 }
@@ -137,11 +148,7 @@ export class RequestObserver {
   /** Starts observing one request. */
   start(request: RequestStart): ObservedRequest {
     const startMs = this.#nowMs();
-    const parent = request.headers !== undefined
-      ? contextFromHttpHeaders(request.headers)
-      : request.metadata !== undefined
-      ? contextFromGrpcMetadata(request.metadata)
-      : context.active();
+    const parent = parentContext(request);
     const attributes = request.subject === undefined ? {} : { "strand.subject": request.subject };
     const { span, context: requestContext } = startRequestSpan({
       transport: request.transport,
