@@ -69,3 +69,24 @@ async function metricsAnswer(metrics: Metrics, method: string): Promise<Answer> 
     };
   }
 }
+
+/** A `node:http` route handler, in the server's `routes` option shape. */
+export type MetricsRouteHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+) => Promise<void>;
+
+/**
+ * The `/metrics` routes keyed `"METHOD /path"`, ready for the HTTP server's extra `routes`
+ * option (its router answers 405 for other methods on a known path).
+ *
+ * @example
+ * ```ts
+ * await startHttpServer(service, { host, port, routes: metricsRoutes(metrics) });
+ * ```
+ */
+export function metricsRoutes(metrics: Metrics): Record<string, MetricsRouteHandler> {
+  const handler: MetricsRouteHandler = (request, response) =>
+    serveMetrics(metrics, request, response);
+  return { [`GET ${metricsPath}`]: handler, [`HEAD ${metricsPath}`]: handler };
+}

@@ -31,17 +31,24 @@ export interface LogStats {
   readonly nextOffset: number;
 }
 
+/** What one group commit of the log did (the log declares the same shape). */
+export interface GroupCommitEvent {
+  /** Entries written by the group: each append is one entry, so this is the coalescing. */
+  readonly entries: number;
+  /** Frame bytes written by the group. */
+  readonly bytes: number;
+  /** Time spent in the write call(s), in milliseconds. */
+  readonly writeMs: number;
+  /** Time spent in fsync, in milliseconds; 0 when the fsync policy did not sync this group. */
+  readonly fsyncMs: number;
+}
+
 /**
- * The callbacks the log calls so its figures reach the metrics without `log/` importing
- * `observe/` (it declares the same narrow interface). Each call is O(1).
+ * The callback the log calls after each group commit, so its figures reach the metrics
+ * without `log/` importing `observe/` (it declares the same narrow interface). O(1).
  */
 export interface LogObserver {
-  /** One `append` call finished: from the call to durable, as its caller waits. */
-  appendDone(durationSeconds: number): void;
-  /** One group commit was written: how many appends it coalesced and what they held. */
-  batchCommitted(batch: { appends: number; records: number; bytes: number }): void;
-  /** One fsync (of a segment's files) finished. */
-  fsyncDone(durationSeconds: number): void;
+  onGroupCommit(event: GroupCommitEvent): void;
 }
 
 /** Raft figures, read on scrape (the Raft issue registers this through the same registry). */
@@ -82,7 +89,7 @@ const latencyBucketsDefault = [
   2.5,
   10,
 ];
-/** Powers of four: a batch of 1 (no coalescing) up to 4096 appends or records. */
+/** A batch of 1 (no coalescing) up to 4096 appends. */
 const batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
 const batchBytesBuckets = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
 const metricNamePattern = /^strand_[a-z][a-z0-9_]*$/;
@@ -104,7 +111,7 @@ const metricNamePattern = /^strand_[a-z][a-z0-9_]*$/;
 export class Metrics {
   /** The registry every metric of this node lives in. */
   readonly registry: Registry = new Registry();
-  /** Pass to the log: appends, group commits and fsyncs land in the histograms below. */
+  /** Pass to the log: each group commit's size, write and fsync time land in histograms. */
   readonly logObserver: LogObserver;
 
   readonly #requests: Counter<"transport" | "method" | "status">;
@@ -112,6 +119,7 @@ export class Metrics {
   readonly #records: Counter<"direction">;
   readonly #bytes: Counter<"direction">;
   readonly #openStreams: Gauge<"transport" | "method">;
+  readonly #appendSeconds: Histogram;
 
   constructor(options: MetricsOptions = {}) {
     if (options.defaultLabels !== undefined) {
@@ -145,6 +153,12 @@ export class Metrics {
       help: "Streams (ProduceStream, ConsumeStream, HTTP tails) open now.",
       labelNames: ["transport", "method"],
     });
+    this.#appendSeconds = this.histogram({
+      name: "strand_log_append_duration_seconds",
+      help: "Latency of one append as the server waits for it: from the call until durable " +
+        "(on a cluster: until committed by a quorum).",
+      buckets: latencyBuckets,
+    });
     this.logObserver = this.#createLogObserver(latencyBuckets);
   }
 
@@ -159,6 +173,11 @@ export class Metrics {
   produced(records: number, bytes: number): void {
     this.#records.inc({ direction: "produced" }, records);
     this.#bytes.inc({ direction: "produced" }, bytes);
+  }
+
+  /** Times one append, from the call until it resolved (see `observeCommitLog`). */
+  observeAppend(durationSeconds: number): void {
+    this.#appendSeconds.observe(Math.max(0, durationSeconds));
   }
 
   /** Counts records delivered to consumers, and their value bytes. */
@@ -314,24 +333,19 @@ export class Metrics {
   }
 
   #createLogObserver(latencyBuckets: number[]): LogObserver {
-    const append = this.histogram({
-      name: "strand_log_append_duration_seconds",
-      help: "Latency of one log append, from the call until it is durable.",
+    const write = this.histogram({
+      name: "strand_log_write_duration_seconds",
+      help: "Time one group commit spent writing to the log's files.",
       buckets: latencyBuckets,
     });
     const fsync = this.histogram({
       name: "strand_log_fsync_duration_seconds",
-      help: "Latency of one fsync of the log's files.",
+      help: "Time one group commit spent in fsync (groups the policy did not sync are left out).",
       buckets: latencyBuckets,
     });
-    const batchAppends = this.histogram({
-      name: "strand_log_commit_batch_appends",
-      help: "Appends coalesced into one group commit (one write, one fsync).",
-      buckets: batchBuckets,
-    });
-    const batchRecords = this.histogram({
-      name: "strand_log_commit_batch_records",
-      help: "Records written by one group commit.",
+    const batchEntries = this.histogram({
+      name: "strand_log_commit_batch_entries",
+      help: "Entries (appends) coalesced into one group commit: one write, at most one fsync.",
       buckets: batchBuckets,
     });
     const batchBytes = this.histogram({
@@ -340,12 +354,11 @@ export class Metrics {
       buckets: batchBytesBuckets,
     });
     return {
-      appendDone: (seconds) => append.observe(Math.max(0, seconds)),
-      fsyncDone: (seconds) => fsync.observe(Math.max(0, seconds)),
-      batchCommitted: (batch) => {
-        batchAppends.observe(batch.appends);
-        batchRecords.observe(batch.records);
-        batchBytes.observe(batch.bytes);
+      onGroupCommit: (event) => {
+        batchEntries.observe(event.entries);
+        batchBytes.observe(event.bytes);
+        write.observe(Math.max(0, event.writeMs) / 1000);
+        if (event.fsyncMs > 0) fsync.observe(event.fsyncMs / 1000);
       },
     };
   }

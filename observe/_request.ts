@@ -43,6 +43,21 @@ export interface RequestEnd {
   readonly error?: unknown;
 }
 
+/** One finished request, for {@linkcode RequestObserver.record} (the server's hook shape). */
+export interface RequestEvent {
+  readonly transport: Transport;
+  readonly method: string;
+  /** gRPC status (code number or name) or HTTP status code. */
+  readonly status: number | string;
+  readonly durationMs: number;
+  readonly subject?: string;
+  /** A long-lived stream, never reported as slow; default: the method name ends in "Stream". */
+  readonly stream?: boolean;
+  readonly error?: unknown;
+  /** The request's trace, to correlate the log line with its spans. */
+  readonly traceId?: string;
+}
+
 /** One request in flight. */
 export interface ObservedRequest {
   /** The request's trace context: run the handler in it so child spans attach. */
@@ -145,7 +160,39 @@ export class RequestObserver {
     this.#nowMs = options.nowMs ?? (() => performance.now());
   }
 
-  /** Starts observing one request. */
+  /**
+   * Records one finished request: metrics and log lines, no span. This is the server's
+   * after-the-fact hook (`observe: requests.record`); requests observed through
+   * {@linkcode RequestObserver.start} are recorded by their `end` and must not be recorded
+   * again.
+   */
+  readonly record = (event: RequestEvent): void => {
+    const status = statusLabel(event.transport, event.status);
+    const failed = isServerFailure(event.transport, status);
+    this.#metrics.observeRequest({
+      transport: event.transport,
+      method: event.method,
+      status,
+      durationSeconds: event.durationMs / 1000,
+    });
+    const fields: Record<string, unknown> = {
+      transport: event.transport,
+      method: event.method,
+      subject: event.subject ?? null,
+      status,
+      durationMs: Math.round(event.durationMs * 1000) / 1000,
+    };
+    if (event.traceId !== undefined) fields.traceId = event.traceId;
+    this.#logger.debug("request", fields);
+    const stream = event.stream ?? event.method.endsWith("Stream");
+    if (failed) {
+      this.#logger.warn("request failed", withError(fields, event.error));
+    } else if (event.durationMs >= this.#slowMs && !stream) {
+      this.#logger.warn("slow request", fields);
+    }
+  };
+
+  /** Starts observing one request: its span now, its metrics and log lines at `end`. */
   start(request: RequestStart): ObservedRequest {
     const startMs = this.#nowMs();
     const parent = parentContext(request);
@@ -156,7 +203,8 @@ export class RequestObserver {
       parent,
       attributes,
     });
-    const streamClosed = request.stream === true
+    const stream = request.stream === true;
+    const streamClosed = stream
       ? this.#metrics.streamOpened(request.transport, request.method)
       : undefined;
     let ended = false;
@@ -167,51 +215,26 @@ export class RequestObserver {
         if (ended) return;
         ended = true;
         streamClosed?.();
-        const durationMs = this.#nowMs() - startMs;
         const status = statusLabel(request.transport, outcome.status);
-        const failed = isServerFailure(request.transport, status);
-        this.#metrics.observeRequest({
-          transport: request.transport,
-          method: request.method,
-          status,
-          durationSeconds: durationMs / 1000,
-        });
         span.setAttribute("strand.status", status);
-        if (failed) {
+        if (isServerFailure(request.transport, status)) {
           if (outcome.error === undefined) span.setStatus({ code: SpanStatusCode.ERROR });
           else markFailed(span, outcome.error);
         }
         span.end();
-        this.#log(request, { status, durationMs, failed, error: outcome.error, requestContext });
+        const traceId = traceIdOf(requestContext);
+        this.record({
+          transport: request.transport,
+          method: request.method,
+          status,
+          durationMs: this.#nowMs() - startMs,
+          stream,
+          ...(request.subject === undefined ? {} : { subject: request.subject }),
+          ...(outcome.error === undefined ? {} : { error: outcome.error }),
+          ...(traceId === undefined ? {} : { traceId }),
+        });
       },
     };
-  }
-
-  #log(
-    request: RequestStart,
-    result: {
-      status: string;
-      durationMs: number;
-      failed: boolean;
-      error: unknown;
-      requestContext: Context;
-    },
-  ): void {
-    const fields: Record<string, unknown> = {
-      transport: request.transport,
-      method: request.method,
-      subject: request.subject ?? null,
-      status: result.status,
-      durationMs: Math.round(result.durationMs * 1000) / 1000,
-    };
-    const traceId = traceIdOf(result.requestContext);
-    if (traceId !== undefined) fields.traceId = traceId;
-    this.#logger.debug("request", fields);
-    if (result.failed) {
-      this.#logger.warn("request failed", withError(fields, result.error));
-    } else if (result.durationMs >= this.#slowMs && request.stream !== true) {
-      this.#logger.warn("slow request", fields);
-    }
   }
 }
 

@@ -137,20 +137,27 @@ export function markFailed(span: Span, error: unknown): void {
 }
 
 /**
- * A log observer that, on top of `inner`, records each fsync as a `log.fsync` span under the
- * active context. The log reports an fsync after the fact, so the span is placed backwards
- * from now by its duration. In a group commit the active context is that of the append which
- * started the flush; the other appends it covers see it only through their `log.append` span.
+ * A log observer that, on top of `inner`, records each group commit as `log.write` and
+ * `log.fsync` spans under the active context. The log reports a group commit after the fact,
+ * so the spans are placed backwards from now by their durations. The active context is that
+ * of the append which started the flush; the other appends the group covers see it only
+ * through their own `log.append` span.
  */
-export function withFsyncSpans(inner: LogObserver): LogObserver {
+export function withGroupCommitSpans(inner: LogObserver): LogObserver {
   return {
-    appendDone: (seconds) => inner.appendDone(seconds),
-    batchCommitted: (batch) => inner.batchCommitted(batch),
-    fsyncDone: (seconds) => {
-      inner.fsyncDone(seconds);
+    onGroupCommit: (event) => {
+      inner.onGroupCommit(event);
       const endMs = Date.now();
-      const span = tracer().startSpan("log.fsync", { startTime: endMs - seconds * 1000 });
-      span.end(endMs);
+      const attributes = { "strand.entries": event.entries, "strand.bytes": event.bytes };
+      const fsyncStartMs = endMs - Math.max(0, event.fsyncMs);
+      const write = tracer().startSpan("log.write", {
+        attributes,
+        startTime: fsyncStartMs - Math.max(0, event.writeMs),
+      });
+      write.end(fsyncStartMs);
+      if (event.fsyncMs <= 0) return;
+      const fsync = tracer().startSpan("log.fsync", { attributes, startTime: fsyncStartMs });
+      fsync.end(endMs);
     },
   };
 }

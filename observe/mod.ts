@@ -32,6 +32,7 @@ export {
 } from "./_logger.ts";
 export { redactedText, type RedactOptions, redactSecrets, toJsonSafe } from "./_redact.ts";
 export {
+  type GroupCommitEvent,
   type LogObserver,
   type LogStats,
   type MembershipStats,
@@ -42,7 +43,14 @@ export {
   type RequestSample,
   type Transport,
 } from "./_metrics.ts";
-export { metricsPath, metricsResponse, serveMetrics } from "./_http.ts";
+export { type MeteredLog, observeCommitLog } from "./_commit_log.ts";
+export {
+  metricsPath,
+  metricsResponse,
+  type MetricsRouteHandler,
+  metricsRoutes,
+  serveMetrics,
+} from "./_http.ts";
 export {
   contextFromGrpcMetadata,
   contextFromHttpHeaders,
@@ -56,12 +64,13 @@ export {
   startRequestSpan,
   traceIdOf,
   tracerName,
-  withFsyncSpans,
+  withGroupCommitSpans,
   withSpan,
 } from "./_tracing.ts";
 export {
   type ObservedRequest,
   type RequestEnd,
+  type RequestEvent,
   RequestObserver,
   type RequestObserverOptions,
   type RequestStart,

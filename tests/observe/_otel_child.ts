@@ -1,6 +1,7 @@
 /**
  * Run by otel_test.ts with OTEL_DENO=true: serves one HTTP route and one gRPC method through
- * RequestObserver, each doing a traced `log.append` with an fsync inside, prints its ports as
+ * RequestObserver, each appending to an observed fake log (log.append, then log.write and
+ * log.fsync from its group-commit report), prints its ports as
  * one JSON line on stdout, and exits (flushing its spans over OTLP) when stdin closes.
  */
 
@@ -10,24 +11,29 @@ import * as grpc from "@grpc/grpc-js";
 import {
   createLogger,
   Metrics,
+  observeCommitLog,
   RequestObserver,
-  withFsyncSpans,
-  withSpan,
+  withGroupCommitSpans,
 } from "../../observe/mod.ts";
 import { echoService } from "./_echo_service.ts";
 
 const logger = createLogger({ level: "debug", format: "json" });
 const metrics = new Metrics();
 const observer = new RequestObserver({ logger, metrics });
-const logObserver = withFsyncSpans(metrics.logObserver);
+const logObserver = withGroupCommitSpans(metrics.logObserver);
 
-/** Stands in for the log: the append's fsync is reported through the observer, as log/ will. */
-function fakeAppend(records: number): Promise<void> {
-  return withSpan("log.append", { "strand.records": records }, async () => {
+/** Stands in for the log: each append is its own group commit, reported as log/ will. */
+const fakeLog = {
+  async append(values: Uint8Array[]) {
     await Promise.resolve();
-    logObserver.fsyncDone(0.001);
-  });
-}
+    logObserver.onGroupCommit({ entries: 1, bytes: values.length * 16, writeMs: 0.5, fsyncMs: 1 });
+    return { baseOffset: 0 };
+  },
+  read: (offset: number) => ({ value: new Uint8Array(0), offset, term: 0 }),
+  readFrom: () => [],
+};
+const log = observeCommitLog(fakeLog, { metrics });
+const fakeAppend = (records: number) => log.append(new Array(records).fill(new Uint8Array(4)));
 
 const httpServer = createServer((req, res) => {
   const request = observer.start({

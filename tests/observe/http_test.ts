@@ -1,15 +1,22 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Metrics, metricsPath, metricsResponse, serveMetrics } from "../../observe/mod.ts";
+import { Metrics, metricsPath, metricsResponse, metricsRoutes } from "../../observe/mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { parseExposition, valueOf } from "./_exposition.ts";
 
 Deno.test("GET /metrics over node:http serves the exposition; other methods get 405", async () => {
   const metrics = new Metrics({ defaultLabels: { node: "n1" } });
   metrics.consumed(4, 400);
+  // Routes keyed "METHOD /path", as the server's router takes them; a known path with another
+  // method goes to the GET handler here so the handler's own 405 is exercised.
+  const routes = metricsRoutes(metrics);
+  assertEquals(Object.keys(routes), ["GET /metrics", "HEAD /metrics"]);
   const server = createServer((request, response) => {
     if (request.url?.split("?")[0] === metricsPath) {
-      void serveMetrics(metrics, request, response);
+      void (routes[`${request.method} ${metricsPath}`] ?? routes["GET /metrics"]!)(
+        request,
+        response,
+      );
       return;
     }
     response.writeHead(404).end();

@@ -114,21 +114,28 @@ Deno.test("a throwing stats function reports NaN but does not fail the scrape", 
   assertEquals(valueOf(exposition, "strand_records_total", { direction: "produced" }), 1);
 });
 
-Deno.test("the log observer feeds append, fsync and group-commit histograms", async () => {
+Deno.test("group commits feed batch size, write and fsync histograms; appends their latency", async () => {
   const metrics = new Metrics();
-  metrics.logObserver.appendDone(0.004);
-  metrics.logObserver.appendDone(0.006);
-  metrics.logObserver.fsyncDone(0.003);
-  metrics.logObserver.batchCommitted({ appends: 5, records: 20, bytes: 2000 });
+  metrics.logObserver.onGroupCommit({ entries: 5, bytes: 2000, writeMs: 1, fsyncMs: 3 });
+  metrics.logObserver.onGroupCommit({ entries: 1, bytes: 100, writeMs: 2, fsyncMs: 0 });
+  metrics.observeAppend(0.004);
+  metrics.observeAppend(0.006);
   const exposition = await scrape(metrics);
+  assertEquals(valueOf(exposition, "strand_log_commit_batch_entries_count"), 2);
+  assertEquals(valueOf(exposition, "strand_log_commit_batch_entries_sum"), 6);
+  assertEquals(valueOf(exposition, "strand_log_commit_batch_entries_bucket", { le: "1" }), 1);
+  assertEquals(valueOf(exposition, "strand_log_commit_batch_entries_bucket", { le: "4" }), 1);
+  assertEquals(valueOf(exposition, "strand_log_commit_batch_entries_bucket", { le: "8" }), 2);
+  assertEquals(valueOf(exposition, "strand_log_commit_batch_bytes_sum"), 2100);
+  assertEquals(valueOf(exposition, "strand_log_write_duration_seconds_sum"), 0.003);
+  assertEquals(
+    valueOf(exposition, "strand_log_fsync_duration_seconds_count"),
+    1,
+    "unsynced groups are left out",
+  );
+  assertEquals(valueOf(exposition, "strand_log_fsync_duration_seconds_sum"), 0.003);
   assertEquals(valueOf(exposition, "strand_log_append_duration_seconds_count"), 2);
   assertEquals(valueOf(exposition, "strand_log_append_duration_seconds_sum"), 0.01);
-  assertEquals(valueOf(exposition, "strand_log_fsync_duration_seconds_count"), 1);
-  assertEquals(valueOf(exposition, "strand_log_commit_batch_appends_sum"), 5);
-  assertEquals(valueOf(exposition, "strand_log_commit_batch_appends_bucket", { le: "4" }), 0);
-  assertEquals(valueOf(exposition, "strand_log_commit_batch_appends_bucket", { le: "8" }), 1);
-  assertEquals(valueOf(exposition, "strand_log_commit_batch_records_sum"), 20);
-  assertEquals(valueOf(exposition, "strand_log_commit_batch_bytes_sum"), 2000);
 });
 
 Deno.test("raft and membership figures register through the same registry", async () => {

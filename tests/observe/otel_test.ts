@@ -2,7 +2,7 @@
  * End to end through Deno's built-in OpenTelemetry: a child node runs with OTEL_DENO=true and
  * exports over OTLP/HTTP (JSON) to a receiver this test runs on loopback. Requests carrying a
  * W3C `traceparent` (HTTP header, gRPC metadata) must yield spans in the caller's trace, with
- * the caller's span as parent, and log.append / log.fsync spans beneath.
+ * the caller's span as parent, and log.append / log.write / log.fsync spans beneath.
  */
 
 import * as grpc from "@grpc/grpc-js";
@@ -91,9 +91,11 @@ function checkTrace(spans: OtlpSpan[], traceId: string, callerSpanId: string, na
   const append = inTrace.find((span) => span.name === "log.append");
   assert(append !== undefined, `no log.append span in trace ${traceId}`);
   assertEquals(append.parentSpanId, request.spanId, "log.append is a child of the request");
-  const fsync = inTrace.find((span) => span.name === "log.fsync");
-  assert(fsync !== undefined, `no log.fsync span in trace ${traceId}`);
-  assertEquals(fsync.parentSpanId, append.spanId, "log.fsync is a child of log.append");
+  for (const name of ["log.write", "log.fsync"]) {
+    const groupCommit = inTrace.find((span) => span.name === name);
+    assert(groupCommit !== undefined, `no ${name} span in trace ${traceId}`);
+    assertEquals(groupCommit.parentSpanId, append.spanId, `${name} is a child of log.append`);
+  }
 }
 
 Deno.test("traceparent from HTTP headers and gRPC metadata reaches Deno's OTLP exporter", async () => {

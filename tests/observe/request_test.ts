@@ -81,6 +81,29 @@ Deno.test("slow requests are warned about, streams are not, and streams are coun
   assertEquals(warnings.map((line) => [line.msg, line.method]), [["slow request", "Consume"]]);
 });
 
+Deno.test("record() takes the server's after-the-fact events", async () => {
+  const { lines, observer, scrape } = setup();
+  observer.record({ transport: "grpc", method: "Consume", status: "OUT_OF_RANGE", durationMs: 3 });
+  observer.record({ transport: "grpc", method: "ConsumeStream", status: "OK", durationMs: 60_000 });
+  observer.record({ transport: "http", method: "POST /", status: "200", durationMs: 700 });
+  observer.record({ transport: "grpc", method: "Produce", status: "INTERNAL", durationMs: 1 });
+  const exposition = await scrape();
+  assertEquals(
+    valueOf(exposition, "strand_requests_total", { method: "Consume", status: "OUT_OF_RANGE" }),
+    1,
+  );
+  assertEquals(
+    valueOf(exposition, "strand_request_duration_seconds_sum", { method: "ConsumeStream" }),
+    60,
+  );
+  assertEquals(
+    lines.filter((line) => line.level === "warn").map((line) => [line.msg, line.method]),
+    [["slow request", "POST /"], ["request failed", "Produce"]],
+    "a long stream is not slow; a client error is not a warning",
+  );
+  assertEquals(lines.filter((line) => line.msg === "request").length, 4);
+});
+
 Deno.test("statusLabel names gRPC codes and keeps HTTP codes numeric", () => {
   assertEquals(
     [
