@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { ObserveError } from "./_errors.ts";
 
 /** Which front door a request came through; a label value of the request metrics. */
@@ -68,6 +68,12 @@ export type MembershipStats = Readonly<Record<"alive" | "suspect" | "dead" | "le
 export interface MetricsOptions {
   /** Labels added to every series, e.g. `{ node: "n1" }`. */
   defaultLabels?: Readonly<Record<string, string>>;
+  /**
+   * Also expose the runtime's standard `process_*` (CPU, resident memory, open files) and
+   * `nodejs_*` (heap, event-loop lag) series, unprefixed as exporters conventionally name
+   * them. Default false (tests create many registries); the node turns it on.
+   */
+  processMetrics?: boolean;
   /** Request latency buckets in seconds; the default spans 100µs to 10s. */
   latencyBucketsSeconds?: readonly number[];
 }
@@ -125,6 +131,7 @@ export class Metrics {
     if (options.defaultLabels !== undefined) {
       this.registry.setDefaultLabels({ ...options.defaultLabels });
     }
+    if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
     const latencyBuckets = [...(options.latencyBucketsSeconds ?? latencyBucketsDefault)];
     const requestLabels = ["transport", "method", "status"] as const;
     this.#requests = this.counter({

@@ -187,3 +187,11 @@ Deno.test("two nodes in one process keep separate registries", async () => {
   assertEquals(valueOf(await scrape(second), "strand_records_total", { direction: "produced" }), 0);
   assertEquals(valueOf(await scrape(first), "strand_records_total", { direction: "produced" }), 5);
 });
+
+Deno.test("process metrics are opt-in and use the standard unprefixed names", async () => {
+  const plain = await scrape(new Metrics());
+  assertEquals(samplesOf(plain, "process_resident_memory_bytes").length, 0);
+  const withProcess = await scrape(new Metrics({ processMetrics: true }));
+  assert(valueOf(withProcess, "process_resident_memory_bytes") > 0, "resident memory reported");
+  assert(valueOf(withProcess, "nodejs_heap_size_used_bytes") > 0, "heap reported");
+});
