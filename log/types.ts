@@ -129,3 +129,48 @@ export interface MetaStore {
   /** Writes a temp file, fsyncs it, renames it over the old one, fsyncs the directory. */
   save(bytes: Uint8Array): Promise<void>;
 }
+
+/** Where an append landed: the offset of its first record and the index of its entry. */
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly index: number;
+}
+
+/** Sizes and bounds of a log, for health checks and metrics. */
+export interface LogStats {
+  /** Bytes on disk (store + index files), or held in memory by {@linkcode MemoryLog}. */
+  readonly bytes: number;
+  /** Number of segments (1 for the in-memory log). */
+  readonly segments: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  /** First retained record offset (equals `nextOffset` when no record is retained). */
+  readonly firstOffset: number;
+  readonly nextOffset: number;
+}
+
+/**
+ * The single-node and consumer face of a log: records in, records out, by offset.
+ * Both {@linkcode EntryStore} implementations offer it.
+ */
+export interface RecordLog {
+  /**
+   * Appends one entry holding `records` (group-committed with concurrent appends); resolves
+   * when durable per the fsync policy. `term` defaults to the last entry's term.
+   * Rejects with `TOO_LARGE` over the record/batch limits, `INVALID_ARGUMENT` for an empty
+   * batch or a term below the last entry's.
+   */
+  append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult>;
+  /** The record at `offset`; throws `OFFSET_OUT_OF_RANGE` naming the valid range, `CORRUPT`. */
+  read(offset: number): LogRecord;
+  /**
+   * Records from `offset` on, stopping before their value bytes would exceed `bytesMax` but
+   * always at least one when `offset < nextOffset()`. At `nextOffset()` returns `[]`.
+   */
+  readFrom(offset: number, bytesMax: number): LogRecord[];
+  /** First retained record offset. */
+  firstOffset(): number;
+  /** Offset the next record will get. */
+  nextOffset(): number;
+  stats(): LogStats;
+}

@@ -1,0 +1,570 @@
+/**
+ * The segmented file log: {@linkcode FileLog} and {@linkcode openLog}.
+ *
+ * Mutations go through one FIFO queue worked by one loop, so they never interleave: a run of
+ * queued appends becomes one group (one write to the store, one to the index, one fdatasync
+ * under `always`), other mutations (truncate, delete prefix, restart, sync, close) run alone
+ * in their turn. Reads are synchronous and see only what the worker has made visible: under
+ * `always` that is fsynced data, so a reader never sees a record a crash could take back.
+ * @module
+ */
+
+import { frameBytes, INDEX_ENTRY_BYTES, SEGMENT_HEADER_BYTES } from "./_codec.ts";
+import {
+  lockDir,
+  putCleanMarker,
+  putRestartMarker,
+  readRestartMarker,
+  removeRestartMarker,
+  takeCleanMarker,
+} from "./_dir.ts";
+import {
+  advance,
+  type AppendRequest,
+  checkEntries,
+  checkRecords,
+  encodeGroup,
+  entryAt,
+  type Tail,
+} from "./_group_commit.ts";
+import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./_options.ts";
+import { EntryReader } from "./_reader.ts";
+import { recoverSegments } from "./_recovery.ts";
+import { ignoreNotFound, Segment, syncDir } from "./_segment.ts";
+import { retentionVictims } from "./_retention.ts";
+import {
+  type AppendResult,
+  type Entry,
+  EntryKind,
+  type EntryStore,
+  LogError,
+  type LogRecord,
+  type LogStats,
+  type RecordLog,
+} from "./types.ts";
+
+/** Frame bytes one group writes at most (a single larger entry still goes alone). */
+const GROUP_BYTES_MAX = 16 * 1024 * 1024;
+
+type Task = {
+  readonly kind: "task";
+  readonly run: () => Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+};
+type Request = AppendRequest | Task;
+
+/**
+ * Opens (creating if needed) the log in `dir`, recovering from a crash if the last close did
+ * not complete. Takes an exclusive lock on the directory: a second open fails with `LOCKED`.
+ *
+ * @example
+ * ```ts
+ * const log = await openLog("./data/log", { fsync: parseFsyncPolicy("always") });
+ * const { baseOffset } = await log.append([new TextEncoder().encode("hello")]);
+ * console.log(new TextDecoder().decode(log.read(baseOffset).value));
+ * await log.close();
+ * ```
+ */
+export async function openLog(dir: string, options?: LogOptions): Promise<FileLog> {
+  const resolved = resolveLogOptions(options);
+  await Deno.mkdir(dir, { recursive: true });
+  const lock = await lockDir(dir);
+  try {
+    const restart = await readRestartMarker(dir);
+    if (restart !== null) await finishRestart(dir, restart);
+    const clean = await takeCleanMarker(dir);
+    let segments = await recoverSegments(dir, clean);
+    if (segments.length === 0) {
+      segments = [await Segment.create(dir, { baseIndex: 1, baseOffset: 0, prevTerm: 0 })];
+      await syncDir(dir);
+    }
+    return new FileLog(dir, resolved, lock, segments);
+  } catch (error) {
+    lock.close();
+    throw error;
+  }
+}
+
+/** Completes a restart a crash interrupted: every old segment goes, one empty one comes. */
+async function finishRestart(
+  dir: string,
+  point: { index: number; term: number; nextOffset: number },
+): Promise<void> {
+  for await (const item of Deno.readDir(dir)) {
+    if (/^\d{20}\.(store|index)$/.test(item.name)) {
+      await Deno.remove(`${dir}/${item.name}`).catch(ignoreNotFound);
+    }
+  }
+  const header = { baseIndex: point.index + 1, baseOffset: point.nextOffset, prevTerm: point.term };
+  (await Segment.create(dir, header)).close();
+  await syncDir(dir);
+  await removeRestartMarker(dir);
+}
+
+/** The segmented, crash-safe file log. Create it with {@linkcode openLog}. */
+export class FileLog implements EntryStore, RecordLog {
+  readonly #dir: string;
+  readonly #options: ResolvedLogOptions;
+  readonly #lock: Deno.FsFile;
+  #segments: Segment[];
+  readonly #reader: EntryReader;
+  readonly #queue: Request[] = [];
+  #worker: Promise<void> | null = null;
+  #closed = false;
+  #dirty = false;
+  #intervalId: ReturnType<typeof setInterval> | null = null;
+
+  /** Use {@linkcode openLog}. */
+  constructor(dir: string, options: ResolvedLogOptions, lock: Deno.FsFile, segments: Segment[]) {
+    this.#dir = dir;
+    this.#options = options;
+    this.#lock = lock;
+    this.#segments = segments;
+    this.#reader = new EntryReader(() => this.#segments);
+    if (options.fsync.mode === "interval") {
+      const id = setInterval(() => this.#syncIfDirty(), options.fsync.intervalMs);
+      Deno.unrefTimer(id);
+      this.#intervalId = id;
+    }
+  }
+
+  // ---- reads (synchronous) -------------------------------------------------------------
+
+  /** First retained entry index. */
+  firstIndex(): number {
+    this.#checkOpen();
+    return this.#segments[0]!.baseIndex;
+  }
+
+  /** Last entry index (firstIndex() - 1 when empty). */
+  lastIndex(): number {
+    this.#checkOpen();
+    return this.#active().endIndex - 1;
+  }
+
+  /** First retained record offset. */
+  firstOffset(): number {
+    this.#checkOpen();
+    return this.#segments[0]!.baseOffset;
+  }
+
+  /** Offset the next record will get. */
+  nextOffset(): number {
+    this.#checkOpen();
+    return this.#active().extent.nextOffset;
+  }
+
+  /** Term of entry `index`, for firstIndex() - 1 <= index <= lastIndex(). */
+  termAt(index: number): number {
+    const first = this.firstIndex();
+    const last = this.lastIndex();
+    if (!Number.isSafeInteger(index) || index < first - 1 || index > last) {
+      throw new LogError(
+        "INDEX_OUT_OF_RANGE",
+        `Cannot get the term of entry ${index}: the log knows terms of entries ${
+          first - 1
+        } to ${last}`,
+      );
+    }
+    if (index === last) return this.#active().extent.lastTerm;
+    if (index === first - 1) return this.#segments[0]!.prevTerm;
+    return this.#reader.termAt(index);
+  }
+
+  /** Entries [fromIndex, toIndex) within `bytesMax` payload bytes (at least one). */
+  entries(fromIndex: number, toIndex: number, bytesMax: number): Entry[] {
+    const first = this.firstIndex();
+    const last = this.lastIndex();
+    const valid = Number.isSafeInteger(fromIndex) && Number.isSafeInteger(toIndex) &&
+      first <= fromIndex && fromIndex <= toIndex && toIndex <= last + 1;
+    if (!valid) {
+      throw new LogError(
+        "INDEX_OUT_OF_RANGE",
+        `Cannot read entries ${fromIndex} to ${
+          toIndex - 1
+        }: the log holds entries ${first} to ${last}`,
+      );
+    }
+    if (fromIndex === toIndex) return [];
+    return this.#reader.entries(fromIndex, toIndex, bytesMax);
+  }
+
+  /** The record at `offset`. Throws `OFFSET_OUT_OF_RANGE` naming the valid range, or `CORRUPT`. */
+  read(offset: number): LogRecord {
+    this.#checkOffset(offset, false);
+    return this.#reader.record(offset);
+  }
+
+  /** Records from `offset` within `bytesMax` value bytes (at least one); `[]` at nextOffset(). */
+  readFrom(offset: number, bytesMax: number): LogRecord[] {
+    this.#checkOffset(offset, true);
+    if (offset === this.nextOffset()) return [];
+    return this.#reader.recordsFrom(offset, bytesMax, this.lastIndex());
+  }
+
+  /** Sizes and bounds of the log. */
+  stats(): LogStats {
+    this.#checkOpen();
+    let bytes = 0;
+    for (const segment of this.#segments) {
+      bytes += segment.extent.storeBytes + segment.extent.entryCount * INDEX_ENTRY_BYTES;
+    }
+    return {
+      bytes,
+      segments: this.#segments.length,
+      firstIndex: this.firstIndex(),
+      lastIndex: this.lastIndex(),
+      firstOffset: this.firstOffset(),
+      nextOffset: this.nextOffset(),
+    };
+  }
+
+  // ---- mutations (queued) ----------------------------------------------------------------
+
+  /** Appends one entry holding `records`; group-committed; resolves when durable per policy. */
+  append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult> {
+    if (this.#closed) return Promise.reject(closedError());
+    try {
+      checkRecords(records, this.#options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#enqueue({ kind: "records", records, term: options?.term, resolve, reject });
+    });
+  }
+
+  /** Appends entries continuing lastIndex()/nextOffset(); resolves when durable per policy. */
+  appendEntries(entries: readonly Entry[]): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    try {
+      checkEntries(entries, this.#options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (entries.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const call = { failed: false };
+      entries.forEach((entry, i) => {
+        const last = i === entries.length - 1;
+        this.#enqueue({ kind: "entry", entry, call, resolve: last ? resolve : null, reject });
+      });
+    });
+  }
+
+  /** Removes entries with index >= `fromIndex`; offsets roll back with them. */
+  truncateSuffix(fromIndex: number): Promise<void> {
+    return this.#task(() => this.#truncateSuffix(fromIndex));
+  }
+
+  /** Removes whole sealed segments whose entries all lie below `beforeIndex`. */
+  deletePrefix(beforeIndex: number): Promise<void> {
+    return this.#task(() => this.#deleteSegmentsBelow(beforeIndex));
+  }
+
+  /** Discards everything; the next entry gets index `index + 1` and offset `nextOffset`. */
+  restartAt(index: number, term: number, nextOffset: number): Promise<void> {
+    return this.#task(() => this.#restartAt({ index, term, nextOffset }));
+  }
+
+  /** Deletes sealed segments beyond `retentionBytes` or older than `retentionMs`. */
+  enforceRetention(): Promise<void> {
+    return this.#task(() => this.#enforceRetention());
+  }
+
+  /** Flushes, fsyncs, leaves the clean-close marker, releases the lock. */
+  async close(): Promise<void> {
+    if (this.#closed) throw closedError();
+    const done = this.#task(() => this.#closeNow());
+    this.#closed = true;
+    await done;
+  }
+
+  // ---- the worker ------------------------------------------------------------------------
+
+  #enqueue(request: Request): void {
+    this.#queue.push(request);
+    // Started from a microtask so appends made in the same turn land in one group.
+    this.#worker ??= Promise.resolve().then(() => this.#work());
+  }
+
+  #task(run: () => Promise<void>): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    return new Promise((resolve, reject) => this.#enqueue({ kind: "task", run, resolve, reject }));
+  }
+
+  async #work(): Promise<void> {
+    // Each iteration removes at least one request; the queue is finite at any moment and
+    // callers stop adding once the log is closed.
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
+      if (head.kind === "task") {
+        this.#queue.shift();
+        await head.run().then(head.resolve, head.reject);
+        continue;
+      }
+      await this.#commitGroup().catch((error) => this.#failAppends(error));
+      // Let the callers just resolved run on (and append again) before the next group forms.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    this.#worker = null;
+  }
+
+  /** Takes the queued appends at the head (within one segment), writes, syncs, publishes. */
+  async #commitGroup(): Promise<void> {
+    let segment = this.#active();
+    const tail: Tail = {
+      nextIndex: segment.endIndex,
+      nextOffset: segment.extent.nextOffset,
+      lastTerm: segment.extent.lastTerm,
+    };
+    const entries: Entry[] = [];
+    const requests: AppendRequest[] = [];
+    let bytes = 0;
+    // Bounded by the queue length: each iteration consumes one request.
+    while (this.#queue.length > 0 && this.#queue[0]!.kind !== "task") {
+      const request = this.#queue[0] as AppendRequest;
+      if (request.kind === "entry" && request.call.failed) {
+        this.#queue.shift();
+        continue;
+      }
+      const entry = entryAt(request, tail);
+      if (entry instanceof LogError) {
+        this.#queue.shift();
+        if (request.kind === "entry") request.call.failed = true;
+        request.reject(entry);
+        continue;
+      }
+      const size = frameBytes(entry);
+      if (entries.length > 0 && bytes + size > GROUP_BYTES_MAX) break;
+      if (this.#wouldOverflow(segment, bytes + size, entries.length + 1)) {
+        if (entries.length > 0) break;
+        if (segment.extent.entryCount > 0) {
+          segment = await this.#roll();
+          continue;
+        }
+      }
+      this.#queue.shift();
+      entries.push(entry);
+      requests.push(request);
+      advance(tail, entry);
+      bytes += size;
+    }
+    if (entries.length === 0) return;
+    await this.#writeGroup(segment, entries, requests);
+  }
+
+  async #writeGroup(segment: Segment, entries: Entry[], requests: AppendRequest[]): Promise<void> {
+    const timestampMs = this.#options.clock();
+    const group = encodeGroup(entries, requests, segment.extent.storeBytes, timestampMs);
+    const started = performance.now();
+    try {
+      await segment.write(group.frames, group.index);
+    } catch (error) {
+      // The files may hold part of the group: reopening recovers a verified prefix.
+      for (const request of requests) request.reject(error);
+      throw error;
+    }
+    const written = performance.now();
+    if (this.#options.fsync.mode === "always") {
+      await segment.syncStore().catch((error) => {
+        for (const request of requests) request.reject(error);
+        throw error;
+      });
+    } else {
+      this.#dirty = true;
+    }
+    const synced = performance.now();
+    publish(segment, entries, group.frames.length, timestampMs);
+    this.#options.observer.onGroupCommit?.({
+      entries: entries.length,
+      bytes: group.frames.length,
+      writeMs: written - started,
+      fsyncMs: synced - written,
+    });
+    for (const [i, request] of requests.entries()) {
+      const entry = entries[i]!;
+      if (request.kind === "records") {
+        request.resolve({ baseOffset: entry.baseOffset, index: entry.index });
+      } else request.resolve?.();
+    }
+  }
+
+  /** After a failed write or sync, appends cannot be known durable: fail everything queued. */
+  #failAppends(error: unknown): void {
+    while (this.#queue.length > 0 && this.#queue[0]!.kind !== "task") {
+      this.#queue.shift()!.reject(error);
+    }
+  }
+
+  #wouldOverflow(segment: Segment, extraBytes: number, extraEntries: number): boolean {
+    const indexBytes = (segment.extent.entryCount + extraEntries) * INDEX_ENTRY_BYTES;
+    return segment.extent.storeBytes + extraBytes > this.#options.segmentBytesMax ||
+      indexBytes > this.#options.indexBytesMax;
+  }
+
+  /** Seals the active segment (fsynced) and starts a new one after it. */
+  async #roll(): Promise<Segment> {
+    const sealed = this.#active();
+    await sealed.syncAll();
+    sealed.closeWriters();
+    const next = await Segment.create(this.#dir, {
+      baseIndex: sealed.endIndex,
+      baseOffset: sealed.extent.nextOffset,
+      prevTerm: sealed.extent.lastTerm,
+    });
+    await syncDir(this.#dir);
+    this.#segments.push(next);
+    if (this.#options.retentionBytes !== undefined || this.#options.retentionMs !== undefined) {
+      await this.#enforceRetention();
+    }
+    return next;
+  }
+
+  async #syncIfDirty(): Promise<void> {
+    if (!this.#dirty || this.#closed) return;
+    await this.#task(async () => {
+      this.#dirty = false;
+      await this.#active().syncStore();
+    }).catch(() => {
+      // A failed interval sync is retried on the next tick; appends already resolved.
+      this.#dirty = true;
+    });
+  }
+
+  // ---- the non-append mutations (run by the worker, one at a time) ------------------------
+
+  async #truncateSuffix(fromIndex: number): Promise<void> {
+    const first = this.firstIndex();
+    const last = this.lastIndex();
+    if (!Number.isSafeInteger(fromIndex) || fromIndex < first || fromIndex > last + 1) {
+      throw new LogError(
+        "INDEX_OUT_OF_RANGE",
+        `Cannot truncate from entry ${fromIndex}: the log holds entries ${first} to ${last}`,
+      );
+    }
+    if (fromIndex === last + 1) return;
+    const keep = this.#reader.segmentOfIndex(fromIndex);
+    const position = this.#segments.indexOf(keep);
+    const dropped = this.#segments.splice(position + 1);
+    const k = fromIndex - keep.baseIndex;
+    const cut = k === 0 ? null : keep.indexEntry(k);
+    const extentBefore = k === 0 ? null : keep.indexEntry(k - 1);
+    // Visible state first (synchronously), so no read sees entries being removed.
+    Object.assign(keep.extent, {
+      entryCount: k,
+      storeBytes: cut?.position ?? SEGMENT_HEADER_BYTES,
+      nextOffset: cut?.baseOffset ?? keep.baseOffset,
+      lastTerm: extentBefore?.term ?? keep.prevTerm,
+      lastTimestampMs: null,
+    });
+    this.#reader.invalidate();
+    // Newest first, so a crash midway leaves a contiguous prefix.
+    for (const segment of dropped.reverse()) await segment.remove();
+    await keep.truncateFiles(k, keep.extent.storeBytes);
+  }
+
+  async #deleteSegmentsBelow(beforeIndex: number): Promise<void> {
+    let count = 0;
+    while (
+      count < this.#segments.length - 1 && this.#segments[count]!.endIndex <= beforeIndex
+    ) count += 1;
+    await this.#dropOldest(count);
+  }
+
+  /** Removes the `count` oldest segments (never the active one), oldest first. */
+  async #dropOldest(count: number): Promise<void> {
+    if (count <= 0) return;
+    const dropped = this.#segments.splice(0, count);
+    this.#reader.invalidate();
+    for (const segment of dropped) await segment.remove();
+    await syncDir(this.#dir);
+  }
+
+  async #enforceRetention(): Promise<void> {
+    const count = retentionVictims(this.#segments, {
+      retentionBytes: this.#options.retentionBytes,
+      retentionMs: this.#options.retentionMs,
+      nowMs: this.#options.clock(),
+    });
+    await this.#dropOldest(count);
+  }
+
+  async #restartAt(point: { index: number; term: number; nextOffset: number }): Promise<void> {
+    const valid = [point.index, point.term, point.nextOffset].every((n) =>
+      Number.isSafeInteger(n) && n >= 0
+    );
+    if (!valid) {
+      throw new LogError(
+        "INVALID_ARGUMENT",
+        `Cannot restart at index ${point.index}, term ${point.term}, offset ${point.nextOffset}: ` +
+          `each must be a non-negative integer`,
+      );
+    }
+    await putRestartMarker(this.#dir, point);
+    const old = this.#segments;
+    // Old files are unlinked, but their handles stay open for reads until the switch below.
+    for (const segment of old) {
+      await Deno.remove(segment.storePath).catch(ignoreNotFound);
+      await Deno.remove(segment.indexPath).catch(ignoreNotFound);
+    }
+    const header = {
+      baseIndex: point.index + 1,
+      baseOffset: point.nextOffset,
+      prevTerm: point.term,
+    };
+    const fresh = await Segment.create(this.#dir, header);
+    await syncDir(this.#dir);
+    this.#segments = [fresh];
+    this.#reader.invalidate();
+    for (const segment of old) segment.close();
+    await removeRestartMarker(this.#dir);
+  }
+
+  async #closeNow(): Promise<void> {
+    if (this.#intervalId !== null) clearInterval(this.#intervalId);
+    const active = this.#active();
+    await active.syncAll();
+    for (const segment of this.#segments) segment.close();
+    await putCleanMarker(this.#dir);
+    await this.#lock.unlock();
+    this.#lock.close();
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  #active(): Segment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  #checkOffset(offset: number, allowNext: boolean): void {
+    const first = this.firstOffset();
+    const next = this.nextOffset();
+    const limit = allowNext ? next + 1 : next;
+    if (Number.isSafeInteger(offset) && offset >= first && offset < limit) return;
+    const range = first === next
+      ? `the log holds no records (the next offset is ${next})`
+      : `the log holds offsets ${first} to ${next - 1}`;
+    throw new LogError("OFFSET_OUT_OF_RANGE", `Cannot read offset ${offset}: ${range}`);
+  }
+}
+
+/** Makes a written group visible to readers. */
+function publish(segment: Segment, entries: Entry[], bytes: number, timestampMs: number): void {
+  const last = entries[entries.length - 1]!;
+  const extent = segment.extent;
+  extent.entryCount += entries.length;
+  extent.storeBytes += bytes;
+  extent.nextOffset = last.baseOffset + (last.kind === EntryKind.Records ? last.records.length : 0);
+  extent.lastTerm = last.term;
+  extent.lastTimestampMs = timestampMs;
+}
+
+function closedError(): LogError {
+  return new LogError("CLOSED", "Cannot use the log: it is closed");
+}

@@ -1,0 +1,264 @@
+/**
+ * One segment: a store file (segment header + frames) and an index file (fixed-width entries,
+ * one per frame). Reads are synchronous positional reads on a read-only handle; writes go
+ * through a separate append-mode handle so an in-flight write never moves the read position.
+ * @module
+ */
+
+import {
+  decodeIndexEntry,
+  encodeSegmentHeader,
+  INDEX_ENTRY_BYTES,
+  type IndexEntry,
+  SEGMENT_HEADER_BYTES,
+  type SegmentHeader,
+} from "./_codec.ts";
+import { LogError } from "./types.ts";
+
+/** File name of a segment's store or index: the base index, zero-padded so names sort. */
+export function segmentFileName(baseIndex: number, extension: "store" | "index"): string {
+  return `${String(baseIndex).padStart(20, "0")}.${extension}`;
+}
+
+/** Reads exactly `target.length` bytes at `position`; throws `CORRUPT` if the file is short. */
+export function readFully(file: Deno.FsFile, position: number, target: Uint8Array, path: string) {
+  file.seekSync(position, Deno.SeekMode.Start);
+  let done = 0;
+  // Each read makes progress or hits end of file, so the loop is bounded by target.length.
+  while (done < target.length) {
+    const n = file.readSync(target.subarray(done));
+    if (n === null || n === 0) {
+      throw new LogError(
+        "CORRUPT",
+        `Cannot read ${target.length} bytes at position ${position} of ${path}: ` +
+          `the file ends at ${position + done}`,
+      );
+    }
+    done += n;
+  }
+}
+
+/** Writes all of `bytes` (a write may be partial; each iteration makes progress). */
+export async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await file.write(bytes.subarray(done));
+}
+
+/** What a segment holds once recovered or appended to (all "visible" state). */
+export interface SegmentExtent {
+  /** Number of entries (index file entries that readers may use). */
+  entryCount: number;
+  /** Store bytes that readers may use, header included. */
+  storeBytes: number;
+  /** Offset the record after this segment's last record gets. */
+  nextOffset: number;
+  /** Term of the last entry, or `prevTerm` when empty. */
+  lastTerm: number;
+  /** Append time of the last entry (ms), or null if not known yet (read lazily). */
+  lastTimestampMs: number | null;
+}
+
+/** A segment of the file log. */
+export class Segment implements SegmentHeader {
+  readonly baseIndex: number;
+  readonly baseOffset: number;
+  readonly prevTerm: number;
+  readonly storePath: string;
+  readonly indexPath: string;
+  readonly extent: SegmentExtent;
+  readonly #storeReader: Deno.FsFile;
+  readonly #indexReader: Deno.FsFile;
+  #storeWriter: Deno.FsFile | null = null;
+  #indexWriter: Deno.FsFile | null = null;
+
+  constructor(
+    dir: string,
+    header: SegmentHeader,
+    extent: SegmentExtent,
+    readers: { store: Deno.FsFile; index: Deno.FsFile },
+  ) {
+    this.baseIndex = header.baseIndex;
+    this.baseOffset = header.baseOffset;
+    this.prevTerm = header.prevTerm;
+    this.storePath = `${dir}/${segmentFileName(header.baseIndex, "store")}`;
+    this.indexPath = `${dir}/${segmentFileName(header.baseIndex, "index")}`;
+    this.extent = extent;
+    this.#storeReader = readers.store;
+    this.#indexReader = readers.index;
+  }
+
+  /** Creates the files of a new, empty segment; the store header is fsynced. */
+  static async create(dir: string, header: SegmentHeader): Promise<Segment> {
+    const storePath = `${dir}/${segmentFileName(header.baseIndex, "store")}`;
+    const indexPath = `${dir}/${segmentFileName(header.baseIndex, "index")}`;
+    // The index is created first and the store (with its header) last: a store file is what
+    // makes a segment exist, so a crash in between leaves only an orphan index to delete.
+    // truncate: a leftover file of the same name can only be debris of a crashed restart.
+    const index = await Deno.open(indexPath, { write: true, create: true, truncate: true });
+    index.close();
+    const store = await Deno.open(storePath, { write: true, create: true, truncate: true });
+    try {
+      await writeFully(store, encodeSegmentHeader(header));
+      await store.syncData();
+    } finally {
+      store.close();
+    }
+    const extent: SegmentExtent = {
+      entryCount: 0,
+      storeBytes: SEGMENT_HEADER_BYTES,
+      nextOffset: header.baseOffset,
+      lastTerm: header.prevTerm,
+      lastTimestampMs: null,
+    };
+    const readers = {
+      store: await Deno.open(storePath, { read: true }),
+      index: await Deno.open(indexPath, { read: true }),
+    };
+    return new Segment(dir, header, extent, readers);
+  }
+
+  /** Index of the entry after the last one. */
+  get endIndex(): number {
+    return this.baseIndex + this.extent.entryCount;
+  }
+
+  /** Reads `count` index entries from entry number `first` (0-based within the segment). */
+  readIndexEntries(first: number, count: number): DataView {
+    const bytes = new Uint8Array(count * INDEX_ENTRY_BYTES);
+    readFully(this.#indexReader, first * INDEX_ENTRY_BYTES, bytes, this.indexPath);
+    return new DataView(bytes.buffer);
+  }
+
+  /** The index entry of entry number `k` (0-based within the segment). */
+  indexEntry(k: number): IndexEntry {
+    return decodeIndexEntry(this.readIndexEntries(k, 1), 0);
+  }
+
+  /** Store position where entry number `k` ends (the next frame's start, or the store end). */
+  frameEnd(k: number): number {
+    return k + 1 < this.extent.entryCount
+      ? this.indexEntry(k + 1).position
+      : this.extent.storeBytes;
+  }
+
+  /** Reads store bytes `[position, position + length)` into a new buffer. */
+  readStore(position: number, length: number): Uint8Array {
+    const bytes = new Uint8Array(length);
+    readFully(this.#storeReader, position, bytes, this.storePath);
+    return bytes;
+  }
+
+  /** Current sizes of the store and index files on disk (not the visible extent). */
+  fileSizes(): { storeBytes: number; indexBytes: number } {
+    return {
+      storeBytes: this.#storeReader.statSync().size,
+      indexBytes: this.#indexReader.statSync().size,
+    };
+  }
+
+  /**
+   * Entry number (0-based) of the last entry whose base offset is <= `offset`, by binary
+   * search over the index entries (O(log n) positional reads). -1 if none.
+   */
+  findByOffset(offset: number): number {
+    let low = 0;
+    let high = this.extent.entryCount - 1;
+    let found = -1;
+    // Halves [low, high] each step: at most 64 iterations for any safe integer count.
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.indexEntry(middle).baseOffset <= offset) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found;
+  }
+
+  async #writers(): Promise<{ store: Deno.FsFile; index: Deno.FsFile }> {
+    this.#storeWriter ??= await Deno.open(this.storePath, { write: true, append: true });
+    this.#indexWriter ??= await Deno.open(this.indexPath, { write: true, append: true });
+    return { store: this.#storeWriter, index: this.#indexWriter };
+  }
+
+  /** Appends frames to the store, then their index entries (never the other way round). */
+  async write(frames: Uint8Array, indexEntries: Uint8Array): Promise<void> {
+    const writers = await this.#writers();
+    await writeFully(writers.store, frames);
+    await writeFully(writers.index, indexEntries);
+  }
+
+  /** fdatasync of the store (the index is rebuilt from the store after a crash). */
+  async syncStore(): Promise<void> {
+    const writers = await this.#writers();
+    await writers.store.syncData();
+  }
+
+  /** fdatasync of both files: used when sealing a segment and on close. */
+  async syncAll(): Promise<void> {
+    const writers = await this.#writers();
+    await writers.store.syncData();
+    await writers.index.syncData();
+  }
+
+  /**
+   * Cuts the files to `entryCount` entries ending at store position `storeBytes`. The store
+   * is cut and synced first: a crash in between leaves index entries past the store end,
+   * which recovery drops.
+   */
+  async truncateFiles(entryCount: number, storeBytes: number): Promise<void> {
+    const writers = await this.#writers();
+    await writers.store.truncate(storeBytes);
+    await writers.store.syncData();
+    await writers.index.truncate(entryCount * INDEX_ENTRY_BYTES);
+    await writers.index.syncData();
+  }
+
+  /** Replaces the whole index file with `bytes` (recovery's rebuild), synced. */
+  async rewriteIndex(bytes: Uint8Array): Promise<void> {
+    const writers = await this.#writers();
+    await writers.index.truncate(0);
+    await writeFully(writers.index, bytes);
+    await writers.index.syncData();
+  }
+
+  /** Closes the write handles (after a final sync): the segment is sealed. */
+  closeWriters(): void {
+    this.#storeWriter?.close();
+    this.#indexWriter?.close();
+    this.#storeWriter = null;
+    this.#indexWriter = null;
+  }
+
+  /** Closes every handle. */
+  close(): void {
+    this.closeWriters();
+    this.#storeReader.close();
+    this.#indexReader.close();
+  }
+
+  /** Closes and deletes both files. */
+  async remove(): Promise<void> {
+    this.close();
+    // Store first: an index without its store is debris that opening deletes.
+    await Deno.remove(this.storePath).catch(ignoreNotFound);
+    await Deno.remove(this.indexPath).catch(ignoreNotFound);
+  }
+}
+
+/** Swallows NotFound (deleting what is already gone is done); rethrows anything else. */
+export function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+}
+
+/** fsync of a directory, so that created, renamed and deleted names are durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
