@@ -1,0 +1,428 @@
+/**
+ * The public Raft core: ticks, message dispatch, and the leader half of the protocol
+ * (replication, commit, heartbeats, ReadIndex, leadership transfer, membership changes).
+ * @module
+ */
+
+import { type Entry, EntryKind } from "../log/types.ts";
+import { CoreBase } from "./_core.ts";
+import { applyChange, encodeMembership, quorumIndex, quorumOf, RaftError } from "./_membership.ts";
+import {
+  type AppendResponse,
+  type ConfigChange,
+  type HeartbeatResponse,
+  type Message,
+  MessageType,
+  type NodeId,
+  type ReadIndexRequest,
+  type ReadIndexResponse,
+} from "./_messages.ts";
+import type { Proposal, RaftOptions, Ready } from "./_options.ts";
+import { Progress } from "./_progress.ts";
+import { entryBytes } from "./_raft_log.ts";
+
+interface PendingRead {
+  readonly readId: string;
+  readonly from: NodeId;
+  readonly index: number;
+  readonly seq: number;
+}
+
+/**
+ * A Raft node's consensus logic, free of IO.
+ *
+ * @example
+ * ```ts
+ * const core = new RaftCore({ id: "a", store, random, persisted: null, bootstrap });
+ * core.tick();
+ * if (core.hasReady()) {
+ *   const ready = core.ready();
+ *   // persist ready.state and ready.persist, then send ready.messages, apply ready.committed
+ *   core.advance(ready);
+ * }
+ * ```
+ */
+export class RaftCore extends CoreBase {
+  readonly #progress = new Map<NodeId, Progress>();
+  #transferee: NodeId | null = null;
+  #transferElapsed = 0;
+  #readSeq = 0;
+  #pendingReads: PendingRead[] = [];
+  #readsAwaitingCommit: { readId: string; from: NodeId }[] = [];
+
+  constructor(options: RaftOptions) {
+    super(options);
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    if (this.role === "leader") return this.#tickLeader();
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedTimeoutTicks && this.isVoter()) {
+      this.campaign(this.limits.preVote ? "pre" : "real", false);
+    }
+  }
+
+  /** Handles one message from a peer. */
+  step(m: Message): void {
+    if (m.to !== this.id || !this.checkTerm(m)) return;
+    switch (m.type) {
+      case MessageType.PreVote:
+      case MessageType.Vote:
+        return this.onVoteRequest(m);
+      case MessageType.PreVoteResponse:
+      case MessageType.VoteResponse:
+        return this.onVoteResponse(m);
+      case MessageType.Append:
+        return this.onAppend(m);
+      case MessageType.AppendResponse:
+        return this.#onAppendResponse(m);
+      case MessageType.Heartbeat:
+        this.followLeader(m.from);
+        this.commitTo(m.commit);
+        return this.send({ type: MessageType.HeartbeatResponse, to: m.from, readSeq: m.readSeq });
+      case MessageType.HeartbeatResponse:
+        return this.#onHeartbeatResponse(m);
+      case MessageType.InstallSnapshot:
+        return this.onInstallSnapshot(m);
+      case MessageType.TimeoutNow:
+        if (this.isVoter()) this.campaign("real", true);
+        return;
+      case MessageType.ReadIndex:
+        return this.#onReadIndex(m);
+      case MessageType.ReadIndexResponse:
+        return this.#onReadIndexResponse(m);
+    }
+  }
+
+  /** Appends a batch of records (leader only). Acknowledge once `index` applies with `term`. */
+  propose(records: readonly Uint8Array[]): Proposal {
+    this.#checkCanPropose("append records");
+    const entry = this.newEntry(EntryKind.Records, records);
+    this.#appendAndReplicate(entry);
+    return { index: entry.index, term: entry.term, baseOffset: entry.baseOffset };
+  }
+
+  /** Proposes a one-server membership change (leader only; one change at a time). */
+  proposeConfigChange(change: ConfigChange): Proposal {
+    this.#checkCanPropose(`${change.type} ${change.id}`);
+    const latest = this.configs[this.configs.length - 1];
+    if (!this.#committedInTerm() || (latest !== undefined && latest.index > this.log.committed)) {
+      throw new RaftError(
+        "CHANGE_PENDING",
+        `Cannot ${change.type} ${change.id}: a membership change or the term's first entry is not committed yet`,
+      );
+    }
+    const membership = applyChange(this.membership(), change);
+    const entry = this.newEntry(EntryKind.Config, [], encodeMembership(membership));
+    this.#appendAndReplicate(entry);
+    return { index: entry.index, term: entry.term, baseOffset: entry.baseOffset };
+  }
+
+  /** Hands leadership to `to` once it is up to date (aborted after an election timeout). */
+  transferLeadership(to: NodeId): void {
+    if (this.role !== "leader") throw this.notLeader(`transfer leadership to ${to}`);
+    if (to === this.id) return;
+    const progress = this.#progress.get(to);
+    if (progress === undefined || !this.isVoter(to)) {
+      throw new RaftError("INVALID_CHANGE", `Cannot transfer leadership to ${to}: not a voter`);
+    }
+    this.#transferee = to;
+    this.#transferElapsed = 0;
+    if (progress.match === this.log.lastIndex()) this.send({ type: MessageType.TimeoutNow, to });
+    else this.#sendAppend(to, true);
+  }
+
+  /** Starts a linearizable read; its {@linkcode ReadState} comes back in a later Ready. */
+  readIndex(readId: string): void {
+    if (this.role === "leader") return this.#leaderRead(readId, this.id);
+    if (this.leader === null) throw this.notLeader("serve a linearizable read");
+    this.send({ type: MessageType.ReadIndex, to: this.leader, readId });
+  }
+
+  // ---- outputs --------------------------------------------------------------------------
+
+  /** Whether {@linkcode ready} has work. */
+  hasReady(): boolean {
+    return this.readyPending();
+  }
+
+  /** Takes the pending work; call {@linkcode advance} with it when done. */
+  ready(): Ready {
+    return this.takeReady();
+  }
+
+  /** The driver finished `ready`: its entries are durable. */
+  advance(ready: Ready): void {
+    const last = ready.persist.entries[ready.persist.entries.length - 1];
+    if (last !== undefined) this.log.stableTo(last.index);
+    if (this.role === "leader" && this.#maybeCommit()) this.#broadcastAppend(true);
+  }
+
+  // ---- leader ---------------------------------------------------------------------------
+
+  protected override becomeLeader(): void {
+    this.role = "leader";
+    this.leader = this.id;
+    this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
+    this.#progress.clear();
+    this.onMembershipChanged();
+    this.#appendAndReplicate(this.newEntry(EntryKind.Noop, []));
+  }
+
+  protected override onLeadershipLost(): void {
+    this.#progress.clear();
+    this.#transferee = null;
+    this.#pendingReads = [];
+    this.#readsAwaitingCommit = [];
+  }
+
+  protected override onMembershipChanged(): void {
+    if (this.role !== "leader") return;
+    const members = new Set([...this.membership().voters, ...this.membership().learners]);
+    for (const id of members) {
+      if (id !== this.id && !this.#progress.has(id)) {
+        const progress = new Progress(this.log.lastIndex() + 1);
+        progress.recentActive = true;
+        this.#progress.set(id, progress);
+      }
+    }
+    for (const id of [...this.#progress.keys()]) if (!members.has(id)) this.#progress.delete(id);
+    if (this.#transferee !== null && !members.has(this.#transferee)) this.#transferee = null;
+    if (this.#maybeCommit()) this.#broadcastAppend(true);
+  }
+
+  #checkCanPropose(action: string): void {
+    if (this.role !== "leader") throw this.notLeader(action);
+    if (this.#transferee !== null) {
+      throw new RaftError(
+        "TRANSFER_IN_PROGRESS",
+        `Cannot ${action}: leadership is moving to ${this.#transferee}`,
+      );
+    }
+    const uncommitted = this.log.lastIndex() - this.log.committed;
+    if (uncommitted >= this.limits.uncommittedEntriesMax) {
+      throw new RaftError(
+        "OVERLOADED",
+        `Cannot ${action}: ${uncommitted} entries await commit (limit ${this.limits.uncommittedEntriesMax})`,
+      );
+    }
+  }
+
+  #appendAndReplicate(entry: Entry): void {
+    this.appendToLog([entry]);
+    this.#broadcastAppend(false);
+  }
+
+  #committedInTerm(): boolean {
+    return this.log.termOrNull(this.log.committed) === this.term;
+  }
+
+  #tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.#transferee !== null && ++this.#transferElapsed >= this.limits.electionTimeoutTicks) {
+      this.#transferee = null;
+    }
+    if (this.electionElapsed >= this.limits.electionTimeoutTicks) {
+      this.electionElapsed = 0;
+      if (this.limits.checkQuorum && !this.#quorumActive()) {
+        return this.becomeFollower(this.term, null);
+      }
+    }
+    if (this.heartbeatElapsed >= this.limits.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.#broadcastHeartbeat();
+    }
+  }
+
+  /** Check-quorum: did a majority of voters answer since the last round? Resets the marks. */
+  #quorumActive(): boolean {
+    const voters = this.membership().voters;
+    let active = 0;
+    for (const voter of voters) {
+      if (voter === this.id || this.#progress.get(voter)?.recentActive === true) active++;
+    }
+    for (const progress of this.#progress.values()) progress.recentActive = false;
+    return active >= quorumOf(voters.length);
+  }
+
+  #broadcastHeartbeat(): void {
+    for (const [id, progress] of this.#progress) {
+      this.send({
+        type: MessageType.Heartbeat,
+        to: id,
+        commit: Math.min(progress.match, this.log.committed),
+        readSeq: this.#readSeq,
+      });
+    }
+  }
+
+  #broadcastAppend(allowEmpty: boolean): void {
+    for (const id of this.#progress.keys()) this.#sendAppend(id, allowEmpty);
+  }
+
+  /** Sends the next AppendEntries (or InstallSnapshot) to `to`; returns whether it sent. */
+  #sendAppend(to: NodeId, allowEmpty: boolean): boolean {
+    const progress = this.#progress.get(to);
+    if (progress === undefined || progress.isPaused(this.limits)) return false;
+    if (progress.next < this.log.firstIndex()) return this.#sendSnapshot(to, progress);
+    const prevIndex = progress.next - 1;
+    const entries = progress.next <= this.log.lastIndex()
+      ? this.log.entries(progress.next, this.log.lastIndex() + 1, this.limits.appendBytesMax)
+      : [];
+    if (entries.length === 0 && !allowEmpty) return false;
+    this.send({
+      type: MessageType.Append,
+      to,
+      prevIndex,
+      prevTerm: this.log.termAt(prevIndex),
+      entries,
+      commit: this.log.committed,
+    });
+    let bytes = 0;
+    for (const entry of entries) bytes += entryBytes(entry);
+    progress.sent(prevIndex + entries.length, bytes);
+    return true;
+  }
+
+  /** The follower needs entries retention deleted: restart it at our first retained entry. */
+  #sendSnapshot(to: NodeId, progress: Progress): boolean {
+    if (progress.state === "replicate") progress.becomeProbe();
+    const first = this.log.firstIndex();
+    const nextOffset = first <= this.log.lastIndex()
+      ? (this.log.entries(first, first + 1, 0)[0] as Entry).baseOffset
+      : this.log.nextOffset();
+    const config = this.committedConfig();
+    this.send({
+      type: MessageType.InstallSnapshot,
+      to,
+      index: first - 1,
+      snapshotTerm: this.log.termAt(first - 1),
+      nextOffset,
+      config: config.membership,
+      configIndex: Math.min(config.index, first - 1),
+    });
+    progress.sent(first - 1, 0);
+    return true;
+  }
+
+  #onAppendResponse(m: AppendResponse): void {
+    const progress = this.#progress.get(m.from);
+    if (this.role !== "leader" || progress === undefined) return;
+    progress.recentActive = true;
+    if (!m.success) {
+      if (progress.reject(m.index, this.#resumeIndex(m))) this.#sendAppend(m.from, true);
+      return;
+    }
+    if (progress.acknowledge(m.index)) {
+      if (this.#maybeCommit()) this.#broadcastAppend(true);
+      if (m.from === this.#transferee && progress.match === this.log.lastIndex()) {
+        this.send({ type: MessageType.TimeoutNow, to: m.from });
+      }
+    }
+    for (let i = 0; i < this.limits.inflightMessagesMax && this.#sendAppend(m.from, false); i++);
+  }
+
+  /** Where to resume after a rejection, from the follower's conflict hints (§5.3 optimization). */
+  #resumeIndex(m: AppendResponse): number {
+    if (m.conflictTerm === 0) return m.conflictIndex;
+    let index = Math.min(m.index, this.log.lastIndex());
+    const floor = this.log.firstIndex() - 1;
+    while (index > floor && (this.log.termOrNull(index) ?? 0) > m.conflictTerm) index--;
+    return this.log.termOrNull(index) === m.conflictTerm ? index + 1 : m.conflictIndex;
+  }
+
+  #onHeartbeatResponse(m: HeartbeatResponse): void {
+    const progress = this.#progress.get(m.from);
+    if (this.role !== "leader" || progress === undefined) return;
+    progress.recentActive = true;
+    if (progress.state === "replicate" && progress.isPaused(this.limits)) progress.freeOldest();
+    progress.probeSent = false;
+    if (progress.match < this.log.lastIndex()) this.#sendAppend(m.from, true);
+    if (m.readSeq > progress.readSeqAcked) {
+      progress.readSeqAcked = m.readSeq;
+      this.#releaseReads();
+    }
+  }
+
+  /** Commit rule (§5.4.2): a majority holds it and it is from the current term. */
+  #maybeCommit(): boolean {
+    if (this.role !== "leader") return false;
+    const matches = this.membership().voters.map((id) =>
+      id === this.id ? this.log.stableLastIndex() : (this.#progress.get(id)?.match ?? 0)
+    );
+    const index = quorumIndex(matches);
+    if (index <= this.log.committed || this.log.termOrNull(index) !== this.term) return false;
+    this.commitTo(index);
+    return true;
+  }
+
+  protected override commitTo(index: number): void {
+    super.commitTo(index);
+    if (this.role !== "leader") return;
+    const latest = this.configs[this.configs.length - 1];
+    if (!this.isVoter() && latest !== undefined && latest.index <= this.log.committed) {
+      // Removed from the cluster and the change is committed: step down cleanly.
+      this.#broadcastAppend(true);
+      this.becomeFollower(this.term, null);
+      return;
+    }
+    if (this.#committedInTerm() && this.#readsAwaitingCommit.length > 0) {
+      const waiting = this.#readsAwaitingCommit;
+      this.#readsAwaitingCommit = [];
+      for (const read of waiting) this.#leaderRead(read.readId, read.from);
+    }
+  }
+
+  // ---- ReadIndex ------------------------------------------------------------------------
+
+  #onReadIndex(m: ReadIndexRequest): void {
+    if (this.role === "leader") this.#leaderRead(m.readId, m.from);
+  }
+
+  #onReadIndexResponse(m: ReadIndexResponse): void {
+    this.readStates.push({ readId: m.readId, index: m.index });
+  }
+
+  /** Records the commit index, then confirms leadership with a heartbeat round (§6.4). */
+  #leaderRead(readId: string, from: NodeId): void {
+    if (!this.#committedInTerm()) {
+      this.#readsAwaitingCommit.push({ readId, from });
+      return;
+    }
+    const read = { readId, from, index: this.log.committed, seq: ++this.#readSeq };
+    this.#pendingReads.push(read);
+    if (this.#readConfirmed(read.seq)) this.#releaseReads();
+    else this.#broadcastHeartbeat();
+  }
+
+  #readConfirmed(seq: number): boolean {
+    const voters = this.membership().voters;
+    let acks = 0;
+    for (const voter of voters) {
+      if (voter === this.id || (this.#progress.get(voter)?.readSeqAcked ?? 0) >= seq) acks++;
+    }
+    return acks >= quorumOf(voters.length);
+  }
+
+  #releaseReads(): void {
+    while (this.#pendingReads.length > 0) {
+      const read = this.#pendingReads[0] as PendingRead;
+      if (!this.#readConfirmed(read.seq)) return;
+      this.#pendingReads.shift();
+      if (read.from === this.id) this.readStates.push({ readId: read.readId, index: read.index });
+      else {
+        this.send({
+          type: MessageType.ReadIndexResponse,
+          to: read.from,
+          readId: read.readId,
+          index: read.index,
+        });
+      }
+    }
+  }
+}

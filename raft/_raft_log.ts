@@ -1,0 +1,230 @@
+/**
+ * The core's view of its log: the durable {@linkcode EntryStore} plus an in-memory suffix of
+ * entries that are not yet known to be durable ("unstable", as in etcd). The core reads
+ * synchronously; the driver persists what {@linkcode RaftLog.takePersist} hands it and then
+ * reports back with {@linkcode RaftLog.stableTo}. Only indexes below `unstableOffset` are
+ * ever read from the store, so the store may be mid-write while the core keeps stepping.
+ * @module
+ */
+
+import { type Entry, type EntryStore, LogError } from "../log/types.ts";
+
+/** What the driver must do to the store, in this order, before acknowledging anything. */
+export interface PersistWork {
+  /** Restart the log after `index` (InstallSnapshot), before anything else. */
+  readonly restart:
+    | { readonly index: number; readonly term: number; readonly nextOffset: number }
+    | null;
+  /** Remove entries with index >= this (a conflicting uncommitted suffix). */
+  readonly truncateFrom: number | null;
+  /** Entries to append, contiguous. */
+  readonly entries: readonly Entry[];
+}
+
+/** The offset following an entry's records. */
+export function offsetAfter(entry: Entry): number {
+  return entry.baseOffset + entry.records.length;
+}
+
+/** The payload bytes of an entry, as used for batching limits. */
+export function entryBytes(entry: Entry): number {
+  let bytes = entry.data.byteLength;
+  for (const record of entry.records) bytes += record.byteLength;
+  return bytes;
+}
+
+/** Durable store + unstable suffix + commit/apply cursors. */
+export class RaftLog {
+  readonly #store: EntryStore;
+  #unstable: Entry[] = [];
+  #unstableOffset: number;
+  /** Last unstable index already handed to the driver (its write may be in flight). */
+  #handedThrough: number;
+  #truncateFrom: number | null = null;
+  #restart: PersistWork["restart"] = null;
+  /** The latest restart point: its term stays readable even before the store catches up. */
+  #floor: { index: number; term: number } | null = null;
+  #stableNextOffset: number;
+  /** Highest index known committed. */
+  committed: number;
+  /** Highest index handed out for applying. */
+  applied: number;
+
+  constructor(store: EntryStore) {
+    this.#store = store;
+    this.#unstableOffset = store.lastIndex() + 1;
+    this.#handedThrough = store.lastIndex();
+    this.#stableNextOffset = store.nextOffset();
+    this.committed = store.firstIndex() - 1;
+    this.applied = this.committed;
+  }
+
+  /** First index still present. */
+  firstIndex(): number {
+    const stored = this.#store.firstIndex();
+    return this.#floor === null ? stored : Math.max(stored, this.#floor.index + 1);
+  }
+
+  /** Last index, including unstable entries. */
+  lastIndex(): number {
+    return this.#unstableOffset + this.#unstable.length - 1;
+  }
+
+  /** Last index known durable in the store. */
+  stableLastIndex(): number {
+    return this.#unstableOffset - 1;
+  }
+
+  /** Term of the last entry. */
+  lastTerm(): number {
+    return this.termAt(this.lastIndex());
+  }
+
+  /** The offset the next record will get. */
+  nextOffset(): number {
+    const last = this.#unstable[this.#unstable.length - 1];
+    return last === undefined ? this.#stableNextOffset : offsetAfter(last);
+  }
+
+  /** Term at `index`, or null when the index is compacted away or beyond the end. */
+  termOrNull(index: number): number | null {
+    if (index > this.lastIndex() || index < this.firstIndex() - 1) return null;
+    if (index >= this.#unstableOffset) {
+      return (this.#unstable[index - this.#unstableOffset] as Entry).term;
+    }
+    if (this.#floor !== null && index === this.#floor.index) return this.#floor.term;
+    return this.#store.termAt(index);
+  }
+
+  /** Term at `index`; throws `INDEX_OUT_OF_RANGE` when unknown. */
+  termAt(index: number): number {
+    const term = this.termOrNull(index);
+    if (term === null) {
+      throw new LogError(
+        "INDEX_OUT_OF_RANGE",
+        `Cannot read the term of index ${index}: the log holds ${
+          this.firstIndex() - 1
+        }..${this.lastIndex()}`,
+      );
+    }
+    return term;
+  }
+
+  /** Whether a log ending at (lastIndex, lastTerm) is at least as up to date as ours. */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    const ourTerm = this.lastTerm();
+    return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
+  }
+
+  /** Entries in [fromIndex, toIndex), at most `bytesMax` payload bytes but at least one. */
+  entries(fromIndex: number, toIndex: number, bytesMax: number): Entry[] {
+    if (fromIndex < this.firstIndex() || toIndex > this.lastIndex() + 1) {
+      throw new LogError(
+        "INDEX_OUT_OF_RANGE",
+        `Cannot read entries ${fromIndex}..${
+          toIndex - 1
+        }: the log holds ${this.firstIndex()}..${this.lastIndex()}`,
+      );
+    }
+    const result: Entry[] = [];
+    let bytes = 0;
+    const storeEnd = Math.min(toIndex, this.#unstableOffset);
+    if (fromIndex < storeEnd) {
+      const stored = this.#store.entries(fromIndex, storeEnd, bytesMax);
+      for (const entry of stored) bytes += entryBytes(entry);
+      result.push(...stored);
+      if (result.length < storeEnd - fromIndex) return result;
+    }
+    for (let index = Math.max(fromIndex, this.#unstableOffset); index < toIndex; index++) {
+      const entry = this.#unstable[index - this.#unstableOffset] as Entry;
+      bytes += entryBytes(entry);
+      if (result.length > 0 && bytes > bytesMax) break;
+      result.push(entry);
+    }
+    return result;
+  }
+
+  /** Appends entries that continue the log exactly. */
+  append(entries: readonly Entry[]): void {
+    let expected = this.lastIndex() + 1;
+    for (const entry of entries) {
+      if (entry.index !== expected) {
+        throw new Error(`Cannot append index ${entry.index}: the log expects ${expected}`);
+      }
+      expected++;
+    }
+    this.#unstable.push(...entries);
+  }
+
+  /**
+   * Removes every entry with index >= `fromIndex`. Committed entries are never removed: that
+   * would be a safety violation, so it is an assertion, not an error.
+   */
+  truncate(fromIndex: number): void {
+    if (fromIndex <= this.committed) {
+      throw new Error(`Cannot truncate from ${fromIndex}: index ${this.committed} is committed`);
+    }
+    if (fromIndex > this.lastIndex()) return;
+    if (fromIndex >= this.#unstableOffset) {
+      this.#unstable.length = fromIndex - this.#unstableOffset;
+    } else {
+      const first = this.#store.entries(fromIndex, fromIndex + 1, 0)[0] as Entry;
+      this.#stableNextOffset = first.baseOffset;
+      this.#unstable = [];
+      this.#unstableOffset = fromIndex;
+    }
+    if (fromIndex <= this.#handedThrough) {
+      this.#truncateFrom = Math.min(this.#truncateFrom ?? fromIndex, fromIndex);
+      this.#handedThrough = fromIndex - 1;
+    }
+  }
+
+  /** Discards everything and restarts after `index` (InstallSnapshot). */
+  restart(index: number, term: number, nextOffset: number): void {
+    this.#unstable = [];
+    this.#unstableOffset = index + 1;
+    this.#handedThrough = index;
+    this.#truncateFrom = null;
+    this.#restart = { index, term, nextOffset };
+    this.#floor = { index, term };
+    this.#stableNextOffset = nextOffset;
+    this.committed = Math.max(this.committed, index);
+    this.applied = Math.max(this.applied, index);
+  }
+
+  /** Whether there is anything for the driver to persist. */
+  hasPersistWork(): boolean {
+    return this.#restart !== null || this.#truncateFrom !== null ||
+      this.lastIndex() > this.#handedThrough;
+  }
+
+  /** Hands the pending storage work to the driver. */
+  takePersist(): PersistWork {
+    const work: PersistWork = {
+      restart: this.#restart,
+      truncateFrom: this.#truncateFrom,
+      entries: this.#unstable.slice(this.#handedThrough + 1 - this.#unstableOffset),
+    };
+    this.#restart = null;
+    this.#truncateFrom = null;
+    this.#handedThrough = this.lastIndex();
+    return work;
+  }
+
+  /** The driver made entries up to `index` durable; those not replaced since become stable. */
+  stableTo(index: number): void {
+    const through = Math.min(index, this.#handedThrough);
+    if (through < this.#unstableOffset) return;
+    const count = through - this.#unstableOffset + 1;
+    this.#stableNextOffset = offsetAfter(this.#unstable[count - 1] as Entry);
+    this.#unstable.splice(0, count);
+    this.#unstableOffset = through + 1;
+  }
+
+  /** Committed, durable entries not yet handed out for applying (at most `bytesMax`). */
+  nextToApply(bytesMax: number): Entry[] {
+    const to = Math.min(this.committed, this.stableLastIndex());
+    if (to <= this.applied) return [];
+    return this.entries(Math.max(this.applied + 1, this.firstIndex()), to + 1, bytesMax);
+  }
+}

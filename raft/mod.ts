@@ -1,0 +1,45 @@
+/**
+ * Consensus for Strand: a pure Raft core (no IO, no clock) over the commit log, with
+ * pre-vote, check-quorum, pipelined replication, single-server membership changes, learners,
+ * leadership transfer and ReadIndex reads.
+ *
+ * @example
+ * ```ts
+ * import { RaftCore } from "./raft/mod.ts";
+ * const core = new RaftCore({ id: "a", store, random, persisted: null, bootstrap: { voters: ["a"], learners: [] } });
+ * ```
+ * @module
+ */
+
+export { RaftCore } from "./_leader.ts";
+export { type ConfigRecord, RaftError, type RaftErrorCode } from "./_membership.ts";
+export {
+  type AppendRequest,
+  type AppendResponse,
+  type ConfigChange,
+  type Heartbeat,
+  type HeartbeatResponse,
+  type InstallSnapshot,
+  type Membership,
+  type Message,
+  MessageType,
+  type NodeId,
+  type ReadIndexRequest,
+  type ReadIndexResponse,
+  type TimeoutNow,
+  type VoteRequest,
+  type VoteResponse,
+} from "./_messages.ts";
+export {
+  decodePersistentState,
+  encodePersistentState,
+  type PersistentState,
+  type Proposal,
+  type RaftOptions,
+  type RaftRandom,
+  type RaftStatus,
+  type ReadState,
+  type Ready,
+  type Role,
+} from "./_options.ts";
+export type { PersistWork } from "./_raft_log.ts";

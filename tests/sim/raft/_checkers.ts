@@ -1,0 +1,97 @@
+/**
+ * Safety invariants of the Raft simulation, checked continuously while it runs:
+ * election safety (at most one leader per term), state-machine safety (every replica
+ * applies the same entry — same term, records and offsets — at each index), dense offsets
+ * per replica, leader completeness (a new leader holds every committed entry), and log
+ * matching (same index and term implies the same prefix).
+ * @module
+ */
+
+import type { Entry } from "../../../log/types.ts";
+import type { RaftCore } from "../../../raft/mod.ts";
+
+const decoder = new TextDecoder();
+
+/** A readable, comparable summary of an entry. */
+export function signatureOf(entry: Entry): string {
+  const values = entry.records.map((record) => decoder.decode(record)).join(",");
+  return `${entry.term}/${entry.kind}/${entry.baseOffset}/${values}`;
+}
+
+/** Collects violations; the simulation stops at the first one. */
+export class Checkers {
+  readonly violations: string[] = [];
+  readonly #leaders = new Map<number, string>();
+  /** Applied (hence committed) entries by index. */
+  readonly committed = new Map<number, string>();
+  readonly #committedTerms = new Map<number, number>();
+
+  #fail(nowMs: number, message: string): void {
+    this.violations.push(`t=${nowMs}ms: ${message}`);
+  }
+
+  /** A node became leader of `term`. */
+  onLeader(nowMs: number, id: string, term: number, core: RaftCore): void {
+    const existing = this.#leaders.get(term);
+    if (existing !== undefined && existing !== id) {
+      this.#fail(nowMs, `two leaders in term ${term}: ${existing} and ${id}`);
+    }
+    this.#leaders.set(term, id);
+    for (const [index, committedTerm] of this.#committedTerms) {
+      if (index < core.firstIndex()) continue;
+      if (core.termAt(index) !== committedTerm) {
+        this.#fail(
+          nowMs,
+          `leader ${id} (term ${term}) lacks committed index ${index} of term ${committedTerm}`,
+        );
+        return;
+      }
+    }
+  }
+
+  /** A node applied `entry`; `expectedOffset` is where its previous entry ended, if known. */
+  onApply(nowMs: number, id: string, entry: Entry, expectedOffset: number | null): void {
+    const signature = signatureOf(entry);
+    const existing = this.committed.get(entry.index);
+    if (existing === undefined) {
+      this.committed.set(entry.index, signature);
+      this.#committedTerms.set(entry.index, entry.term);
+    } else if (existing !== signature) {
+      this.#fail(nowMs, `${id} applied ${signature} at index ${entry.index}, others ${existing}`);
+    }
+    if (expectedOffset !== null && entry.baseOffset !== expectedOffset) {
+      this.#fail(
+        nowMs,
+        `${id} applied index ${entry.index} at offset ${entry.baseOffset}, expected ${expectedOffset}`,
+      );
+    }
+  }
+
+  /** Log matching across every pair of running nodes. */
+  checkLogMatching(nowMs: number, cores: readonly [string, RaftCore][]): void {
+    for (let i = 0; i < cores.length; i++) {
+      for (let j = i + 1; j < cores.length; j++) {
+        const [idA, a] = cores[i] as [string, RaftCore];
+        const [idB, b] = cores[j] as [string, RaftCore];
+        const problem = compareLogs(a, b);
+        if (problem !== null) this.#fail(nowMs, `log matching ${idA}/${idB}: ${problem}`);
+      }
+    }
+  }
+}
+
+/** Finds the highest index where both logs have the same term; below it all must agree. */
+function compareLogs(a: RaftCore, b: RaftCore): string | null {
+  const low = Math.max(a.firstIndex(), b.firstIndex());
+  let index = Math.min(a.lastIndex(), b.lastIndex());
+  while (index >= low && a.termAt(index) !== b.termAt(index)) index--;
+  if (index < low) return null;
+  const left = a.entries(low, index + 1);
+  const right = b.entries(low, index + 1);
+  for (let k = 0; k < left.length; k++) {
+    const x = signatureOf(left[k] as Entry);
+    const y = signatureOf(right[k] as Entry);
+    if (x !== y) return `index ${low + k} differs (${x} vs ${y}) below matching index ${index}`;
+  }
+  return null;
+}

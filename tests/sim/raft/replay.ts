@@ -1,0 +1,42 @@
+/**
+ * Replays simulation seeds: `deno task sim:raft --seed 42` runs one seed and prints its
+ * result; `--from 1 --count 10000` runs a range (the long run). Exits non-zero on a failure,
+ * printing the seed and the command that replays it.
+ * @module
+ */
+
+import { type RunResult, runSeed } from "./run.ts";
+
+function argument(name: string): number | null {
+  const index = Deno.args.indexOf(`--${name}`);
+  if (index < 0) return null;
+  const value = Number(Deno.args[index + 1]);
+  if (!Number.isInteger(value)) throw new Error(`Cannot parse --${name}: expected an integer`);
+  return value;
+}
+
+function describe(result: RunResult): string {
+  return `seed=${result.seed} nodes=${result.nodeCount} ops=${result.operations} acked=${result.acknowledged} messages=${result.messages} events=${result.events} recoveryMs=${result.recoveryMs}`;
+}
+
+if (import.meta.main) {
+  const seed = argument("seed");
+  const from = seed ?? argument("from") ?? 1;
+  const count = seed === null ? (argument("count") ?? 1000) : 1;
+  const verbose = seed !== null;
+  let failed = 0;
+  const started = performance.now();
+  for (let s = from; s < from + count; s++) {
+    const result = runSeed({ seed: s });
+    if (verbose) console.log(describe(result));
+    if (result.violations.length > 0) {
+      failed++;
+      console.log(`FAIL ${describe(result)}`);
+      for (const violation of result.violations.slice(0, 10)) console.log(`  ${violation}`);
+      console.log(`  replay: deno task sim:raft --seed ${s}`);
+    }
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`${count - failed}/${count} seeds passed in ${seconds}s`);
+  if (failed > 0) Deno.exit(1);
+}
