@@ -220,17 +220,25 @@ export class SecurityState {
     return this.#reloading;
   }
 
-  /** Reloads on SIGHUP and when any configured file changes, until {@linkcode close}. */
-  watch(options: { settleMs?: number } = {}): void {
-    if (this.#fileWatch !== undefined || this.#signalHandler !== undefined) return;
+  /**
+   * Reloads on SIGHUP and when any configured file changes, until {@linkcode close}.
+   * `files: false` keeps only SIGHUP (for example when the files sit on a filesystem
+   * without change notifications).
+   */
+  watch(options: { signal?: boolean; files?: boolean; settleMs?: number } = {}): void {
     const paths = this.#watchedPaths();
     if (paths.length === 0) return;
     const trigger = () => void this.reload();
-    if (Deno.build.os !== "windows") {
+    if (
+      options.signal !== false && this.#signalHandler === undefined && Deno.build.os !== "windows"
+    ) {
       this.#signalHandler = trigger;
       Deno.addSignalListener("SIGHUP", trigger);
     }
-    this.#fileWatch = new FileWatch(paths, trigger, { logger: this.#logger, ...options });
+    if (options.files !== false && this.#fileWatch === undefined) {
+      const watchOptions = options.settleMs === undefined ? {} : { settleMs: options.settleMs };
+      this.#fileWatch = new FileWatch(paths, trigger, { logger: this.#logger, ...watchOptions });
+    }
   }
 
   /** Stops watching and waits for a reload in progress. */

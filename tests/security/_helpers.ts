@@ -1,5 +1,6 @@
 /** Assertions and fixtures shared by the security tests. */
 import { runCerts } from "../../cli/certs.ts";
+import type { ReloadOutcome } from "../../security/mod.ts";
 
 /** Throws unless `condition` holds. */
 export function assert(condition: unknown, message = "assertion failed"): asserts condition {
@@ -109,4 +110,33 @@ export function recordingLogger() {
       );
     },
   };
+}
+
+/** The subset of `SecurityState` that reload waits need. */
+interface Reloadable {
+  onReload(listener: (outcomes: readonly ReloadOutcome[]) => void): () => void;
+}
+
+/**
+ * Resolves with the first reload outcome matching `wanted`; rejects after `timeoutMs`.
+ * Waits on the reload event, never on a fixed sleep.
+ */
+export function nextReload(
+  security: Reloadable,
+  wanted: (outcome: ReloadOutcome) => boolean,
+  timeoutMs = 15_000,
+): Promise<ReloadOutcome> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`no matching reload within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const unsubscribe = security.onReload((outcomes) => {
+      const match = outcomes.find(wanted);
+      if (match === undefined) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(match);
+    });
+  });
 }

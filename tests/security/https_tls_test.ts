@@ -1,0 +1,119 @@
+import http from "node:http";
+import { type ClientTlsMaterial, SecurityState } from "../../security/mod.ts";
+import {
+  assert,
+  assertEquals,
+  BOOK_MODEL_FILE,
+  BOOK_POLICY_FILE,
+  certs,
+  makeCertificates,
+  tempDir,
+  type TestCertificates,
+} from "./_helpers.ts";
+import { callHttps, startHttpsServer } from "./_servers.ts";
+
+async function material(files: TestCertificates, name?: string): Promise<ClientTlsMaterial> {
+  const caPem = await Deno.readTextFile(files.caFile);
+  if (name === undefined) return { caPem };
+  const { certFile, keyFile } = files.client(name);
+  return {
+    caPem,
+    certPem: await Deno.readTextFile(certFile),
+    keyPem: await Deno.readTextFile(keyFile),
+  };
+}
+
+async function withHttps(
+  files: TestCertificates,
+  { mutual, acl }: { mutual: boolean; acl: boolean },
+  run: (port: number) => Promise<void>,
+): Promise<void> {
+  const tls = { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile };
+  const security = await SecurityState.load({
+    serverTls: mutual ? { ...tls, caFile: files.caFile } : tls,
+    ...(acl ? { acl: { modelFile: BOOK_MODEL_FILE, policyFile: BOOK_POLICY_FILE } } : {}),
+  });
+  const server = await startHttpsServer(security);
+  try {
+    await run(server.port);
+  } finally {
+    await server.stop();
+    await security.close();
+  }
+}
+
+Deno.test("https mTLS + ACL: root is allowed, nobody gets 403 naming subject and action", async () => {
+  await using dir = await tempDir();
+  const files = await makeCertificates(dir.path);
+  await withHttps(files, { mutual: true, acl: true }, async (port) => {
+    const root = await material(files, "root");
+    assertEquals(await callHttps(port, "/produce", root), { status: 200, body: "root" });
+    assertEquals(await callHttps(port, "/consume", root), { status: 200, body: "root" });
+    const nobody = await material(files, "nobody");
+    assertEquals(await callHttps(port, "/produce", nobody), {
+      status: 403,
+      body: 'Cannot produce as "nobody": the ACL does not allow it',
+    });
+    assertEquals(await callHttps(port, "/consume", nobody), {
+      status: 403,
+      body: 'Cannot consume as "nobody": the ACL does not allow it',
+    });
+  });
+});
+
+Deno.test("https mTLS: no certificate, another CA's and an expired one are refused", async () => {
+  await using dir = await tempDir();
+  await using otherDir = await tempDir();
+  const files = await makeCertificates(dir.path, []);
+  const other = await makeCertificates(otherDir.path, ["root"]);
+  await certs([
+    "client",
+    "--dir",
+    dir.path,
+    "--subject",
+    "root",
+    "--name",
+    "expired",
+    "--not-before",
+    "2020-01-01T00:00:00Z",
+    "--not-after",
+    "2020-02-01T00:00:00Z",
+  ]);
+  const caPem = await Deno.readTextFile(files.caFile);
+  const refused = {
+    "no certificate": await material(files),
+    "another CA": { ...(await material(other, "root")), caPem },
+    "expired": await material(files, "expired"),
+  };
+  await withHttps(files, { mutual: true, acl: false }, async (port) => {
+    for (const [name, client] of Object.entries(refused)) {
+      const result = await callHttps(port, "/produce", client);
+      assert(
+        "error" in result,
+        `${name}: expected a refused handshake, got ${JSON.stringify(result)}`,
+      );
+    }
+  });
+});
+
+Deno.test("https: a plaintext HTTP request on the TLS port gets no response", async () => {
+  await using dir = await tempDir();
+  const files = await makeCertificates(dir.path, []);
+  await withHttps(files, { mutual: false, acl: false }, async (port) => {
+    const result = await new Promise<string>((resolve) => {
+      const request = http.request(
+        { host: "127.0.0.1", port, path: "/produce", agent: false },
+        (response) => {
+          response.resume();
+          resolve(`status ${response.statusCode}`);
+        },
+      );
+      request.on("error", (error) => resolve(`error ${error.message}`));
+      request.end();
+    });
+    assert(result.startsWith("error"), result);
+    // The same port answers a TLS client, so the refusal above is the TLS requirement.
+    const tls = await callHttps(port, "/produce", await material(files));
+    assert("status" in tls, JSON.stringify(tls));
+  });
+});

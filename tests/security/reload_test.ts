@@ -1,0 +1,177 @@
+import * as grpc from "@grpc/grpc-js";
+import { type ReloadOutcome, SecurityState } from "../../security/mod.ts";
+import {
+  assert,
+  assertEquals,
+  BOOK_MODEL_FILE,
+  certs,
+  makeCertificates,
+  nextReload,
+  recordingLogger,
+  tempDir,
+} from "./_helpers.ts";
+import {
+  callGrpc,
+  callHttps,
+  startGrpcServer,
+  startHttpsServer,
+  tlsCredentials,
+} from "./_servers.ts";
+
+const isReloaded = (part: ReloadOutcome["part"]) => (outcome: ReloadOutcome) =>
+  outcome.part === part && outcome.status === "reloaded";
+
+/** A node certificate from CA "B" written over the node files of `dir` (CA "A"). */
+async function rotateToOtherCa(dir: string, otherDir: string): Promise<void> {
+  await certs(["ca", "--dir", otherDir]);
+  await certs([
+    "node",
+    "--dir",
+    dir,
+    "--name",
+    "node-1",
+    "--dns",
+    "localhost",
+    "--ca-cert-file",
+    `${otherDir}/ca.pem`,
+    "--ca-key-file",
+    `${otherDir}/ca-key.pem`,
+  ]);
+}
+
+Deno.test("reload: a rotated gRPC server certificate is served without restarting", async () => {
+  await using dir = await tempDir();
+  await using otherDir = await tempDir();
+  const files = await makeCertificates(dir.path, []);
+  const security = await SecurityState.load({
+    serverTls: { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile },
+  }, { logger: recordingLogger() });
+  const server = await startGrpcServer(security);
+  try {
+    security.watch({ signal: false, settleMs: 50 });
+    const oldCa = tlsCredentials({ caPem: await Deno.readTextFile(files.caFile) });
+    assertEquals(await callGrpc(server.port, "produce", oldCa), { subject: "" });
+
+    const reloaded = nextReload(security, isReloaded("server-tls"));
+    await rotateToOtherCa(dir.path, otherDir.path);
+    await reloaded;
+
+    const newCa = tlsCredentials({ caPem: await Deno.readTextFile(`${otherDir.path}/ca.pem`) });
+    assertEquals(await callGrpc(server.port, "produce", newCa), { subject: "" });
+    const old = await callGrpc(server.port, "produce", oldCa);
+    assertEquals("code" in old && old.code, grpc.status.UNAVAILABLE, "old CA no longer matches");
+  } finally {
+    await server.stop();
+    await security.close();
+  }
+});
+
+Deno.test("reload: a rotated HTTPS certificate is served without restarting (SIGHUP)", async () => {
+  await using dir = await tempDir();
+  await using otherDir = await tempDir();
+  const files = await makeCertificates(dir.path, []);
+  const security = await SecurityState.load({
+    serverTls: { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile },
+  }, { logger: recordingLogger() });
+  const server = await startHttpsServer(security);
+  try {
+    security.watch({ files: false });
+    const oldCa = { caPem: await Deno.readTextFile(files.caFile) };
+    assertEquals(await callHttps(server.port, "/consume", oldCa), { status: 200, body: "" });
+    await rotateToOtherCa(dir.path, otherDir.path);
+
+    const reloaded = nextReload(security, isReloaded("server-tls"));
+    Deno.kill(Deno.pid, "SIGHUP");
+    await reloaded;
+
+    const newCa = { caPem: await Deno.readTextFile(`${otherDir.path}/ca.pem`) };
+    assertEquals(await callHttps(server.port, "/consume", newCa), { status: 200, body: "" });
+    assert("error" in await callHttps(server.port, "/consume", oldCa), "old CA no longer matches");
+  } finally {
+    await server.stop();
+    await security.close();
+  }
+});
+
+Deno.test("reload: a changed policy applies on file change, to the running server", async () => {
+  await using dir = await tempDir();
+  const files = await makeCertificates(dir.path, ["nobody"]);
+  const policyFile = `${dir.path}/policy.csv`;
+  await Deno.writeTextFile(policyFile, "p, root, *, produce\n");
+  const security = await SecurityState.load({
+    serverTls: { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile, caFile: files.caFile },
+    acl: { modelFile: BOOK_MODEL_FILE, policyFile },
+  }, { logger: recordingLogger() });
+  const server = await startGrpcServer(security);
+  try {
+    security.watch({ signal: false, settleMs: 50 });
+    const nobody = tlsCredentials({
+      caPem: await Deno.readTextFile(files.caFile),
+      certPem: await Deno.readTextFile(files.client("nobody").certFile),
+      keyPem: await Deno.readTextFile(files.client("nobody").keyFile),
+    });
+    const before = await callGrpc(server.port, "produce", nobody);
+    assertEquals("code" in before && before.code, grpc.status.PERMISSION_DENIED);
+
+    const reloaded = nextReload(security, isReloaded("acl"));
+    await Deno.writeTextFile(policyFile, "p, root, *, produce\np, nobody, *, produce\n");
+    await reloaded;
+    assertEquals(await callGrpc(server.port, "produce", nobody), { subject: "nobody" });
+  } finally {
+    await server.stop();
+    await security.close();
+  }
+});
+
+Deno.test("reload: a broken policy file is refused, logged, and the old policy stays", async () => {
+  await using dir = await tempDir();
+  const policyFile = `${dir.path}/policy.csv`;
+  await Deno.writeTextFile(policyFile, "p, root, *, produce\n");
+  const logger = recordingLogger();
+  const security = await SecurityState.load(
+    { acl: { modelFile: BOOK_MODEL_FILE, policyFile } },
+    { logger },
+  );
+  try {
+    await Deno.writeTextFile(policyFile, "p, nobody, *\n");
+    const [outcome] = await security.reload();
+    assertEquals(outcome?.status, "refused");
+    assertEquals(outcome?.status === "refused" && outcome.error.code, "ACL_FILE_INVALID");
+    const logged = logger.lines.find((line) => line.level === "error");
+    assert(logged !== undefined && String(logged.fields?.error).includes("policy.csv line 1"));
+    assert(security.authorizer!.can("root", "produce"), "the old policy is still in force");
+    assert(!security.authorizer!.can("nobody", "produce"));
+
+    await Deno.writeTextFile(policyFile, "p, nobody, *, produce\n");
+    assertEquals((await security.reload())[0]?.status, "reloaded");
+    assert(security.authorizer!.can("nobody", "produce"), "a fixed file is taken");
+    assertEquals((await security.reload())[0]?.status, "unchanged");
+  } finally {
+    await security.close();
+  }
+});
+
+Deno.test("reload: a certificate without its new key is refused and the old pair stays", async () => {
+  await using dir = await tempDir();
+  await using otherDir = await tempDir();
+  const files = await makeCertificates(dir.path, []);
+  const security = await SecurityState.load(
+    { serverTls: { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile } },
+    { logger: recordingLogger() },
+  );
+  const server = await startGrpcServer(security);
+  try {
+    const before = security.serverTlsMaterial;
+    await certs(["ca", "--dir", otherDir.path]);
+    await certs(["node", "--dir", otherDir.path, "--name", "node-1", "--dns", "localhost"]);
+    await Deno.copyFile(`${otherDir.path}/node-1.pem`, files.nodeCertFile);
+    const [outcome] = await security.reload();
+    assertEquals(outcome?.status === "refused" && outcome.error.code, "TLS_KEY_MISMATCH");
+    assert(security.serverTlsMaterial === before, "the old material stays in force");
+    const oldCa = tlsCredentials({ caPem: await Deno.readTextFile(files.caFile) });
+    assertEquals(await callGrpc(server.port, "produce", oldCa), { subject: "" });
+  } finally {
+    await server.stop();
+    await security.close();
+  }
+});
