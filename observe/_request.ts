@@ -5,7 +5,7 @@
  */
 
 import { type Context, context, SpanStatusCode } from "@opentelemetry/api";
-import type { LogFields, Logger } from "./_logger.ts";
+import type { LogFields, Logger, StructuredLogger } from "./_logger.ts";
 import type { Metrics, Transport } from "./_metrics.ts";
 import {
   contextFromGrpcMetadata,
@@ -152,12 +152,15 @@ export class RequestObserver {
   readonly #metrics: Metrics;
   readonly #slowMs: number;
   readonly #nowMs: () => number;
+  readonly #debugEnabled: boolean;
 
   constructor(options: RequestObserverOptions) {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#slowMs = (options.slowRequestSeconds ?? 1) * 1000;
     this.#nowMs = options.nowMs ?? (() => performance.now());
+    const logger = options.logger as Partial<StructuredLogger>;
+    this.#debugEnabled = typeof logger.enabled === "function" ? logger.enabled("debug") : true;
   }
 
   /**
@@ -175,6 +178,10 @@ export class RequestObserver {
       status,
       durationSeconds: event.durationMs / 1000,
     });
+    const stream = event.stream ?? event.method.endsWith("Stream");
+    const slow = !failed && !stream && event.durationMs >= this.#slowMs;
+    // The common case (debug off, request fine) builds no log fields at all.
+    if (!failed && !slow && !this.#debugEnabled) return;
     const fields: Record<string, unknown> = {
       transport: event.transport,
       method: event.method,
@@ -184,12 +191,8 @@ export class RequestObserver {
     };
     if (event.traceId !== undefined) fields.traceId = event.traceId;
     this.#logger.debug("request", fields);
-    const stream = event.stream ?? event.method.endsWith("Stream");
-    if (failed) {
-      this.#logger.warn("request failed", withError(fields, event.error));
-    } else if (event.durationMs >= this.#slowMs && !stream) {
-      this.#logger.warn("slow request", fields);
-    }
+    if (failed) this.#logger.warn("request failed", withError(fields, event.error));
+    else if (slow) this.#logger.warn("slow request", fields);
   };
 
   /** Starts observing one request: its span now, its metrics and log lines at `end`. */

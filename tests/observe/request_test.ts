@@ -115,3 +115,26 @@ Deno.test("statusLabel names gRPC codes and keeps HTTP codes numeric", () => {
     ["OK", "NOT_FOUND", "99", "503"],
   );
 });
+
+Deno.test("at info level only failed and slow requests are logged, still with all fields", () => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: "info",
+    format: "json",
+    write: (line) => lines.push(JSON.parse(line)),
+  });
+  const observer = new RequestObserver({ logger, metrics: new Metrics(), slowRequestSeconds: 1 });
+  observer.record({ transport: "grpc", method: "Produce", status: "OK", durationMs: 2 });
+  observer.record({
+    transport: "grpc",
+    method: "Produce",
+    status: "OK",
+    durationMs: 1500,
+    subject: "bob",
+  });
+  observer.record({ transport: "http", method: "POST /", status: 503, durationMs: 2 });
+  assertEquals(lines.map((line) => [line.level, line.msg, line.status, line.subject]), [
+    ["warn", "slow request", "OK", "bob"],
+    ["warn", "request failed", "503", null],
+  ]);
+});
