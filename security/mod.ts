@@ -69,6 +69,7 @@ export {
   subjectOfHttpsRequest,
 } from "./_subject.ts";
 export { type AclFiles, Authorizer, OBJECT_WILDCARD } from "./_authorizer.ts";
+export { RUNTIME_ENV_VARIABLES } from "./_runtime.ts";
 export type { SecurityLogger } from "./_watch.ts";
 export {
   type ReloadOutcome,

@@ -1,5 +1,11 @@
-import { assertEquals } from "./_helpers.ts";
-import { tempDir } from "./_helpers.ts";
+import { RUNTIME_ENV_VARIABLES } from "../../security/mod.ts";
+import {
+  assertEquals,
+  BOOK_MODEL_FILE,
+  BOOK_POLICY_FILE,
+  makeCertificates,
+  tempDir,
+} from "./_helpers.ts";
 
 /** Writes inside the data dir, then outside it, and reports what the runtime said. */
 const PROBE = `
@@ -48,4 +54,44 @@ Deno.test("least privilege: the same probe writes outside when given broad permi
   const outside = `${work.path}/outside.txt`;
   const result = await runProbe(["--allow-write", "--allow-read"], dataDir, outside, work.path);
   assertEquals(result, { code: 0, stdout: "written" });
+});
+
+Deno.test("least privilege: TLS, ACL and reload run with read-only certificate and policy files", async () => {
+  await using work = await tempDir();
+  const dir = `${work.path}/certs`;
+  const dataDir = `${work.path}/data`;
+  await Deno.mkdir(dataDir);
+  await makeCertificates(dir, []);
+  await Deno.copyFile(BOOK_MODEL_FILE, `${dir}/model.conf`);
+  await Deno.copyFile(BOOK_POLICY_FILE, `${dir}/policy.csv`);
+  await Deno.writeTextFile(`${work.path}/probe-secret.txt`, "secret");
+  const readOnly = ["node-1.pem", "node-1-key.pem", "ca.pem", "model.conf", "policy.csv"]
+    .map((name) => `${dir}/${name}`);
+  const probe = new URL("./testdata/least_privilege_probe.ts", import.meta.url).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      `--config=${new URL("../../deno.json", import.meta.url).pathname}`,
+      "--allow-net=127.0.0.1",
+      `--allow-env=${RUNTIME_ENV_VARIABLES.join(",")}`,
+      `--allow-read=${dataDir},${readOnly.join(",")}`,
+      `--allow-write=${dataDir}`,
+      probe,
+      dir,
+      dataDir,
+      `${work.path}/outside.txt`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assertEquals(output.code, 0, stderr);
+  assertEquals(JSON.parse(new TextDecoder().decode(output.stdout)), {
+    up: true,
+    writeOutside: "NotCapable",
+    readOutside: "NotCapable",
+    writeCertificate: "NotCapable",
+    run: "NotCapable",
+  });
 });
