@@ -208,6 +208,15 @@ export class SecurityState {
     this.#authorizer?.authorize(subject, action);
   }
 
+  /**
+   * True when the ACL in force allows it (always true without an ACL). The boolean form
+   * of {@linkcode SecurityState.authorize}, for `server/`'s `Authorize` hook; it reads
+   * the current ACL on every call, so a reloaded policy applies to the next request.
+   */
+  can(subject: string, action: Action): boolean {
+    return this.#authorizer?.can(subject, action) ?? true;
+  }
+
   /** Calls `listener` after every reload with what happened to each part. */
   onReload(listener: (outcomes: readonly ReloadOutcome[]) => void): () => void {
     this.#listeners.add(listener);

@@ -139,12 +139,12 @@ Deno.test("reload: a broken policy file is refused, logged, and the old policy s
     assertEquals(outcome?.status === "refused" && outcome.error.code, "ACL_FILE_INVALID");
     const logged = logger.lines.find((line) => line.level === "error");
     assert(logged !== undefined && String(logged.fields?.error).includes("policy.csv line 1"));
-    assert(security.authorizer!.can("root", "produce"), "the old policy is still in force");
-    assert(!security.authorizer!.can("nobody", "produce"));
+    assert(security.can("root", "produce"), "the old policy is still in force");
+    assert(!security.can("nobody", "produce"));
 
     await Deno.writeTextFile(policyFile, "p, nobody, *, produce\n");
     assertEquals((await security.reload())[0]?.status, "reloaded");
-    assert(security.authorizer!.can("nobody", "produce"), "a fixed file is taken");
+    assert(security.can("nobody", "produce"), "a fixed file is taken");
     assertEquals((await security.reload())[0]?.status, "unchanged");
   } finally {
     await security.close();
@@ -172,6 +172,29 @@ Deno.test("reload: a certificate without its new key is refused and the old pair
     assertEquals(await callGrpc(server.port, "produce", oldCa), { subject: "" });
   } finally {
     await server.stop();
+    await security.close();
+  }
+});
+
+Deno.test("reload: rotated peer material is used by the peer listener and new dials", async () => {
+  await using dir = await tempDir();
+  await using otherDir = await tempDir();
+  const files = await makeCertificates(dir.path, []);
+  const security = await SecurityState.load({
+    peerTls: { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile, caFile: files.caFile },
+  }, { logger: recordingLogger() });
+  try {
+    const peer = security.peerTls!;
+    const oldCredentials = peer.serverCredentials._getSecureContextOptions();
+    await rotateToOtherCa(dir.path, otherDir.path);
+    await Deno.copyFile(`${otherDir.path}/ca.pem`, files.caFile);
+    const outcomes = await security.reload();
+    assertEquals(outcomes, [{ part: "peer-tls", status: "reloaded" }]);
+    const newCaPem = await Deno.readTextFile(files.caFile);
+    assertEquals(peer.connectOptions("localhost").ca, newCaPem);
+    assertEquals(peer.serverCredentials._getSecureContextOptions()?.ca, newCaPem);
+    assert(oldCredentials?.ca !== newCaPem, "the CA really changed");
+  } finally {
     await security.close();
   }
 });
