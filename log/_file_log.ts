@@ -367,7 +367,8 @@ export class FileLog implements EntryStore, RecordLog {
       throw error;
     }
     const written = performance.now();
-    if (this.#options.fsync.mode === "always") {
+    const syncing = this.#options.fsync.mode === "always";
+    if (syncing) {
       await segment.syncStore().catch((error) => {
         for (const request of requests) request.reject(error);
         throw error;
@@ -381,7 +382,7 @@ export class FileLog implements EntryStore, RecordLog {
       entries: entries.length,
       bytes: group.frames.length,
       writeMs: written - started,
-      fsyncMs: synced - written,
+      fsyncMs: syncing ? synced - written : 0,
     });
     for (const [i, request] of requests.entries()) {
       const entry = entries[i]!;

@@ -187,7 +187,13 @@ function readRun(segment: Segment, index: number, entriesMax: number): Run {
   for (let i = 0; i < taken; i++) {
     const position = positionOf(i) - start;
     const size = positionOf(i + 1) - positionOf(i);
-    entries.push(decodeFrame(bytes, position, size, index + i, segment.storePath).entry);
+    try {
+      entries.push(decodeFrame(bytes, position, size, index + i, segment.storePath).entry);
+    } catch (error) {
+      // A damaged frame fails only the reads that reach it: the run stops just before it.
+      if (i === 0) throw error;
+      break;
+    }
   }
   return { segment, firstIndex: index, entries };
 }

@@ -1,0 +1,61 @@
+import { LogError, openLog } from "../../log/mod.ts";
+import { SeededRandom } from "../sim/random.ts";
+import { assert, assertEquals, bytes } from "./_assert.ts";
+import { forgetCleanClose, indexOf, storeFiles, valueOf, withTempDir } from "./_fixtures.ts";
+
+const OPTIONS = { segmentBytesMax: 2000, fsync: { mode: "never" } } as const;
+const RECORDS = 120;
+
+/** Offsets of the records in the frame of `storePath` that covers byte `position`. */
+async function offsetsCoveredBy(storePath: string, position: number): Promise<number[]> {
+  const index = await Deno.readFile(indexOf(storePath));
+  const view = new DataView(index.buffer);
+  const entries = index.length / 24;
+  let k = 0;
+  while (k + 1 < entries && view.getUint32((k + 1) * 24, true) <= position) k += 1;
+  const base = view.getUint32(k * 24 + 8, true);
+  const end = k + 1 < entries ? view.getUint32((k + 1) * 24 + 8, true) : Number.NaN;
+  // Two records per entry; the last entry of a segment holds two as well.
+  return Number.isNaN(end)
+    ? [base, base + 1]
+    : Array.from({ length: end - base }, (_, i) => base + i);
+}
+
+Deno.test("a flipped byte in a sealed segment is CORRUPT for its records only (seeded)", async () => {
+  for (let seed = 1; seed <= 12; seed++) {
+    await withTempDir(async (dir) => {
+      const random = new SeededRandom(seed);
+      const log = await openLog(dir, OPTIONS);
+      for (let i = 0; i < RECORDS; i += 2) await log.append([valueOf(i), valueOf(i + 1)]);
+      await log.close();
+      const stores = await storeFiles(dir);
+      const sealed = stores[random.intBetween(0, stores.length - 2)]!;
+      const raw = await Deno.readFile(sealed);
+      const position = random.intBetween(64, raw.length - 1);
+      raw[position]! ^= 1 << random.intBetween(0, 7);
+      await Deno.writeFile(sealed, raw);
+      const covered = await offsetsCoveredBy(sealed, position);
+      if (seed % 2 === 0) await forgetCleanClose(dir);
+      const reopened = await openLog(dir, OPTIONS);
+      const corrupt: number[] = [];
+      for (let offset = 0; offset < RECORDS; offset++) {
+        try {
+          assertEquals(
+            reopened.read(offset).value,
+            valueOf(offset),
+            `seed=${seed} offset ${offset}`,
+          );
+        } catch (error) {
+          assert(error instanceof LogError && error.code === "CORRUPT", `seed=${seed}: ${error}`);
+          corrupt.push(offset);
+        }
+      }
+      assertEquals(corrupt, covered, `seed=${seed}: only the records of the damaged frame`);
+      assertEquals(await reopened.append([bytes("still works")]), {
+        baseOffset: RECORDS,
+        index: RECORDS / 2 + 1,
+      });
+      await reopened.close();
+    });
+  }
+});
