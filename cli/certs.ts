@@ -212,3 +212,6 @@ async function exists(path: string): Promise<boolean> {
     throw error;
   }
 }
+
+// Runnable on its own (`deno task security:certs …`) as well as through `strand certs`.
+if (import.meta.main) Deno.exit(await runCerts(Deno.args));

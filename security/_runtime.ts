@@ -6,7 +6,9 @@
 /**
  * Environment variables read by the libraries this area loads (grpc-js reads its
  * `GRPC_*` settings; Casbin's `minimatch` probes one variable), for `--allow-env=…` in
- * the least-privilege permission flags. Without them the process stops with NotCapable.
+ * the least-privilege permission flags. Without them the process stops with NotCapable
+ * (already at import: grpc-js reads its settings when loaded). Deno also accepts the
+ * shorter `--allow-env=GRPC_*,__MINIMATCH_TESTING_PLATFORM__`.
  */
 export const RUNTIME_ENV_VARIABLES: readonly string[] = [
   "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
