@@ -1,0 +1,830 @@
+/**
+ * The SWIM membership core: a pure state machine. Time arrives as `nowMs`, randomness from
+ * an injected {@linkcode Random}, packets as decoded messages; what to send, which
+ * full-state exchanges to run and which events to report come back from `takeReady()`.
+ * No IO, timers or clocks in here, so a simulation can drive hundreds of nodes from one seed.
+ *
+ * Protocol (SWIM with Lifeguard, as in hashicorp/memberlist and serf):
+ * - one probe per interval, round-robin over a shuffled member list: ping, then ping-req
+ *   through `indirectChecks` members, then suspicion;
+ * - suspicion with incarnations; the timeout shrinks with independent confirmations; a
+ *   node whose probes fail without nacks raises its awareness score and stretches its
+ *   probe interval and timeout;
+ * - state changes piggyback on every packet and on gossip rounds, each sent
+ *   `retransmitLimit(n)` times;
+ * - push/pull full-state exchange on join, periodically, and towards failed members
+ *   (reconnect), which heals partitions.
+ * @module
+ */
+
+import {
+  defaultConfig,
+  type MembershipConfig,
+  retransmitLimit,
+  suspicionTimeoutsMs,
+} from "./_config.ts";
+import { BroadcastQueue } from "./_broadcast.ts";
+import { checkWireString, messageSizeBytes, sealOverheadBytes, tagsSizeBytes } from "./_codec.ts";
+import { DiscoveryError } from "./_errors.ts";
+import { Suspicion } from "./_suspicion.ts";
+import type {
+  AliveMessage,
+  DeadMessage,
+  MembershipEventType,
+  MemberState,
+  MemberStatus,
+  Message,
+  Random,
+  Ready,
+  StateMessage,
+  SuspectMessage,
+  Tags,
+} from "./_types.ts";
+
+/** Lifecycle of the local node: `leaving` still answers while its leave spreads. */
+export type NodeStatus = "running" | "leaving" | "left";
+
+/** Options of {@linkcode Membership}. */
+export interface MembershipOptions {
+  /** Unique member name (at most 255 UTF-8 bytes). */
+  readonly name: string;
+  /** Address others reach this node at, `host:port`. */
+  readonly address: string;
+  readonly tags?: Tags;
+  readonly config?: Partial<MembershipConfig>;
+  readonly random: Random;
+  /** The core's clock at creation. */
+  readonly nowMs: number;
+}
+
+/** Counters of the core's decisions, for metrics and tests. */
+export interface MembershipStats {
+  probes: number;
+  probesFailed: number;
+  suspicionsStarted: number;
+  refutations: number;
+}
+
+interface MemberRecord {
+  name: string;
+  address: string;
+  incarnation: number;
+  status: MemberStatus;
+  tags: Tags;
+  statusChangeMs: number;
+}
+
+interface Probe {
+  readonly target: string;
+  readonly seq: number;
+  readonly indirectAtMs: number;
+  readonly deadlineMs: number;
+  indirectSent: boolean;
+  expectedNacks: number;
+  nacks: number;
+}
+
+interface Forward {
+  readonly requester: string;
+  readonly requesterSeq: number;
+  readonly nackAtMs: number;
+  readonly expiresMs: number;
+  nackSent: boolean;
+}
+
+const forwardsMax = 1024;
+const smallListMax = 32;
+
+function isLive(status: MemberStatus): boolean {
+  return status === "alive" || status === "suspect";
+}
+
+function sameTags(a: Tags, b: Tags): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) if (a[key] !== b[key]) return false;
+  return true;
+}
+
+function snapshot(record: MemberRecord): MemberState {
+  return {
+    name: record.name,
+    address: record.address,
+    incarnation: record.incarnation,
+    status: record.status,
+    tags: record.tags,
+  };
+}
+
+/**
+ * One node's view of the cluster and its SWIM protocol state.
+ *
+ * @example
+ * ```ts
+ * const node = new Membership({ name: "a", address: "10.0.0.1:7946", random, nowMs: 0 });
+ * node.join(0, ["10.0.0.2:7946"]);
+ * node.tick(20);
+ * const { packets, pushPulls, events } = node.takeReady();
+ * ```
+ */
+export class Membership {
+  /** Effective settings (defaults overridden by the options). */
+  readonly config: MembershipConfig;
+  /** Counters since creation. */
+  readonly stats: MembershipStats = {
+    probes: 0,
+    probesFailed: 0,
+    suspicionsStarted: 0,
+    refutations: 0,
+  };
+  readonly #random: Random;
+  readonly #self: MemberRecord;
+  readonly #members = new Map<string, MemberRecord>();
+  /** Other members, for O(1) random sampling; `#listIndex` maps a name to its slot. */
+  readonly #list: MemberRecord[] = [];
+  readonly #listIndex = new Map<string, number>();
+  #liveCount = 1;
+  #probeOrder: string[] = [];
+  /** Suspects to probe before resuming the round-robin, each once per suspicion. */
+  readonly #suspectsToProbe = new Set<string>();
+  #probeIndex = 0;
+  #probe: Probe | null = null;
+  #seq = 0;
+  readonly #forwards = new Map<number, Forward>();
+  /** When we last synced with an unknown pinger, by address (bounded by `forwardsMax`). */
+  readonly #strangerSyncs = new Map<string, number>();
+  readonly #suspicions = new Map<string, Suspicion>();
+  readonly #broadcasts: BroadcastQueue;
+  #nextProbeMs: number;
+  #nextGossipMs: number;
+  #nextPushPullMs: number;
+  #nextReconnectMs: number;
+  #nextReapMs: number;
+  #awareness = 0;
+  #status: NodeStatus = "running";
+  #leaveDeadlineMs = 0;
+  #ready: Ready = { packets: [], pushPulls: [], events: [] };
+
+  constructor(options: MembershipOptions) {
+    this.config = { ...defaultConfig, ...options.config };
+    this.#random = options.random;
+    if (options.name === "" || options.address === "") {
+      throw new DiscoveryError(
+        "INVALID_ARGUMENT",
+        "Cannot create a member without name and address",
+      );
+    }
+    checkWireString("member name", options.name);
+    checkWireString("address", options.address);
+    const tags = { ...options.tags };
+    this.#checkTags(tags);
+    this.#self = {
+      name: options.name,
+      address: options.address,
+      incarnation: 0,
+      status: "alive",
+      tags,
+      statusChangeMs: options.nowMs,
+    };
+    this.#members.set(this.#self.name, this.#self);
+    this.#broadcasts = new BroadcastQueue(this.config.broadcastsMax);
+    const now = options.nowMs;
+    // Random phases keep nodes started together from probing and gossiping in lockstep.
+    this.#nextProbeMs = now + this.#random.intBelow(this.config.probeIntervalMs);
+    this.#nextGossipMs = now + this.#random.intBelow(this.config.gossipIntervalMs);
+    this.#nextPushPullMs = now + this.config.pushPullIntervalMs +
+      this.#random.intBelow(this.config.pushPullIntervalMs);
+    this.#nextReconnectMs = now + this.config.reconnectIntervalMs;
+    this.#nextReapMs = now + this.config.reapIntervalMs;
+  }
+
+  /** This node's name. */
+  get name(): string {
+    return this.#self.name;
+  }
+
+  /** Running, leaving (announcing its leave) or left (silent). */
+  get status(): NodeStatus {
+    return this.#status;
+  }
+
+  /** Lifeguard self-awareness score: 0 is healthy; timeouts are stretched by score + 1. */
+  get awareness(): number {
+    return this.#awareness;
+  }
+
+  /** Members alive or suspect, this node included: the `n` of the protocol's formulas. */
+  get liveCount(): number {
+    return this.#liveCount;
+  }
+
+  /** This node's view of every member it knows, itself included. */
+  members(): MemberState[] {
+    return [...this.#members.values()].map(snapshot);
+  }
+
+  /** The state sent in a push/pull exchange. */
+  localState(): MemberState[] {
+    return this.members();
+  }
+
+  /** Hands over everything to do since the last call. */
+  takeReady(): Ready {
+    const ready = this.#ready;
+    this.#ready = { packets: [], pushPulls: [], events: [] };
+    return ready;
+  }
+
+  /** Asks for a joining push/pull with each of `addresses`. */
+  join(nowMs: number, addresses: readonly string[]): void {
+    this.#assertRunning("join");
+    void nowMs;
+    for (const to of addresses) this.#ready.pushPulls.push({ to, join: true });
+  }
+
+  /** Publishes new tags: raises the incarnation so the change wins everywhere. */
+  setTags(nowMs: number, tags: Tags): void {
+    this.#assertRunning("set tags");
+    const copy = { ...tags };
+    this.#checkTags(copy);
+    this.#self.tags = copy;
+    this.#self.incarnation++;
+    this.#self.statusChangeMs = nowMs;
+    this.#broadcasts.push(this.#aliveSelf());
+  }
+
+  /**
+   * Starts a graceful leave: the node gossips that it left and keeps answering until the
+   * message was sent `retransmitLimit` times (or `leavePropagateMsMax`), then goes silent.
+   */
+  leave(nowMs: number): void {
+    if (this.#status !== "running") return;
+    this.#status = "leaving";
+    this.#probe = null;
+    const message: DeadMessage = {
+      type: "dead",
+      name: this.#self.name,
+      incarnation: this.#self.incarnation,
+      from: this.#self.name,
+    };
+    this.#setStatus(this.#self, "left", nowMs);
+    this.#broadcasts.push(message);
+    this.#leaveDeadlineMs = nowMs + this.config.leavePropagateMsMax;
+  }
+
+  /** Advances timers: probes, suspicion timeouts, gossip, push/pull, reconnects, reaping. */
+  tick(nowMs: number): void {
+    if (this.#status === "left") return;
+    if (this.#status === "leaving") {
+      if (this.#leaveDone(nowMs)) {
+        this.#status = "left";
+        return;
+      }
+    } else {
+      this.#tickProbe(nowMs);
+      this.#tickSuspicions(nowMs);
+      this.#tickPeriodic(nowMs);
+    }
+    this.#tickForwards(nowMs);
+    this.#tickGossip(nowMs);
+    this.#tickReap(nowMs);
+  }
+
+  /** Handles the messages of one packet received from `fromAddress`. */
+  receive(nowMs: number, fromAddress: string, messages: readonly Message[]): void {
+    if (this.#status === "left") return;
+    for (const message of messages) this.#step(nowMs, fromAddress, message);
+  }
+
+  /** Merges a peer's full state (the reply to our push/pull, or its request). */
+  mergeRemoteState(nowMs: number, states: readonly MemberState[]): void {
+    if (this.#status === "left") return;
+    for (const state of states) {
+      if (state.status === "alive") {
+        const { name, address, incarnation, tags } = state;
+        this.#onAlive(nowMs, { type: "alive", name, address, incarnation, tags });
+      } else if (state.status === "left") {
+        const { name, incarnation } = state;
+        this.#onDead(nowMs, { type: "dead", name, incarnation, from: name });
+      } else {
+        // A peer's "dead" is only a suspicion here: the member gets the chance to refute.
+        const { name, incarnation } = state;
+        this.#onSuspect(nowMs, { type: "suspect", name, incarnation, from: this.#self.name });
+      }
+    }
+  }
+
+  /**
+   * Serves a peer's push/pull: merges its state, then answers with ours. Merging first
+   * means a refutation of what the peer believed about us rides back in the same reply.
+   */
+  handlePushPull(nowMs: number, states: readonly MemberState[]): MemberState[] {
+    this.mergeRemoteState(nowMs, states);
+    return this.localState();
+  }
+
+  #step(nowMs: number, from: string, message: Message): void {
+    switch (message.type) {
+      case "ping":
+        this.#onPing(from, message.seq, message.target);
+        return this.#syncWithStranger(nowMs, from, message.source);
+      case "pingReq":
+        return this.#onPingReq(nowMs, from, message.seq, message.target, message.targetAddress);
+      case "ack":
+        return this.#onAck(message.seq);
+      case "nack":
+        if (this.#probe !== null && this.#probe.seq === message.seq) this.#probe.nacks++;
+        return;
+      case "alive":
+        return this.#onAlive(nowMs, message);
+      case "suspect":
+      case "dead":
+        if (this.#correctStaleRumour(from, message)) return;
+        return message.type === "dead"
+          ? this.#onDead(nowMs, message)
+          : this.#onSuspect(nowMs, message);
+    }
+  }
+
+  /**
+   * A suspicion or death notice older than the incarnation we know is a stale rumour; its
+   * sender missed the refutation, which may no longer be gossiped. Answering it directly
+   * with the member's current alive state corrects the sender before its own suspicion
+   * timer can fire (a false positive we saw in simulation at 10% loss).
+   */
+  #correctStaleRumour(from: string, message: SuspectMessage | DeadMessage): boolean {
+    const record = this.#members.get(message.name);
+    if (record === undefined) return false;
+    if (record.status === "left" && record !== this.#self) {
+      // The sender missed a graceful leave and is about to call it a failure: tell it.
+      if (message.incarnation > record.incarnation || message.from === message.name) return false;
+      this.#sendLeaveNotice(from, record);
+      return true;
+    }
+    if (message.incarnation >= record.incarnation) return false;
+    if (record.status !== "alive" || (record === this.#self && this.#status !== "running")) {
+      return true;
+    }
+    const { name, address, incarnation, tags } = record;
+    this.#send(from, [{ type: "alive", name, address, incarnation, tags }]);
+    return true;
+  }
+
+  /**
+   * A ping from a member we do not know means we missed its join (its alive gossip was
+   * spent before we joined): a full-state exchange with it fixes that at once instead of
+   * waiting for the next periodic push/pull. At most one per address per push/pull interval.
+   */
+  #syncWithStranger(nowMs: number, from: string, source: string): void {
+    if (this.#status !== "running" || this.#members.has(source)) return;
+    const lastMs = this.#strangerSyncs.get(from);
+    if (lastMs !== undefined && nowMs - lastMs < this.config.pushPullIntervalMs) return;
+    if (this.#strangerSyncs.size >= forwardsMax) this.#strangerSyncs.clear();
+    this.#strangerSyncs.set(from, nowMs);
+    this.#ready.pushPulls.push({ to: from, join: false });
+  }
+
+  #sendLeaveNotice(to: string, record: MemberRecord): void {
+    const { name, incarnation } = record;
+    this.#send(to, [{ type: "dead", name, incarnation, from: name }]);
+  }
+
+  #onPing(from: string, seq: number, target: string): void {
+    // A ping for another name reached a reused address: staying silent lets its sender
+    // suspect the member it really meant.
+    if (target !== this.#self.name) return;
+    this.#send(from, [{ type: "ack", seq }]);
+  }
+
+  #onPingReq(nowMs: number, from: string, seq: number, target: string, address: string): void {
+    const record = this.#members.get(target);
+    if (record !== undefined && record.status === "left" && record.address === address) {
+      // The requester probes a member that left: the leave notice answers it better.
+      return this.#sendLeaveNotice(from, record);
+    }
+    if (this.#forwards.size >= forwardsMax) return;
+    const localSeq = this.#nextSeq();
+    this.#forwards.set(localSeq, {
+      requester: from,
+      requesterSeq: seq,
+      nackAtMs: nowMs + this.config.probeTimeoutMs,
+      expiresMs: nowMs + this.config.probeIntervalMs,
+      nackSent: false,
+    });
+    this.#send(address, [{ type: "ping", seq: localSeq, target, source: this.#self.name }]);
+  }
+
+  #onAck(seq: number): void {
+    if (this.#probe !== null && this.#probe.seq === seq) {
+      this.#probe = null;
+      this.#awareness = Math.max(0, this.#awareness - 1);
+      return;
+    }
+    const forward = this.#forwards.get(seq);
+    if (forward === undefined) return;
+    this.#forwards.delete(seq);
+    this.#send(forward.requester, [{ type: "ack", seq: forward.requesterSeq }]);
+  }
+
+  #onAlive(nowMs: number, message: AliveMessage): void {
+    if (message.name === this.#self.name) return this.#onAliveAboutSelf(message);
+    const record = this.#members.get(message.name);
+    if (record === undefined) return this.#addMember(nowMs, message);
+    const addressChanged = record.address !== message.address;
+    // A member that failed or left may come back under its name with a new address (a
+    // rescheduled pod). While the old entry still looks live, the newcomer wins only with
+    // a higher incarnation: it saw the old entry (in its join reply) and refuted it, which
+    // a restarted process does and a stale packet cannot. Names must be unique: two live
+    // processes sharing one would keep refuting each other.
+    const replaced = addressChanged && !isLive(record.status);
+    if (!replaced && message.incarnation <= record.incarnation) return;
+    const wasGone = !isLive(record.status);
+    const tagsChanged = !sameTags(record.tags, message.tags);
+    this.#suspicions.delete(record.name);
+    record.address = message.address;
+    record.tags = message.tags;
+    // On replacement, step over the old incarnation so stale "dead" gossip about the old
+    // instance cannot kill the new one.
+    record.incarnation = replaced
+      ? Math.max(message.incarnation, record.incarnation + 1)
+      : message.incarnation;
+    this.#setStatus(record, "alive", nowMs);
+    this.#broadcasts.push(replaced ? { ...message, incarnation: record.incarnation } : message);
+    if (wasGone) this.#emit("join", record, nowMs);
+    else if (tagsChanged) this.#emit("update", record, nowMs);
+  }
+
+  #onAliveAboutSelf(message: AliveMessage): void {
+    if (this.#status !== "running") return;
+    const self = this.#self;
+    if (message.incarnation < self.incarnation) return;
+    const same = message.incarnation === self.incarnation && message.address === self.address &&
+      sameTags(message.tags, self.tags);
+    if (!same) this.#refute(message.incarnation);
+  }
+
+  #addMember(nowMs: number, message: AliveMessage): void {
+    const record: MemberRecord = {
+      name: message.name,
+      address: message.address,
+      incarnation: message.incarnation,
+      status: "alive",
+      tags: message.tags,
+      statusChangeMs: nowMs,
+    };
+    this.#members.set(record.name, record);
+    this.#listIndex.set(record.name, this.#list.length);
+    this.#list.push(record);
+    this.#liveCount++;
+    // Insert at a random place of the probe order so newcomers are probed soon but not
+    // all at the same moment by everyone.
+    const at = this.#probeIndex +
+      this.#random.intBelow(this.#probeOrder.length - this.#probeIndex + 1);
+    this.#probeOrder.splice(at, 0, record.name);
+    this.#broadcasts.push(message);
+    this.#emit("join", record, nowMs);
+  }
+
+  #onSuspect(nowMs: number, message: SuspectMessage): void {
+    const record = this.#members.get(message.name);
+    if (record === undefined || message.incarnation < record.incarnation) return;
+    const suspicion = this.#suspicions.get(message.name);
+    if (suspicion !== undefined) {
+      if (suspicion.confirm(message.from)) this.#broadcasts.push(message);
+      return;
+    }
+    if (record === this.#self) {
+      if (this.#status === "running") this.#refute(message.incarnation);
+      return;
+    }
+    if (record.status !== "alive") return;
+    this.#startSuspicion(nowMs, record, message);
+  }
+
+  #startSuspicion(nowMs: number, record: MemberRecord, message: SuspectMessage): void {
+    record.incarnation = message.incarnation;
+    this.#setStatus(record, "suspect", nowMs);
+    this.#broadcasts.push(message);
+    this.stats.suspicionsStarted++;
+    this.#suspectsToProbe.add(record.name);
+    const { minMs, maxMs } = suspicionTimeoutsMs(this.config, this.#liveCount);
+    let confirmationsWanted = this.config.suspicionMult - 2;
+    if (this.#liveCount - 2 < confirmationsWanted) confirmationsWanted = 0;
+    this.#suspicions.set(
+      record.name,
+      new Suspicion({
+        incarnation: message.incarnation,
+        from: message.from,
+        startMs: nowMs,
+        minMs,
+        maxMs,
+        confirmationsWanted,
+      }),
+    );
+  }
+
+  #onDead(nowMs: number, message: DeadMessage): void {
+    const record = this.#members.get(message.name);
+    if (record === undefined || message.incarnation < record.incarnation) return;
+    const leaving = message.from === message.name;
+    if (record === this.#self) {
+      if (this.#status === "running") this.#refute(message.incarnation);
+      return;
+    }
+    if (record.status === "left") return;
+    if (record.status === "dead" && !leaving) return;
+    this.#suspicions.delete(record.name);
+    record.incarnation = message.incarnation;
+    this.#setStatus(record, leaving ? "left" : "dead", nowMs);
+    this.#broadcasts.push(message);
+    this.#emit(leaving ? "leave" : "fail", record, nowMs);
+  }
+
+  #refute(accusedIncarnation: number): void {
+    this.#self.incarnation = Math.max(this.#self.incarnation, accusedIncarnation) + 1;
+    this.#awareness = Math.min(this.config.awarenessMax - 1, this.#awareness + 1);
+    this.stats.refutations++;
+    this.#broadcasts.push(this.#aliveSelf());
+  }
+
+  #tickProbe(nowMs: number): void {
+    const probe = this.#probe;
+    if (probe === null) {
+      if (nowMs >= this.#nextProbeMs) this.#startProbe(nowMs);
+      return;
+    }
+    if (!probe.indirectSent && nowMs >= probe.indirectAtMs) this.#sendIndirect(probe);
+    if (nowMs >= probe.deadlineMs) this.#probeFailed(nowMs, probe);
+  }
+
+  #startProbe(nowMs: number): void {
+    const scale = this.#awareness + 1;
+    this.#nextProbeMs = nowMs + this.config.probeIntervalMs * scale;
+    const target = this.#nextProbeTarget();
+    if (target === undefined) return;
+    const seq = this.#nextSeq();
+    this.stats.probes++;
+    this.#probe = {
+      target: target.name,
+      seq,
+      indirectAtMs: nowMs + this.config.probeTimeoutMs * scale,
+      deadlineMs: this.#nextProbeMs,
+      indirectSent: false,
+      expectedNacks: 0,
+      nacks: 0,
+    };
+    const messages: Message[] = [{
+      type: "ping",
+      seq,
+      target: target.name,
+      source: this.#self.name,
+    }];
+    if (target.status === "suspect") {
+      // Lifeguard's "buddy system": tell a suspect directly, so it can refute at once.
+      const { name, incarnation } = target;
+      messages.push({ type: "suspect", name, incarnation, from: this.#self.name });
+    }
+    this.#send(target.address, messages);
+  }
+
+  #sendIndirect(probe: Probe): void {
+    probe.indirectSent = true;
+    const target = this.#members.get(probe.target);
+    if (target === undefined) return;
+    const helpers = this.#randomMembers(
+      this.config.indirectChecks,
+      (record) => record.status === "alive" && record !== target,
+    );
+    probe.expectedNacks = helpers.length;
+    for (const helper of helpers) {
+      this.#send(helper.address, [{
+        type: "pingReq",
+        seq: probe.seq,
+        target: target.name,
+        targetAddress: target.address,
+      }]);
+    }
+  }
+
+  #probeFailed(nowMs: number, probe: Probe): void {
+    this.#probe = null;
+    this.stats.probesFailed++;
+    // Missing nacks mean our own packets or process are slow, not (only) the target.
+    const missing = probe.expectedNacks > 0 ? probe.expectedNacks - probe.nacks : 1;
+    if (missing > 0) {
+      this.#awareness = Math.min(this.config.awarenessMax - 1, this.#awareness + missing);
+    }
+    const target = this.#members.get(probe.target);
+    if (target === undefined || !isLive(target.status)) return;
+    const { name, incarnation } = target;
+    this.#onSuspect(nowMs, { type: "suspect", name, incarnation, from: this.#self.name });
+  }
+
+  #nextProbeTarget(): MemberRecord | undefined {
+    // A direct look at a fresh suspect: if it is alive, the buddy-system suspect in our
+    // ping makes it answer with its refutation, even if we missed the gossiped one.
+    for (const name of this.#suspectsToProbe) {
+      this.#suspectsToProbe.delete(name);
+      const record = this.#members.get(name);
+      if (record !== undefined && record.status === "suspect") return record;
+    }
+    const attemptsMax = 2 * this.#list.length + 2;
+    for (let attempt = 0; attempt < attemptsMax; attempt++) {
+      if (this.#probeIndex >= this.#probeOrder.length) {
+        if (this.#list.length === 0) return undefined;
+        this.#probeOrder = this.#shuffle(this.#list.map((record) => record.name));
+        this.#probeIndex = 0;
+      }
+      const name = this.#probeOrder[this.#probeIndex++] as string;
+      const record = this.#members.get(name);
+      if (record !== undefined && record !== this.#self && isLive(record.status)) return record;
+    }
+    return undefined;
+  }
+
+  #tickSuspicions(nowMs: number): void {
+    if (this.#suspicions.size === 0) return;
+    const expired: string[] = [];
+    for (const [name, suspicion] of this.#suspicions) {
+      if (nowMs >= suspicion.deadlineMs) expired.push(name);
+    }
+    for (const name of expired) {
+      const suspicion = this.#suspicions.get(name);
+      this.#suspicions.delete(name);
+      const record = this.#members.get(name);
+      if (suspicion === undefined || record === undefined) continue;
+      if (record.status !== "suspect" || record.incarnation !== suspicion.incarnation) continue;
+      const { incarnation } = record;
+      this.#onDead(nowMs, { type: "dead", name, incarnation, from: this.#self.name });
+    }
+  }
+
+  #tickForwards(nowMs: number): void {
+    if (this.#forwards.size === 0) return;
+    for (const [seq, forward] of this.#forwards) {
+      if (!forward.nackSent && nowMs >= forward.nackAtMs) {
+        forward.nackSent = true;
+        this.#send(forward.requester, [{ type: "nack", seq: forward.requesterSeq }]);
+      }
+      if (nowMs >= forward.expiresMs) this.#forwards.delete(seq);
+    }
+  }
+
+  #tickGossip(nowMs: number): void {
+    if (nowMs < this.#nextGossipMs) return;
+    this.#nextGossipMs = nowMs + this.config.gossipIntervalMs;
+    if (this.#broadcasts.size === 0) return;
+    const deadWindowMs = this.config.gossipToTheDeadMs;
+    const peers = this.#randomMembers(
+      this.config.gossipNodes,
+      (record) =>
+        isLive(record.status) ||
+        (record.status === "dead" && nowMs - record.statusChangeMs < deadWindowMs),
+    );
+    for (const peer of peers) {
+      if (this.#broadcasts.size === 0) break;
+      this.#send(peer.address, []);
+    }
+  }
+
+  #tickPeriodic(nowMs: number): void {
+    if (nowMs >= this.#nextPushPullMs) {
+      this.#nextPushPullMs = nowMs + this.config.pushPullIntervalMs;
+      const [peer] = this.#randomMembers(1, (record) => record.status === "alive");
+      if (peer !== undefined) this.#ready.pushPulls.push({ to: peer.address, join: false });
+    }
+    if (nowMs >= this.#nextReconnectMs) {
+      this.#nextReconnectMs = nowMs + this.config.reconnectIntervalMs;
+      this.#reconnect();
+    }
+  }
+
+  /**
+   * Tries a full-state exchange with one failed member, with probability failed/live (as
+   * serf does), so the whole cluster makes about one attempt per interval. After a
+   * partition heals this is what reconnects the sides.
+   */
+  #reconnect(): void {
+    let failedCount = 0;
+    for (const record of this.#list) if (record.status === "dead") failedCount++;
+    if (failedCount === 0) return;
+    if (this.#random.next() > failedCount / this.#liveCount) return;
+    const [failed] = this.#randomMembers(1, (record) => record.status === "dead");
+    if (failed !== undefined) this.#ready.pushPulls.push({ to: failed.address, join: false });
+  }
+
+  #tickReap(nowMs: number): void {
+    if (nowMs < this.#nextReapMs) return;
+    this.#nextReapMs = nowMs + this.config.reapIntervalMs;
+    const expired: MemberRecord[] = [];
+    for (const record of this.#list) {
+      const ageMs = nowMs - record.statusChangeMs;
+      if (
+        (record.status === "dead" && ageMs >= this.config.reconnectTimeoutMs) ||
+        (record.status === "left" && ageMs >= this.config.tombstoneTimeoutMs)
+      ) expired.push(record);
+    }
+    for (const record of expired) this.#removeMember(record);
+  }
+
+  #removeMember(record: MemberRecord): void {
+    const index = this.#listIndex.get(record.name);
+    if (index === undefined) return;
+    const last = this.#list.pop() as MemberRecord;
+    if (last !== record) {
+      this.#list[index] = last;
+      this.#listIndex.set(last.name, index);
+    }
+    this.#listIndex.delete(record.name);
+    this.#members.delete(record.name);
+    this.#suspicions.delete(record.name);
+    this.#suspectsToProbe.delete(record.name);
+  }
+
+  #leaveDone(nowMs: number): boolean {
+    // Once left, this node no longer counts itself live: a live count of 0 means nobody
+    // is left to tell.
+    return nowMs >= this.#leaveDeadlineMs || !this.#broadcasts.has(this.#self.name) ||
+      this.#liveCount === 0;
+  }
+
+  /** Sends `first` plus as many pending state changes as fit in one packet. */
+  #send(to: string, first: Message[]): void {
+    let sizeBytes = 0;
+    for (const message of first) sizeBytes += messageSizeBytes(message);
+    const budgetBytes = this.config.packetBytesMax - sealOverheadBytes - sizeBytes;
+    const piggyback: StateMessage[] = [];
+    const limit = retransmitLimit(this.config, this.#liveCount);
+    sizeBytes += this.#broadcasts.take(budgetBytes, limit, piggyback);
+    for (const message of piggyback) first.push(message);
+    if (first.length === 0) return;
+    this.#ready.packets.push({ to, messages: first, sizeBytes });
+  }
+
+  /** Up to `count` distinct random other members passing `accept`. */
+  #randomMembers(count: number, accept: (record: MemberRecord) => boolean): MemberRecord[] {
+    const chosen: MemberRecord[] = [];
+    if (this.#list.length <= smallListMax) {
+      const candidates = this.#shuffle(this.#list.filter(accept));
+      return candidates.slice(0, count);
+    }
+    // Sampling with a bounded number of draws: O(count) instead of a scan of n members.
+    const drawsMax = count * 8;
+    for (let draw = 0; draw < drawsMax && chosen.length < count; draw++) {
+      const record = this.#list[this.#random.intBelow(this.#list.length)] as MemberRecord;
+      if (accept(record) && !chosen.includes(record)) chosen.push(record);
+    }
+    return chosen;
+  }
+
+  #shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.#random.intBelow(i + 1);
+      const item = items[i] as T;
+      items[i] = items[j] as T;
+      items[j] = item;
+    }
+    return items;
+  }
+
+  #setStatus(record: MemberRecord, status: MemberStatus, nowMs: number): void {
+    const wasLive = isLive(record.status);
+    record.status = status;
+    record.statusChangeMs = nowMs;
+    if (wasLive !== isLive(status)) this.#liveCount += wasLive ? -1 : 1;
+  }
+
+  #emit(type: MembershipEventType, record: MemberRecord, nowMs: number): void {
+    this.#ready.events.push({ type, member: snapshot(record), atMs: nowMs });
+  }
+
+  #aliveSelf(): AliveMessage {
+    const { name, address, incarnation, tags } = this.#self;
+    return { type: "alive", name, address, incarnation, tags };
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0;
+    return this.#seq;
+  }
+
+  #checkTags(tags: Tags): void {
+    for (const key in tags) {
+      checkWireString("tag key", key);
+      checkWireString("tag value", tags[key] ?? "");
+    }
+    const sizeBytes = tagsSizeBytes(tags);
+    if (sizeBytes > this.config.tagsBytesMax) {
+      throw new DiscoveryError(
+        "TOO_LARGE",
+        `Cannot set tags of ${sizeBytes} bytes: at most ${this.config.tagsBytesMax}`,
+      );
+    }
+  }
+
+  #assertRunning(action: string): void {
+    if (this.#status !== "running") {
+      throw new DiscoveryError("CLOSED", `Cannot ${action}: the node is ${this.#status}`);
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Invariants of a simulated run, stated in code. Each checker returns readable violations
+ * (empty when the invariant holds); the scenario runner prints them with the seed.
+ */
+
+import type { MemberState } from "../../../discovery/mod.ts";
+import type { SimCluster, SimNode } from "./cluster.ts";
+
+const violationsMax = 5;
+
+function instanceOf(cluster: SimCluster, member: MemberState): SimNode | undefined {
+  return cluster.history.find((node) => node.address === member.address);
+}
+
+/**
+ * Every crashed member is declared failed by every member running from its crash until
+ * `crash + boundMs`, within that bound (an observer that already held it failed counts).
+ */
+export function checkDetection(cluster: SimCluster, boundMs: number): string[] {
+  const violations: string[] = [];
+  for (const crashed of cluster.history) {
+    if (crashed.crashedAtMs === null || crashed.leftAtMs !== null) continue;
+    const deadlineMs = crashed.crashedAtMs + boundMs;
+    for (const observer of cluster.history) {
+      if (observer === crashed || !runningThrough(observer, deadlineMs)) continue;
+      if (observer.startedAtMs > crashed.crashedAtMs) continue;
+      const detectedAtMs = failedAtMs(cluster, observer, crashed, crashed.crashedAtMs);
+      if (detectedAtMs === null || detectedAtMs > deadlineMs) {
+        violations.push(
+          `${observer.name} did not declare crashed ${crashed.name} failed within ${boundMs} ms ` +
+            `(crash at ${crashed.crashedAtMs} ms, detected at ${detectedAtMs ?? "never"})`,
+        );
+        if (violations.length >= violationsMax) return violations;
+      }
+    }
+  }
+  return violations;
+}
+
+function runningThrough(node: SimNode, untilMs: number): boolean {
+  return (node.crashedAtMs === null || node.crashedAtMs > untilMs) &&
+    (node.leftAtMs === null || node.leftAtMs > untilMs);
+}
+
+/** When `observer` held `member` failed at or after `sinceMs` (null: never). */
+export function failedAtMs(
+  cluster: SimCluster,
+  observer: SimNode,
+  member: SimNode,
+  sinceMs: number,
+): number | null {
+  let failed = false;
+  for (const { observer: who, event } of cluster.events) {
+    if (who !== observer || event.member.address !== member.address) continue;
+    if (event.atMs >= sinceMs) {
+      if (failed) return sinceMs;
+      if (event.type === "fail") return event.atMs;
+      continue;
+    }
+    if (event.type === "fail") failed = true;
+    else if (event.type === "join") failed = false;
+  }
+  return failed ? sinceMs : null;
+}
+
+/** No member is declared failed while it runs (no false positive). */
+export function checkNoFalseFailures(cluster: SimCluster): string[] {
+  const violations: string[] = [];
+  for (const { observer, event } of cluster.events) {
+    if (event.type !== "fail") continue;
+    const member = instanceOf(cluster, event.member);
+    if (member === undefined) continue;
+    const crashed = member.crashedAtMs !== null && member.crashedAtMs <= event.atMs;
+    if (!crashed) {
+      violations.push(
+        `${observer.name} declared running ${member.name} failed at ${event.atMs} ms`,
+      );
+      if (violations.length >= violationsMax) break;
+    }
+  }
+  return violations;
+}
+
+/** A member that left gracefully is never reported failed after it started leaving. */
+export function checkLeftNeverFailed(cluster: SimCluster): string[] {
+  const violations: string[] = [];
+  for (const { observer, event } of cluster.events) {
+    if (event.type !== "fail") continue;
+    const member = instanceOf(cluster, event.member);
+    if (member?.leftAtMs === null || member === undefined) continue;
+    if (event.atMs >= member.leftAtMs) {
+      violations.push(`${observer.name} reported ${member.name} failed after it left`);
+      if (violations.length >= violationsMax) break;
+    }
+  }
+  return violations;
+}
+
+/**
+ * Views agree: every running node sees every other running node alive at its current
+ * address, every crashed one failed (or reaped) and every left one left (or reaped).
+ */
+export function viewMismatches(cluster: SimCluster): string[] {
+  const mismatches: string[] = [];
+  const running = cluster.running();
+  for (const observer of running) {
+    const view = new Map(observer.core.members().map((member) => [member.name, member]));
+    for (const node of cluster.nodes.values()) {
+      if (node === observer) continue;
+      const seen = view.get(node.name);
+      const problem = mismatch(node, seen);
+      if (problem === null) continue;
+      mismatches.push(`${observer.name} sees ${node.name} ${problem}`);
+      if (mismatches.length >= violationsMax) return mismatches;
+    }
+  }
+  return mismatches;
+}
+
+function mismatch(node: SimNode, seen: MemberState | undefined): string | null {
+  if (node.crashedAtMs !== null) {
+    if (seen === undefined || seen.address !== node.address) return null;
+    return seen.status === "dead" ? null : `${seen.status}, but it crashed`;
+  }
+  if (node.leftAtMs !== null) {
+    if (seen === undefined || seen.address !== node.address) return null;
+    return seen.status === "left" ? null : `${seen.status}, but it left`;
+  }
+  if (seen === undefined) return "missing, but it runs";
+  if (seen.address !== node.address) return `at ${seen.address}, but it runs at ${node.address}`;
+  return seen.status === "alive" ? null : `${seen.status}, but it runs`;
+}

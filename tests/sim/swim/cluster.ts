@@ -1,0 +1,275 @@
+/**
+ * A simulated SWIM cluster: many `Membership` cores over a seeded network with loss, delay
+ * (hence reordering), duplication, symmetric and one-way partitions, and crashes. Time is
+ * simulated: the run advances in `tickMs` steps, delivering packets at their exact times.
+ * Everything random comes from one seed, so a run replays exactly.
+ */
+
+import {
+  encodePushPull,
+  Membership,
+  type MembershipConfig,
+  type MembershipEvent,
+  type MemberState,
+  type Message,
+  sealOverheadBytes,
+  type Tags,
+} from "../../../discovery/mod.ts";
+import { SeededRandom } from "../random.ts";
+import { TimeHeap } from "./heap.ts";
+
+/** Faults of the simulated network. */
+export interface NetworkOptions {
+  /** Probability that one UDP packet is lost. */
+  lossRate: number;
+  delayMsMin: number;
+  delayMsMax: number;
+  /** Probability that one UDP packet is delivered twice. */
+  duplicateRate: number;
+}
+
+/** One simulated process. A rejoin under the same name is a new `SimNode`. */
+export interface SimNode {
+  readonly name: string;
+  readonly address: string;
+  readonly core: Membership;
+  readonly startedAtMs: number;
+  crashedAtMs: number | null;
+  leftAtMs: number | null;
+  udpBytesSent: number;
+  tcpBytesSent: number;
+}
+
+/** A membership event as observed by one node. */
+export interface ObservedEvent {
+  readonly observer: SimNode;
+  readonly event: MembershipEvent;
+}
+
+type Delivery =
+  | { atMs: number; kind: "packet"; from: string; to: string; messages: readonly Message[] }
+  | { atMs: number; kind: "pushPull"; from: string; to: string; states: MemberState[] }
+  | { atMs: number; kind: "reply"; from: string; to: string; states: MemberState[] };
+
+/** Options of {@linkcode SimCluster}. */
+export interface SimClusterOptions {
+  seed: number;
+  network?: Partial<NetworkOptions>;
+  config?: Partial<MembershipConfig>;
+  /** Simulation step; every running node is ticked once per step. */
+  tickMs?: number;
+}
+
+const defaultNetwork: NetworkOptions = {
+  lossRate: 0,
+  delayMsMin: 1,
+  delayMsMax: 10,
+  duplicateRate: 0,
+};
+
+/** Deterministic in-memory cluster. */
+export class SimCluster {
+  readonly seed: number;
+  readonly network: NetworkOptions;
+  readonly config: Partial<MembershipConfig>;
+  readonly tickMs: number;
+  /** Latest instance per name. */
+  readonly nodes = new Map<string, SimNode>();
+  /** Every instance ever started, in start order. */
+  readonly history: SimNode[] = [];
+  readonly events: ObservedEvent[] = [];
+  nowMs = 0;
+  readonly #byAddress = new Map<string, SimNode>();
+  readonly #blocked = new Set<string>();
+  readonly #queue = new TimeHeap<Delivery>();
+  readonly #networkRandom: SeededRandom;
+  readonly #nodeSeeds: SeededRandom;
+  #addressCount = 0;
+
+  constructor(options: SimClusterOptions) {
+    this.seed = options.seed;
+    this.network = { ...defaultNetwork, ...options.network };
+    this.config = options.config ?? {};
+    this.tickMs = options.tickMs ?? 20;
+    const root = new SeededRandom(options.seed);
+    this.#networkRandom = root.fork();
+    this.#nodeSeeds = root.fork();
+  }
+
+  /** Starts a node (a new address each time, as a rescheduled pod gets a new IP). */
+  addNode(name: string, tags: Tags = {}): SimNode {
+    const index = ++this.#addressCount;
+    const address = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}:7946`;
+    const core = new Membership({
+      name,
+      address,
+      tags,
+      config: this.config,
+      random: this.#nodeSeeds.fork(),
+      nowMs: this.nowMs,
+    });
+    const node: SimNode = {
+      name,
+      address,
+      core,
+      startedAtMs: this.nowMs,
+      crashedAtMs: null,
+      leftAtMs: null,
+      udpBytesSent: 0,
+      tcpBytesSent: 0,
+    };
+    this.nodes.set(name, node);
+    this.history.push(node);
+    this.#byAddress.set(address, node);
+    return node;
+  }
+
+  /** Gives every running node the full member list at once (a formed cluster). */
+  bootstrap(): void {
+    const states = this.running().flatMap((node) => node.core.localState());
+    for (const node of this.running()) {
+      node.core.mergeRemoteState(this.nowMs, states);
+      this.#drain(node);
+    }
+  }
+
+  /** Nodes neither crashed nor left. */
+  running(): SimNode[] {
+    return [...this.nodes.values()].filter((node) =>
+      node.crashedAtMs === null && node.leftAtMs === null
+    );
+  }
+
+  join(name: string, seedNames: readonly string[]): void {
+    const node = this.#node(name);
+    const addresses = seedNames.map((seed) => this.#node(seed).address);
+    node.core.join(this.nowMs, addresses);
+    this.#drain(node);
+  }
+
+  crash(name: string): void {
+    this.#node(name).crashedAtMs = this.nowMs;
+  }
+
+  leave(name: string): void {
+    const node = this.#node(name);
+    node.leftAtMs = this.nowMs;
+    node.core.leave(this.nowMs);
+    this.#drain(node);
+  }
+
+  setTags(name: string, tags: Tags): void {
+    const node = this.#node(name);
+    node.core.setTags(this.nowMs, tags);
+    this.#drain(node);
+  }
+
+  /** Blocks traffic from every node of `from` to every node of `to` (and back unless one-way). */
+  partition(from: readonly string[], to: readonly string[], oneWay = false): void {
+    for (const a of from) {
+      for (const b of to) {
+        const x = this.#node(a).address;
+        const y = this.#node(b).address;
+        this.#blocked.add(`${x}>${y}`);
+        if (!oneWay) this.#blocked.add(`${y}>${x}`);
+      }
+    }
+  }
+
+  heal(): void {
+    this.#blocked.clear();
+  }
+
+  /** Runs until `untilMs`; `onStep` is called after each step and may stop the run early. */
+  runUntil(untilMs: number, onStep?: () => boolean | void): void {
+    const stepsMax = Math.ceil((untilMs - this.nowMs) / this.tickMs) + 1;
+    for (let step = 0; step < stepsMax && this.nowMs < untilMs; step++) {
+      const stepEndMs = Math.min(untilMs, this.nowMs + this.tickMs);
+      while (this.#queue.peekMs() <= stepEndMs) {
+        const delivery = this.#queue.pop() as Delivery;
+        this.nowMs = Math.max(this.nowMs, delivery.atMs);
+        this.#deliver(delivery);
+      }
+      this.nowMs = stepEndMs;
+      for (const node of this.nodes.values()) {
+        if (node.crashedAtMs !== null) continue;
+        node.core.tick(this.nowMs);
+        this.#drain(node);
+      }
+      if (onStep?.() === true) return;
+    }
+  }
+
+  /** How `observer` currently sees the member called `name`. */
+  viewOf(observer: SimNode, name: string): MemberState | undefined {
+    return observer.core.members().find((member) => member.name === name);
+  }
+
+  #node(name: string): SimNode {
+    const node = this.nodes.get(name);
+    if (node === undefined) throw new Error(`no simulated node ${name}`);
+    return node;
+  }
+
+  #isOpen(from: string, to: string): boolean {
+    return !this.#blocked.has(`${from}>${to}`);
+  }
+
+  #target(address: string): SimNode | undefined {
+    const node = this.#byAddress.get(address);
+    return node === undefined || node.crashedAtMs !== null ? undefined : node;
+  }
+
+  #delayMs(): number {
+    return this.#networkRandom.intBetween(this.network.delayMsMin, this.network.delayMsMax);
+  }
+
+  #deliver(delivery: Delivery): void {
+    const node = this.#target(delivery.to);
+    if (node === undefined) return;
+    if (delivery.kind === "packet") {
+      node.core.receive(this.nowMs, delivery.from, delivery.messages);
+    } else if (delivery.kind === "pushPull") {
+      const states = node.core.handlePushPull(this.nowMs, delivery.states);
+      node.tcpBytesSent += encodePushPull({ join: false, states }).length + sealOverheadBytes;
+      // TCP: the reply needs the way back open too.
+      if (this.#isOpen(delivery.to, delivery.from)) {
+        const atMs = this.nowMs + this.#delayMs();
+        this.#queue.push({ atMs, kind: "reply", from: delivery.to, to: delivery.from, states });
+      }
+    } else {
+      node.core.mergeRemoteState(this.nowMs, delivery.states);
+    }
+    this.#drain(node);
+  }
+
+  #drain(node: SimNode): void {
+    const ready = node.core.takeReady();
+    for (const packet of ready.packets) {
+      node.udpBytesSent += packet.sizeBytes + sealOverheadBytes;
+      this.#sendPacket(node.address, packet.to, packet.messages);
+    }
+    for (const request of ready.pushPulls) {
+      const states = node.core.localState();
+      node.tcpBytesSent += encodePushPull({ join: request.join, states }).length +
+        sealOverheadBytes;
+      // A TCP connection needs both directions; a refused one simply fails.
+      if (!this.#isOpen(node.address, request.to) || !this.#isOpen(request.to, node.address)) {
+        continue;
+      }
+      const atMs = this.nowMs + this.#delayMs();
+      this.#queue.push({ atMs, kind: "pushPull", from: node.address, to: request.to, states });
+    }
+    for (const event of ready.events) this.events.push({ observer: node, event });
+  }
+
+  #sendPacket(from: string, to: string, messages: readonly Message[]): void {
+    if (!this.#isOpen(from, to)) return;
+    const random = this.#networkRandom;
+    const copies = random.chance(this.network.duplicateRate) ? 2 : 1;
+    for (let copy = 0; copy < copies; copy++) {
+      if (random.chance(this.network.lossRate)) continue;
+      this.#queue.push({ atMs: this.nowMs + this.#delayMs(), kind: "packet", from, to, messages });
+    }
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * Seeded scenarios for the SWIM simulation. Every parameter (cluster size, faults, who
+ * crashes or leaves and when) is drawn from the seed, so `runScenario(kind, seed)` replays
+ * a run exactly. Results carry readable violations; an empty list means the run passed.
+ */
+
+import { defaultConfig, failureDetectionBoundMs } from "../../../discovery/mod.ts";
+import { SeededRandom } from "../random.ts";
+import {
+  checkDetection,
+  checkLeftNeverFailed,
+  checkNoFalseFailures,
+  viewMismatches,
+} from "./checkers.ts";
+import { type NetworkOptions, SimCluster } from "./cluster.ts";
+
+/** The scenarios the CI and the replay task know. */
+export const scenarioKinds = [
+  "crash",
+  "loss",
+  "partition",
+  "leave",
+  "join",
+  "rejoin",
+  "tags",
+] as const;
+/** One of {@linkcode scenarioKinds}. */
+export type ScenarioKind = typeof scenarioKinds[number];
+
+/** What a run found. */
+export interface ScenarioResult {
+  readonly kind: ScenarioKind;
+  readonly seed: number;
+  readonly size: number;
+  readonly violations: string[];
+  /** Short description of the drawn parameters, printed on failure and by the replay. */
+  readonly notes: string[];
+}
+
+/** Options that let a longer run (or the benchmark) force parameters. */
+export interface ScenarioOptions {
+  size?: number;
+}
+
+/**
+ * After a partition heals, views converge within this: a reconnect attempt (every
+ * `reconnectIntervalMs`, with probability failed/live per node), then epidemic spread.
+ */
+export const healConvergenceBoundMs = 2 * defaultConfig.reconnectIntervalMs +
+  defaultConfig.pushPullIntervalMs;
+
+/**
+ * After the last join, views converge within this. Gossip usually does it in about a
+ * second; a member that missed a join's alive gossip learns it at the latest from a
+ * periodic push/pull (first one 1–2 intervals after start) or when the newcomer probes it.
+ */
+export const joinConvergenceBoundMs = 2 * defaultConfig.pushPullIntervalMs + 10_000;
+
+const names = (count: number): string[] => Array.from({ length: count }, (_, i) => `node-${i}`);
+
+function formedCluster(random: SeededRandom, size: number, network: Partial<NetworkOptions>) {
+  const cluster = new SimCluster({ seed: random.nextUint32(), network });
+  for (const name of names(size)) cluster.addNode(name, { role: "voter" });
+  cluster.bootstrap();
+  return cluster;
+}
+
+function describeNetwork(network: Partial<NetworkOptions>): string {
+  return `loss=${network.lossRate ?? 0} delay=${network.delayMsMin ?? 1}..${
+    network.delayMsMax ?? 10
+  }ms duplicate=${network.duplicateRate ?? 0}`;
+}
+
+function randomNetwork(random: SeededRandom, lossMax: number): Partial<NetworkOptions> {
+  return {
+    lossRate: Math.round(random.next() * lossMax * 1000) / 1000,
+    delayMsMin: 1,
+    delayMsMax: random.intBetween(2, 40),
+    duplicateRate: random.chance(0.3) ? 0.02 : 0,
+  };
+}
+
+/** Runs one scenario from its seed. */
+export function runScenario(
+  kind: ScenarioKind,
+  seed: number,
+  options: ScenarioOptions = {},
+): ScenarioResult {
+  const random = new SeededRandom(seed);
+  switch (kind) {
+    case "crash":
+      return crashScenario(random, seed, options);
+    case "loss":
+      return lossScenario(random, seed, options);
+    case "partition":
+      return partitionScenario(random, seed, options);
+    case "leave":
+      return leaveScenario(random, seed, options);
+    case "join":
+      return joinScenario(random, seed, options);
+    case "rejoin":
+      return rejoinScenario(random, seed, options);
+    case "tags":
+      return tagsScenario(random, seed, options);
+  }
+}
+
+function pickDistinct(random: SeededRandom, pool: readonly string[], count: number): string[] {
+  return random.shuffle([...pool]).slice(0, count);
+}
+
+/** Crashes 1–3 members under loss, delay, reordering; all must detect them in the bound. */
+function crashScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? (random.chance(0.1) ? 100 : random.intBetween(3, 40));
+  const network = randomNetwork(random, 0.05);
+  const cluster = formedCluster(random, size, network);
+  const crashCount = Math.min(random.intBetween(1, 3), Math.max(1, Math.floor((size - 1) / 2)));
+  const victims = pickDistinct(random, names(size), crashCount);
+  const boundMs = failureDetectionBoundMs(defaultConfig, size);
+  let lastCrashMs = 0;
+  for (const victim of victims) {
+    cluster.runUntil(cluster.nowMs + random.intBetween(1_000, 6_000));
+    cluster.crash(victim);
+    lastCrashMs = cluster.nowMs;
+  }
+  cluster.runUntil(lastCrashMs + boundMs + 1_000);
+  return {
+    kind: "crash",
+    seed,
+    size,
+    violations: [...checkDetection(cluster, boundMs), ...checkNoFalseFailures(cluster)],
+    notes: [describeNetwork(network), `crashed=${victims.join(",")}`, `boundMs=${boundMs}`],
+  };
+}
+
+/** 10% loss, no crash, `rounds` probe rounds: nobody may be declared failed. */
+function lossScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? 50;
+  const rounds = 1_000;
+  const network = { lossRate: 0.1, delayMsMin: 1, delayMsMax: random.intBetween(2, 20) };
+  const cluster = formedCluster(random, size, network);
+  cluster.runUntil(rounds * defaultConfig.probeIntervalMs);
+  // At any instant some member may be briefly suspect under loss; views must still agree
+  // once those suspicions are refuted.
+  const convergedAtMs = runUntilConverged(cluster, cluster.nowMs + 10_000);
+  const refutations = cluster.running().reduce((sum, node) => sum + node.core.stats.refutations, 0);
+  return {
+    kind: "loss",
+    seed,
+    size,
+    violations: [
+      ...checkNoFalseFailures(cluster),
+      ...(convergedAtMs === null ? viewMismatches(cluster) : []),
+    ],
+    notes: [describeNetwork(network), `rounds=${rounds}`, `refutations=${refutations}`],
+  };
+}
+
+/** A symmetric or one-way partition that heals; afterwards all views must converge. */
+function partitionScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? random.intBetween(4, 30);
+  const network = randomNetwork(random, 0.03);
+  const cluster = formedCluster(random, size, network);
+  const shuffled = random.shuffle(names(size));
+  const cut = random.intBetween(1, size - 1);
+  const sideA = shuffled.slice(0, cut);
+  const sideB = shuffled.slice(cut);
+  const oneWay = random.chance(0.5);
+  const partitionMs = random.intBetween(2_000, 40_000);
+  cluster.runUntil(random.intBetween(1_000, 5_000));
+  cluster.partition(sideA, sideB, oneWay);
+  cluster.runUntil(cluster.nowMs + partitionMs);
+  cluster.heal();
+  const healedAtMs = cluster.nowMs;
+  const convergedAtMs = runUntilConverged(cluster, healedAtMs + healConvergenceBoundMs);
+  const violations = convergedAtMs === null
+    ? [
+      `views did not converge within ${healConvergenceBoundMs} ms of the heal`,
+      ...viewMismatches(cluster),
+    ]
+    : [];
+  return {
+    kind: "partition",
+    seed,
+    size,
+    violations,
+    notes: [
+      describeNetwork(network),
+      `${
+        oneWay ? "one-way" : "symmetric"
+      } partition ${sideA.length}|${sideB.length} for ${partitionMs} ms`,
+      `converged ${
+        convergedAtMs === null ? "never" : `${convergedAtMs - healedAtMs} ms after heal`
+      }`,
+    ],
+  };
+}
+
+/** Steps until views agree (checked every second), returning the time or null. */
+export function runUntilConverged(cluster: SimCluster, untilMs: number): number | null {
+  let convergedAtMs: number | null = null;
+  let nextCheckMs = cluster.nowMs;
+  if (viewMismatches(cluster).length === 0) return cluster.nowMs;
+  cluster.runUntil(untilMs, () => {
+    if (cluster.nowMs < nextCheckMs) return false;
+    nextCheckMs = cluster.nowMs + 1_000;
+    if (viewMismatches(cluster).length > 0) return false;
+    convergedAtMs = cluster.nowMs;
+    return true;
+  });
+  return convergedAtMs;
+}
+
+/** Graceful leaves under loss: never reported failed; everyone sees them left. */
+function leaveScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? random.intBetween(3, 40);
+  const network = randomNetwork(random, 0.1);
+  const cluster = formedCluster(random, size, network);
+  const leavers = pickDistinct(random, names(size), Math.min(3, size - 2));
+  for (const leaver of leavers) {
+    cluster.runUntil(cluster.nowMs + random.intBetween(200, 5_000));
+    cluster.leave(leaver);
+  }
+  const convergedAtMs = runUntilConverged(cluster, cluster.nowMs + 30_000);
+  // Keep running: a member that missed a leave would suspect, then fail, it only later.
+  cluster.runUntil(cluster.nowMs + 20_000);
+  const violations = [...checkLeftNeverFailed(cluster), ...checkNoFalseFailures(cluster)];
+  if (convergedAtMs === null) {
+    violations.push("views did not converge after the leaves", ...viewMismatches(cluster));
+  }
+  return {
+    kind: "leave",
+    seed,
+    size,
+    violations,
+    notes: [describeNetwork(network), `left=${leavers.join(",")}`],
+  };
+}
+
+/** Members join one by one through push/pull with a random earlier member. */
+function joinScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? random.intBetween(3, 50);
+  const network = randomNetwork(random, 0.05);
+  const cluster = new SimCluster({ seed: random.nextUint32(), network });
+  const all = names(size);
+  cluster.addNode(all[0] as string);
+  for (let i = 1; i < size; i++) {
+    cluster.runUntil(cluster.nowMs + random.intBetween(0, 300));
+    cluster.addNode(all[i] as string);
+    cluster.join(all[i] as string, [all[random.intBelow(i)] as string]);
+  }
+  const lastJoinMs = cluster.nowMs;
+  const convergedAtMs = runUntilConverged(cluster, lastJoinMs + joinConvergenceBoundMs);
+  const violations = checkNoFalseFailures(cluster);
+  if (convergedAtMs === null) {
+    violations.push(
+      `views did not converge within ${joinConvergenceBoundMs} ms`,
+      ...viewMismatches(cluster),
+    );
+  }
+  return {
+    kind: "join",
+    seed,
+    size,
+    violations,
+    notes: [
+      describeNetwork(network),
+      `converged ${
+        convergedAtMs === null ? "never" : `${convergedAtMs - lastJoinMs} ms after last join`
+      }`,
+    ],
+  };
+}
+
+/** A crashed member comes back under its name at a new address and replaces its entry. */
+function rejoinScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? random.intBetween(3, 30);
+  const network = randomNetwork(random, 0.03);
+  const cluster = formedCluster(random, size, network);
+  const [victim] = pickDistinct(random, names(size), 1) as [string];
+  cluster.runUntil(random.intBetween(500, 3_000));
+  cluster.crash(victim);
+  // Come back before or after the failure was detected: both must end with the new entry.
+  cluster.runUntil(cluster.nowMs + random.intBetween(500, 15_000));
+  cluster.addNode(victim, { role: "voter", generation: "2" });
+  const seedName = names(size).find((name) => name !== victim) as string;
+  cluster.join(victim, [seedName]);
+  const convergedAtMs = runUntilConverged(cluster, cluster.nowMs + 30_000);
+  const violations = convergedAtMs === null ? ["views did not converge after the rejoin"] : [];
+  return {
+    kind: "rejoin",
+    seed,
+    size,
+    violations: [...violations, ...viewMismatches(cluster)],
+    notes: [describeNetwork(network), `rejoined=${victim}`],
+  };
+}
+
+/** Tags updated at run time reach every member. */
+function tagsScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? random.intBetween(3, 40);
+  const network = randomNetwork(random, 0.1);
+  const cluster = formedCluster(random, size, network);
+  const [owner] = pickDistinct(random, names(size), 1) as [string];
+  cluster.runUntil(random.intBetween(100, 3_000));
+  const rpcAddress = `10.9.9.${random.intBelow(256)}:8400`;
+  cluster.setTags(owner, { role: "voter", rpcAddress });
+  const startMs = cluster.nowMs;
+  let seenAtMs: number | null = null;
+  cluster.runUntil(startMs + joinConvergenceBoundMs, () => {
+    const missing = cluster.running().some((node) =>
+      cluster.viewOf(node, owner)?.tags["rpcAddress"] !== rpcAddress
+    );
+    if (missing) return false;
+    seenAtMs = cluster.nowMs;
+    return true;
+  });
+  return {
+    kind: "tags",
+    seed,
+    size,
+    violations: seenAtMs === null
+      ? [`tags of ${owner} did not reach everyone in ${joinConvergenceBoundMs} ms`]
+      : [],
+    notes: [
+      describeNetwork(network),
+      `spread in ${seenAtMs === null ? "never" : seenAtMs - startMs} ms`,
+    ],
+  };
+}
