@@ -112,6 +112,8 @@ export class FileLog implements EntryStore, RecordLog {
   readonly #queue: Request[] = [];
   #worker: Promise<void> | null = null;
   #closed = false;
+  /** The write or fsync error that stopped the log (fail-stop: see `#failAppends`). */
+  #failure: unknown = null;
   #dirty = false;
   #intervalId: ReturnType<typeof setInterval> | null = null;
 
@@ -225,6 +227,7 @@ export class FileLog implements EntryStore, RecordLog {
   /** Appends one entry holding `records`; group-committed; resolves when durable per policy. */
   append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(closedError());
+    if (this.#failure !== null) return Promise.reject(this.#failure);
     try {
       checkRecords(records, this.#options);
     } catch (error) {
@@ -238,6 +241,7 @@ export class FileLog implements EntryStore, RecordLog {
   /** Appends entries continuing lastIndex()/nextOffset(); resolves when durable per policy. */
   appendEntries(entries: readonly Entry[]): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
+    if (this.#failure !== null) return Promise.reject(this.#failure);
     try {
       checkEntries(entries, this.#options);
     } catch (error) {
@@ -276,7 +280,7 @@ export class FileLog implements EntryStore, RecordLog {
   /** Flushes, fsyncs, leaves the clean-close marker, releases the lock. */
   async close(): Promise<void> {
     if (this.#closed) throw closedError();
-    const done = this.#task(() => this.#closeNow());
+    const done = this.#task(() => this.#closeNow(), true);
     this.#closed = true;
     await done;
   }
@@ -289,9 +293,16 @@ export class FileLog implements EntryStore, RecordLog {
     this.#worker ??= Promise.resolve().then(() => this.#work());
   }
 
-  #task(run: () => Promise<void>): Promise<void> {
+  /** Queues a non-append mutation; only `close` (`whenFailed`) still runs after a failure. */
+  #task(run: () => Promise<void>, whenFailed = false): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    return new Promise((resolve, reject) => this.#enqueue({ kind: "task", run, resolve, reject }));
+    const guarded = () => {
+      if (this.#failure !== null && !whenFailed) return Promise.reject(this.#failure);
+      return run();
+    };
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ kind: "task", run: guarded, resolve, reject })
+    );
   }
 
   async #work(): Promise<void> {
@@ -392,11 +403,19 @@ export class FileLog implements EntryStore, RecordLog {
     }
   }
 
-  /** After a failed write or sync, appends cannot be known durable: fail everything queued. */
+  /**
+   * After a failed write or fsync nothing can be known about the file's tail (and a failed
+   * fsync may have dropped dirty pages: "fsyncgate"), so the log stops taking writes, like
+   * etcd and TigerBeetle do; reopening recovers a verified prefix. Reads go on.
+   */
   #failAppends(error: unknown): void {
-    while (this.#queue.length > 0 && this.#queue[0]!.kind !== "task") {
-      this.#queue.shift()!.reject(error);
-    }
+    this.#failure = new LogError("CLOSED", `Cannot write to the log: a write failed (${error})`, {
+      cause: error,
+    });
+    // Queued tasks stay: they check #failure when they run, except close, which must run.
+    const tasks = this.#queue.filter((request) => request.kind === "task");
+    for (const request of this.#queue) if (request.kind !== "task") request.reject(this.#failure);
+    this.#queue.splice(0, this.#queue.length, ...tasks);
   }
 
   #wouldOverflow(segment: Segment, extraBytes: number, extraEntries: number): boolean {
@@ -525,6 +544,12 @@ export class FileLog implements EntryStore, RecordLog {
 
   async #closeNow(): Promise<void> {
     if (this.#intervalId !== null) clearInterval(this.#intervalId);
+    if (this.#failure !== null) {
+      // No clean marker: the next open must verify the tail the failed write left.
+      for (const segment of this.#segments) segment.close();
+      this.#lock.close();
+      return;
+    }
     const active = this.#active();
     await active.syncAll();
     for (const segment of this.#segments) segment.close();
