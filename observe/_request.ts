@@ -54,7 +54,7 @@ export interface RequestEvent {
   /** A long-lived stream, never reported as slow; default: the method name ends in "Stream". */
   readonly stream?: boolean;
   readonly error?: unknown;
-  /** The request's trace, to correlate the log line with its spans. */
+  /** The request's trace, to correlate the log line with its spans; default: the active one. */
   readonly traceId?: string;
 }
 
@@ -189,7 +189,10 @@ export class RequestObserver {
       status,
       durationMs: Math.round(event.durationMs * 1000) / 1000,
     };
-    if (event.traceId !== undefined) fields.traceId = event.traceId;
+    // A server that runs its handlers in the request span's context (traceGrpcService,
+    // traceHttpListener) reports the event from inside it.
+    const traceId = event.traceId ?? traceIdOf(context.active());
+    if (traceId !== undefined) fields.traceId = traceId;
     this.#logger.debug("request", fields);
     if (failed) this.#logger.warn("request failed", withError(fields, event.error));
     else if (slow) this.#logger.warn("slow request", fields);

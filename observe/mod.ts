@@ -76,3 +76,10 @@ export {
   type RequestStart,
   statusLabel,
 } from "./_request.ts";
+export {
+  defaultRouteName,
+  type HttpListener,
+  traceGrpcService,
+  traceHttpListener,
+  type TraceHttpOptions,
+} from "./_server_tracing.ts";

@@ -1,19 +1,25 @@
-/** A one-method gRPC service with raw-bytes messages, so the tracing test needs no .proto. */
+/** A small gRPC service with raw-bytes messages, so the tracing test needs no .proto. */
 
 import { Buffer } from "node:buffer";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 
 const identity = (bytes: Uint8Array) => Buffer.from(bytes);
 
-/** `/strand.test.Echo/Echo`: unary, bytes in, bytes out. */
-export const echoService: ServiceDefinition = {
-  echo: {
-    path: "/strand.test.Echo/Echo",
+function method(name: string, responseStream: boolean) {
+  return {
+    path: `/strand.test.Echo/${name}`,
     requestStream: false,
-    responseStream: false,
+    responseStream,
     requestSerialize: identity,
     requestDeserialize: identity,
     responseSerialize: identity,
     responseDeserialize: identity,
-  },
+  };
+}
+
+/** `Echo` (unary), `Fail` (unary, always INTERNAL), `Tail` (server streaming, two messages). */
+export const echoService: ServiceDefinition = {
+  echo: method("Echo", false),
+  fail: method("Fail", false),
+  tail: method("Tail", true),
 };

@@ -1,8 +1,11 @@
 /**
- * Run by otel_test.ts with OTEL_DENO=true: serves one HTTP route and one gRPC method through
- * RequestObserver, each appending to an observed fake log (log.append, then log.write and
- * log.fsync from its group-commit report), prints its ports as
- * one JSON line on stdout, and exits (flushing its spans over OTLP) when stdin closes.
+ * Run by otel_test.ts with OTEL_DENO=true. Serves, over an observed fake log (log.append, then
+ * log.write and log.fsync from its group-commit report):
+ * - HTTP `POST /v1/records` through `RequestObserver.start` (span, metrics and logs in one);
+ * - HTTP `GET /v1/records/{offset}` through `traceHttpListener`, reporting after the fact
+ *   with `RequestObserver.record`, as the server's dispatcher does;
+ * - gRPC `Echo`, `Fail` and `Tail` through `traceGrpcService`.
+ * Prints its ports as one JSON line on stdout and exits (flushing spans) when stdin closes.
  */
 
 import { createServer } from "node:http";
@@ -13,6 +16,8 @@ import {
   Metrics,
   observeCommitLog,
   RequestObserver,
+  traceGrpcService,
+  traceHttpListener,
   withGroupCommitSpans,
 } from "../../observe/mod.ts";
 import { echoService } from "./_echo_service.ts";
@@ -22,7 +27,7 @@ const metrics = new Metrics();
 const observer = new RequestObserver({ logger, metrics });
 const logObserver = withGroupCommitSpans(metrics.logObserver);
 
-/** Stands in for the log: each append is its own group commit, reported as log/ will. */
+/** Stands in for the log: each append is its own group commit, reported as log/ does. */
 const fakeLog = {
   async append(values: Uint8Array[]) {
     await Promise.resolve();
@@ -35,7 +40,12 @@ const fakeLog = {
 const log = observeCommitLog(fakeLog, { metrics });
 const fakeAppend = (records: number) => log.append(new Array(records).fill(new Uint8Array(4)));
 
-const httpServer = createServer((req, res) => {
+async function listen(server: ReturnType<typeof createServer>): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const startServer = createServer((req, res) => {
   const request = observer.start({
     transport: "http",
     method: "POST /v1/records",
@@ -46,21 +56,45 @@ const httpServer = createServer((req, res) => {
     request.end({ status: 200 });
   });
 });
-await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+
+const listenerServer = createServer(traceHttpListener(async (_req, res) => {
+  const startedMs = performance.now();
+  await fakeAppend(1);
+  res.writeHead(200).end("{}");
+  const durationMs = performance.now() - startedMs;
+  observer.record({
+    transport: "http",
+    method: "GET /v1/records/{offset}",
+    status: "200",
+    durationMs,
+  });
+}));
 
 const grpcServer = new grpc.Server();
-grpcServer.addService(echoService, {
-  echo: (
-    call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>,
-    callback: grpc.sendUnaryData<Uint8Array>,
-  ) => {
-    const request = observer.start({ transport: "grpc", method: "Echo", metadata: call.metadata });
-    request.run(() => fakeAppend(2)).then(() => {
-      callback(null, call.request);
-      request.end({ status: grpc.status.OK });
-    });
-  },
-});
+grpcServer.addService(
+  echoService,
+  traceGrpcService(echoService, {
+    echo: (
+      call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>,
+      callback: grpc.sendUnaryData<Uint8Array>,
+    ) => {
+      fakeAppend(2).then(() => callback(null, call.request));
+    },
+    fail: (
+      _call: grpc.ServerUnaryCall<Uint8Array, Uint8Array>,
+      callback: grpc.sendUnaryData<Uint8Array>,
+    ) => {
+      callback({ code: grpc.status.INTERNAL, details: "Cannot append: disk full" });
+    },
+    tail: (call: grpc.ServerWritableStream<Uint8Array, Uint8Array>) => {
+      fakeAppend(1).then(() => {
+        call.write(call.request);
+        call.write(call.request);
+        call.end();
+      });
+    },
+  }),
+);
 const grpcPort = await new Promise<number>((resolve, reject) =>
   grpcServer.bindAsync(
     "127.0.0.1:0",
@@ -69,9 +103,15 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
   )
 );
 
-console.log(JSON.stringify({ httpPort: (httpServer.address() as AddressInfo).port, grpcPort }));
+const ports = {
+  start: await listen(startServer),
+  listener: await listen(listenerServer),
+  grpc: grpcPort,
+};
+console.log(JSON.stringify(ports));
 
 // Wait for the parent to close stdin; bounded by the parent's own deadline, which kills us.
 for await (const _ of Deno.stdin.readable) { /* drain */ }
 grpcServer.forceShutdown();
-await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+await new Promise<void>((resolve) => startServer.close(() => resolve()));
+await new Promise<void>((resolve) => listenerServer.close(() => resolve()));

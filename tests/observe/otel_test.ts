@@ -57,18 +57,49 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return text.slice(0, text.indexOf("\n"));
 }
 
-function grpcEcho(port: number, traceparent: string): Promise<void> {
-  const Client = grpc.makeGenericClientConstructor(echoService, "Echo");
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+type GrpcClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+function metadataWith(traceparent: string): grpc.Metadata {
   const metadata = new grpc.Metadata();
   metadata.set("traceparent", traceparent);
-  return new Promise<void>((resolve, reject) => {
-    const call = client as unknown as Record<
-      string,
-      (request: Buffer, metadata: grpc.Metadata, callback: (error: Error | null) => void) => void
-    >;
-    call.echo!(Buffer.from("hi"), metadata, (error) => error ? reject(error) : resolve());
-  }).finally(() => client.close());
+  return metadata;
+}
+
+/** A unary call; resolves with the status code (0 on success). */
+function grpcUnary(
+  client: GrpcClient,
+  name: "echo" | "fail",
+  traceparent: string,
+): Promise<number> {
+  return new Promise((resolve) => {
+    client[name]!(
+      Buffer.from("hi"),
+      metadataWith(traceparent),
+      (error: grpc.ServiceError | null) => {
+        resolve(error === null ? 0 : error.code);
+      },
+    );
+  });
+}
+
+/** A server-streaming call; resolves with the number of messages once the stream ends. */
+function grpcTail(client: GrpcClient, traceparent: string): Promise<number> {
+  const call = client.tail!(
+    Buffer.from("hi"),
+    metadataWith(traceparent),
+  ) as grpc.ClientReadableStream<
+    Buffer
+  >;
+  let messages = 0;
+  call.on("data", () => messages++);
+  return new Promise((resolve, reject) => {
+    call.on(
+      "status",
+      (status: grpc.StatusObject) =>
+        status.code === 0 ? resolve(messages) : reject(new Error(status.details)),
+    );
+    call.on("error", reject);
+  });
 }
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
@@ -79,21 +110,37 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-function checkTrace(spans: OtlpSpan[], traceId: string, callerSpanId: string, name: string) {
-  const inTrace = spans.filter((span) => span.traceId === traceId);
+interface Caller {
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
+function newCaller(): Caller & { traceparent: string } {
+  const traceId = randomHex(16);
+  const spanId = randomHex(8);
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-01` };
+}
+
+/** The server span continues the caller; returns it. */
+function checkServerSpan(spans: OtlpSpan[], caller: Caller, name: string): OtlpSpan {
+  const inTrace = spans.filter((span) => span.traceId === caller.traceId);
+  const names = JSON.stringify(inTrace.map((span) => span.name));
   const request = inTrace.find((span) => span.name === name);
-  assert(
-    request !== undefined,
-    `no "${name}" span in trace ${traceId}: ${JSON.stringify(inTrace.map((s) => s.name))}`,
-  );
-  assertEquals(request.parentSpanId, callerSpanId, `${name} continues the caller's span`);
+  assert(request !== undefined, `no "${name}" span in trace ${caller.traceId}: ${names}`);
+  assertEquals(request.parentSpanId, caller.spanId, `${name} continues the caller's span`);
   assertEquals(request.kind, spanKindServer, `${name} is a server span`);
+  return request;
+}
+
+/** Below the server span: log.append, and below that the group commit's write and fsync. */
+function checkAppendSpans(spans: OtlpSpan[], request: OtlpSpan): void {
+  const inTrace = spans.filter((span) => span.traceId === request.traceId);
   const append = inTrace.find((span) => span.name === "log.append");
-  assert(append !== undefined, `no log.append span in trace ${traceId}`);
-  assertEquals(append.parentSpanId, request.spanId, "log.append is a child of the request");
+  assert(append !== undefined, `no log.append span under ${request.name}`);
+  assertEquals(append.parentSpanId, request.spanId, `log.append is a child of ${request.name}`);
   for (const name of ["log.write", "log.fsync"]) {
     const groupCommit = inTrace.find((span) => span.name === name);
-    assert(groupCommit !== undefined, `no ${name} span in trace ${traceId}`);
+    assert(groupCommit !== undefined, `no ${name} span under ${request.name}`);
     assertEquals(groupCommit.parentSpanId, append.spanId, `${name} is a child of log.append`);
   }
 }
@@ -116,34 +163,67 @@ Deno.test("traceparent from HTTP headers and gRPC metadata reaches Deno's OTLP e
   }).spawn();
   const stderrText = new Response(child.stderr).text();
   const killTimer = setTimeout(() => child.kill(), deadlineMs);
+  const callers = {
+    start: newCaller(),
+    listener: newCaller(),
+    echo: newCaller(),
+    fail: newCaller(),
+    tail: newCaller(),
+  };
   try {
     const ports = JSON.parse(await firstLine(child.stdout));
-    const http = { traceId: randomHex(16), spanId: randomHex(8) };
-    const rpc = { traceId: randomHex(16), spanId: randomHex(8) };
-    const response = await fetch(`http://127.0.0.1:${ports.httpPort}/v1/records`, {
+    const post = await fetch(`http://127.0.0.1:${ports.start}/v1/records`, {
       method: "POST",
-      headers: { traceparent: `00-${http.traceId}-${http.spanId}-01` },
+      headers: { traceparent: callers.start.traceparent },
       body: "{}",
     });
-    assertEquals([response.status, await response.text()], [200, "{}"]);
-    await grpcEcho(ports.grpcPort, `00-${rpc.traceId}-${rpc.spanId}-01`);
+    assertEquals([post.status, await post.text()], [200, "{}"]);
+    const get = await fetch(`http://127.0.0.1:${ports.listener}/v1/records/42`, {
+      headers: { traceparent: callers.listener.traceparent },
+    });
+    assertEquals([get.status, await get.text()], [200, "{}"]);
+    const Client = grpc.makeGenericClientConstructor(echoService, "Echo");
+    const client = new Client(
+      `127.0.0.1:${ports.grpc}`,
+      grpc.credentials.createInsecure(),
+    ) as GrpcClient;
+    try {
+      assertEquals(await grpcUnary(client, "echo", callers.echo.traceparent), 0);
+      assertEquals(await grpcUnary(client, "fail", callers.fail.traceparent), grpc.status.INTERNAL);
+      assertEquals(await grpcTail(client, callers.tail.traceparent), 2);
+    } finally {
+      client.close();
+    }
     await child.stdin.close();
     const status = await child.status;
     const logs = await stderrText;
     assert(status.success, `child failed: ${logs}`);
 
+    const expected = ["POST /v1/records", "GET /v1/records/{offset}", "Echo", "Fail", "Tail"];
     await waitFor(
-      () => spans.filter((span) => span.name.startsWith("log.fsync")).length >= 2,
-      "spans",
+      () =>
+        expected.every((name) => spans.some((span) => span.name === name)) &&
+        spans.filter((span) => span.name === "log.fsync").length >= 4,
+      "all spans",
     );
-    checkTrace(spans, http.traceId, http.spanId, "POST /v1/records");
-    checkTrace(spans, rpc.traceId, rpc.spanId, "Echo");
+    checkAppendSpans(spans, checkServerSpan(spans, callers.start, "POST /v1/records"));
+    checkAppendSpans(spans, checkServerSpan(spans, callers.listener, "GET /v1/records/{offset}"));
+    checkAppendSpans(spans, checkServerSpan(spans, callers.echo, "Echo"));
+    checkAppendSpans(spans, checkServerSpan(spans, callers.tail, "Tail"));
+    const failed = checkServerSpan(spans, callers.fail, "Fail") as OtlpSpan & {
+      status: { code: number };
+    };
+    assertEquals(failed.status.code, 2, "an INTERNAL status marks the span as an error");
 
     const requestLines = logs.trim().split("\n").map((line) => JSON.parse(line))
       .filter((line) => line.msg === "request");
     assertEquals(
-      requestLines.map((line) => [line.level, line.transport, line.status, line.traceId]),
-      [["debug", "http", "200", http.traceId], ["debug", "grpc", "OK", rpc.traceId]],
+      requestLines.map((line) => [line.level, line.method, line.status, line.traceId]),
+      [
+        ["debug", "POST /v1/records", "200", callers.start.traceId],
+        ["debug", "GET /v1/records/{offset}", "200", callers.listener.traceId],
+      ],
+      "request lines carry the trace id, also when recorded after the fact",
     );
   } finally {
     clearTimeout(killTimer);

@@ -1,4 +1,10 @@
-import { createLogger, Metrics, RequestObserver, statusLabel } from "../../observe/mod.ts";
+import {
+  createLogger,
+  defaultRouteName,
+  Metrics,
+  RequestObserver,
+  statusLabel,
+} from "../../observe/mod.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { parseExposition, valueOf } from "./_exposition.ts";
 
@@ -137,4 +143,16 @@ Deno.test("at info level only failed and slow requests are logged, still with al
     ["warn", "slow request", "OK", "bob"],
     ["warn", "request failed", "503", null],
   ]);
+});
+
+Deno.test("defaultRouteName keeps span names few: numeric segments become {offset}", () => {
+  assertEquals(
+    [
+      defaultRouteName("GET", "/v1/records/42"),
+      defaultRouteName("GET", "/v1/records/42/x"),
+      defaultRouteName("POST", "/"),
+      defaultRouteName("GET", "/v2x/7a"),
+    ],
+    ["GET /v1/records/{offset}", "GET /v1/records/{offset}/x", "POST /", "GET /v2x/7a"],
+  );
 });

@@ -1,0 +1,174 @@
+/**
+ * Server spans without touching handlers: decorators for a grpc-js service implementation and
+ * a `node:http` request listener. Each request runs inside its span's context, so the
+ * `log.append` span of an observed log (and any span below) attaches to it, and the server's
+ * after-the-fact request event finds the trace id (see `RequestObserver.record`).
+ * @module
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type {
+  ServiceDefinition,
+  ServiceError,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { context, SpanStatusCode } from "@opentelemetry/api";
+import { statusLabel } from "./_request.ts";
+import {
+  contextFromGrpcMetadata,
+  contextFromHttpHeaders,
+  type GrpcMetadata,
+  markFailed,
+  type RequestSpan,
+  startRequestSpan,
+} from "./_tracing.ts";
+
+/** A `node:http` request listener. */
+export type HttpListener = (request: IncomingMessage, response: ServerResponse) => unknown;
+
+/** Options of {@linkcode traceHttpListener}. */
+export interface TraceHttpOptions {
+  /**
+   * The span name of a request, a route rather than a raw path so names stay few. Default:
+   * `METHOD /path` with all-digit segments replaced by `{offset}` (Strand's only numeric
+   * path parameter), e.g. `GET /v1/records/{offset}`.
+   */
+  routeName?: (method: string, path: string) => string;
+}
+
+const grpcServerFailures = new Set([2, 4, 12, 13, 14, 15]);
+
+/**
+ * Wraps every method of a grpc-js service implementation in a server span that continues the
+ * caller's `traceparent` from the call's metadata. Unary and client-streaming spans end when
+ * the handler calls back; server-streaming and bidi spans when the call finishes or is
+ * cancelled.
+ *
+ * @example
+ * ```ts
+ * server.addService(logService, traceGrpcService(logService, logHandlers(ctx)));
+ * ```
+ */
+export function traceGrpcService(
+  definition: ServiceDefinition,
+  implementation: UntypedServiceImplementation,
+): UntypedServiceImplementation {
+  const traced: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(implementation)) {
+    const method = definition[name];
+    if (method === undefined) {
+      traced[name] = handler;
+      continue;
+    }
+    const rpcName = method.path.slice(method.path.lastIndexOf("/") + 1);
+    traced[name] = method.responseStream
+      ? traceStreamingResponse(rpcName, handler)
+      : traceCallback(rpcName, handler);
+  }
+  return traced;
+}
+
+type Callback = (error: ServiceError | null, ...rest: unknown[]) => void;
+type CallbackHandler = (call: { metadata: GrpcMetadata }, callback: Callback) => void;
+type StreamHandler = (call: StreamCall) => void;
+interface StreamCall {
+  metadata: GrpcMetadata;
+  once(event: string, listener: (argument?: unknown) => void): unknown;
+}
+
+function traceCallback(rpcName: string, handler: UntypedHandleCall): UntypedHandleCall {
+  const inner = handler as unknown as CallbackHandler;
+  const wrapped: CallbackHandler = (call, callback) => {
+    const request = grpcSpan(rpcName, call.metadata);
+    let ended = false;
+    const tracedCallback: Callback = (error, ...rest) => {
+      if (!ended) {
+        ended = true;
+        endGrpcSpan(request, error === null ? 0 : error.code ?? 2, error);
+      }
+      callback(error, ...rest);
+    };
+    context.with(request.context, () => inner(call, tracedCallback));
+  };
+  return wrapped as unknown as UntypedHandleCall;
+}
+
+function traceStreamingResponse(rpcName: string, handler: UntypedHandleCall): UntypedHandleCall {
+  const inner = handler as unknown as StreamHandler;
+  const wrapped: StreamHandler = (call) => {
+    const request = grpcSpan(rpcName, call.metadata);
+    let code = 0;
+    let failure: unknown = undefined;
+    let ended = false;
+    const end = (finalCode: number) => {
+      if (ended) return;
+      ended = true;
+      endGrpcSpan(request, finalCode, failure);
+    };
+    call.once("error", (error) => {
+      failure = error;
+      code = (error as { code?: number } | undefined)?.code ?? 2;
+    });
+    call.once("cancelled", () => end(1));
+    call.once("finish", () => end(code));
+    call.once("close", () => end(code));
+    context.with(request.context, () => inner(call));
+  };
+  return wrapped as unknown as UntypedHandleCall;
+}
+
+function grpcSpan(rpcName: string, metadata: GrpcMetadata): RequestSpan {
+  const parent = contextFromGrpcMetadata(metadata);
+  return startRequestSpan({ transport: "grpc", method: rpcName, parent });
+}
+
+function endGrpcSpan(request: RequestSpan, code: number, error: unknown): void {
+  request.span.setAttribute("rpc.grpc.status_code", code);
+  request.span.setAttribute("strand.status", statusLabel("grpc", code));
+  if (grpcServerFailures.has(code)) {
+    if (error === undefined || error === null) {
+      request.span.setStatus({ code: SpanStatusCode.ERROR });
+    } else markFailed(request.span, error);
+  }
+  request.span.end();
+}
+
+/** Strand's route naming: `METHOD /path` with numeric segments as `{offset}`. */
+export function defaultRouteName(method: string, path: string): string {
+  return `${method} ${path.replace(/\/\d+(?=\/|$)/g, "/{offset}")}`;
+}
+
+/**
+ * Wraps a `node:http` request listener in a server span per request that continues the
+ * caller's `traceparent` header; the span ends when the response closes, with its status.
+ *
+ * @example
+ * ```ts
+ * const server = http.createServer(traceHttpListener(handle));
+ * ```
+ */
+export function traceHttpListener(
+  listener: HttpListener,
+  options: TraceHttpOptions = {},
+): HttpListener {
+  const routeName = options.routeName ?? defaultRouteName;
+  return (request, response) => {
+    const method = request.method ?? "GET";
+    const path = (request.url ?? "/").split("?")[0] ?? "/";
+    const parent = contextFromHttpHeaders(request.headers);
+    const traced = startRequestSpan({
+      transport: "http",
+      method: routeName(method, path),
+      parent,
+      attributes: { "http.request.method": method, "url.path": path },
+    });
+    response.once("close", () => {
+      const status = response.statusCode;
+      traced.span.setAttribute("http.response.status_code", status);
+      if (status >= 500) traced.span.setStatus({ code: SpanStatusCode.ERROR });
+      traced.span.end();
+    });
+    return context.with(traced.context, () => listener(request, response));
+  };
+}
