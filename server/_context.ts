@@ -1,0 +1,56 @@
+/**
+ * Per-server state shared by the handlers: dependencies with defaults, the shutting-down
+ * flag, and the streams to end on shutdown.
+ * @module
+ */
+import type {
+  Action,
+  Authorize,
+  CommitLog,
+  Logger,
+  RequestObserver,
+  ServerInfo,
+} from "./_types.ts";
+import { serviceError } from "./_errors.ts";
+import { type ServiceDeps, silentLogger } from "./_types.ts";
+
+/** Streams (ConsumeStream, health Watch) that must stop when the server shuts down. */
+export class ServiceContext {
+  readonly log: CommitLog;
+  readonly logger: Logger;
+  readonly authorize: Authorize;
+  readonly observe: RequestObserver;
+  readonly servers: () => ServerInfo[] | Promise<ServerInfo[]>;
+  readonly #shutdown = new AbortController();
+
+  constructor(deps: ServiceDeps, self: () => ServerInfo[]) {
+    this.log = deps.log;
+    this.logger = deps.logger ?? silentLogger;
+    this.authorize = deps.authorize ?? (() => true);
+    this.observe = deps.observe ?? (() => {});
+    this.servers = deps.servers ?? self;
+  }
+
+  /** Aborts when the server starts shutting down. */
+  get shutdownSignal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  get closing(): boolean {
+    return this.#shutdown.signal.aborted;
+  }
+
+  /** Marks the server as shutting down: new requests get UNAVAILABLE, streams end. */
+  beginShutdown(): void {
+    this.#shutdown.abort();
+  }
+
+  /** Throws UNAVAILABLE while shutting down, PERMISSION_DENIED when the ACL says no. */
+  async admit(subject: string, action: Action): Promise<void> {
+    if (this.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
+    if (!(await this.authorize(subject, action))) {
+      const who = subject === "" ? "an anonymous client" : `"${subject}"`;
+      throw serviceError("PERMISSION_DENIED", `Cannot ${action}: ${who} is not allowed to`);
+    }
+  }
+}

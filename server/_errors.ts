@@ -1,0 +1,66 @@
+/**
+ * The one place where domain errors become transport status: gRPC codes and HTTP statuses.
+ * @module
+ */
+import { status as GrpcStatus } from "@grpc/grpc-js";
+
+/** A server-side failure with a domain code, a gRPC status and an HTTP status. */
+export class ServiceError extends Error {
+  readonly code: string;
+  readonly grpcStatus: GrpcStatus;
+  readonly httpStatus: number;
+  constructor(
+    code: string,
+    message: string,
+    statuses: { grpc: GrpcStatus; http: number },
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "ServiceError";
+    this.code = code;
+    this.grpcStatus = statuses.grpc;
+    this.httpStatus = statuses.http;
+  }
+}
+
+const byCode: Record<string, { grpc: GrpcStatus; http: number }> = {
+  OFFSET_OUT_OF_RANGE: { grpc: GrpcStatus.OUT_OF_RANGE, http: 404 },
+  TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
+  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
+  CLOSED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  NOT_LEADER: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
+  METHOD_NOT_ALLOWED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
+};
+
+/** Builds a {@linkcode ServiceError} for a known domain code. */
+export function serviceError(code: keyof typeof byCode, message: string): ServiceError {
+  const statuses = byCode[code] ?? { grpc: GrpcStatus.INTERNAL, http: 500 };
+  return new ServiceError(code, message, statuses);
+}
+
+/** Maps anything thrown below the server to a {@linkcode ServiceError}. */
+export function toServiceError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  const code = typeof error === "object" && error !== null && "code" in error
+    ? String((error as { code: unknown }).code)
+    : "INTERNAL";
+  const message = error instanceof Error ? error.message : String(error);
+  const statuses = byCode[code] ?? { grpc: GrpcStatus.INTERNAL, http: 500 };
+  return new ServiceError(code, message, statuses, { cause: error });
+}
+
+/** The gRPC status name for `code` ("OUT_OF_RANGE"), for observers. */
+export function grpcStatusName(code: GrpcStatus): string {
+  return GrpcStatus[code] ?? String(code);
+}
+
+/** The error to report for an offset outside the readable range. */
+export function outOfRange(offset: number, first: number, next: number): ServiceError {
+  const range = first === next
+    ? `the log is empty (the next offset is ${next})`
+    : `the log holds offsets ${first} to ${next - 1}`;
+  return serviceError("OFFSET_OUT_OF_RANGE", `Cannot read offset ${offset}: ${range}`);
+}

@@ -1,0 +1,32 @@
+/**
+ * Conversions between wire messages and log values.
+ * @module
+ */
+import type { ProduceRequest, RecordMessage } from "../proto/mod.ts";
+import { serviceError } from "./_errors.ts";
+import type { ServedRecord } from "./_types.ts";
+
+const empty = new Uint8Array(0);
+
+/** A log record as a wire `Record` (type 0: a client record). */
+export function toRecordMessage(record: ServedRecord): RecordMessage {
+  return { value: record.value, offset: record.offset, term: record.term, type: 0 };
+}
+
+/** The values a produce request carries: `record` (the book) or `records` (a batch). */
+export function valuesOf(request: ProduceRequest): Uint8Array[] {
+  const batch = request.records ?? [];
+  if (batch.length > 0) {
+    if (request.record) {
+      throw serviceError(
+        "INVALID_ARGUMENT",
+        "Cannot produce: set either record or records, not both",
+      );
+    }
+    return batch.map((record) => record.value ?? empty);
+  }
+  if (!request.record) {
+    throw serviceError("INVALID_ARGUMENT", "Cannot produce: the request has no record");
+  }
+  return [request.record.value ?? empty];
+}

@@ -1,0 +1,159 @@
+/**
+ * The two streaming RPCs: ConsumeStream (replay, then tail; flow-controlled) and
+ * ProduceStream (pipelined, answered in order, bounded in flight).
+ * @module
+ */
+import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
+import type {
+  ConsumeRequest,
+  ConsumeResponse,
+  ProduceRequest,
+  ProduceResponse,
+} from "../proto/mod.ts";
+import type { ServiceContext } from "./_context.ts";
+import { outOfRange, toServiceError } from "./_errors.ts";
+import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
+import type { ServedRecord } from "./_types.ts";
+
+/** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
+export const streamReadBytesMax = 256 * 1024;
+/** Produce requests a stream may have appending at once before the server stops reading. */
+export const produceInFlightMax = 1024;
+
+type EventSource = {
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+};
+
+/** Resolves on the first of `events` from `source`, or when `signal` aborts. */
+export function firstEvent(
+  source: EventSource,
+  events: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const event of events) source.off(event, done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    for (const event of events) source.once(event, done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+type ConsumeCall = ServerWritableStream<ConsumeRequest, ConsumeResponse>;
+
+function nextBatch(ctx: ServiceContext, offset: number, wanted: number): ServedRecord[] {
+  const first = ctx.log.firstOffset();
+  if (offset < first) throw outOfRange(offset, first, ctx.log.nextOffset());
+  if (offset >= ctx.log.nextOffset()) return [];
+  return ctx.log.readFrom(offset, streamReadBytesMax).slice(0, wanted);
+}
+
+/** Sends `records` honouring flow control; false if the stream stopped meanwhile. */
+async function send(
+  call: ConsumeCall,
+  records: ServedRecord[],
+  batchRecordsMax: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  for (let i = 0; i < records.length; i += Math.max(1, batchRecordsMax)) {
+    if (signal.aborted) return false;
+    const message: ConsumeResponse = batchRecordsMax > 0
+      ? { records: records.slice(i, i + batchRecordsMax).map(toRecordMessage) }
+      : { record: toRecordMessage(records[i]!) };
+    if (!call.write(message)) await firstEvent(call, ["drain", "close"], signal);
+  }
+  return !signal.aborted;
+}
+
+/** Replays from the requested offset, then tails until the limit, a cancel or shutdown. */
+export async function streamRecords(
+  ctx: ServiceContext,
+  call: ConsumeCall,
+  signal: AbortSignal,
+): Promise<void> {
+  const { limit, batchRecordsMax } = call.request;
+  let offset = Number(call.request.offset ?? 0);
+  let remaining = Number(limit ?? 0) > 0 ? Number(limit) : Infinity;
+  while (remaining > 0 && !signal.aborted) {
+    const records = nextBatch(ctx, offset, Math.min(remaining, 1 << 20));
+    if (records.length === 0) {
+      await ctx.log.waitForOffset(offset, signal);
+      continue;
+    }
+    if (!(await send(call, records, Number(batchRecordsMax ?? 0), signal))) return;
+    offset += records.length;
+    remaining -= records.length;
+  }
+}
+
+type ProduceCall = ServerDuplexStream<ProduceRequest, ProduceResponse>;
+
+/**
+ * Appends each request as it arrives (so the log group-commits a pipelining client's
+ * requests) and answers in request order. Stops reading while `produceInFlightMax` appends
+ * are pending or the response stream is backed up. The first failure ends the stream with
+ * its status.
+ */
+export function pipelineProduce(
+  ctx: ServiceContext,
+  call: ProduceCall,
+  onEnd: (error: unknown) => void,
+): void {
+  const pending: Promise<ProduceResponse>[] = [];
+  let flushing = false;
+  let inputEnded = false;
+  let failed = false;
+  const fail = (error: unknown) => {
+    if (failed) return;
+    failed = true;
+    const serviceError = toServiceError(error);
+    call.emit("error", { code: serviceError.grpcStatus, details: serviceError.message });
+    onEnd(serviceError);
+  };
+  const flush = async () => {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (pending.length > 0 && !failed) {
+        const response = await pending[0]!;
+        pending.shift();
+        if (!call.write(response)) await firstEvent(call, ["drain", "close"], ctx.shutdownSignal);
+        if (call.isPaused() && pending.length < produceInFlightMax / 2) call.resume();
+      }
+    } catch (error) {
+      fail(error);
+    } finally {
+      flushing = false;
+    }
+    if (inputEnded && pending.length === 0 && !failed) {
+      call.end();
+      onEnd(null);
+    }
+  };
+  call.on("data", (request: ProduceRequest) => {
+    if (failed) return;
+    const appended = (async () => {
+      if (ctx.closing) await ctx.admit("", "produce");
+      const values = valuesOf(request);
+      const { baseOffset } = await ctx.log.append(values);
+      return { offset: baseOffset, count: values.length };
+    })();
+    appended.catch(() => {}); // observed in order by flush(); avoid an unhandled rejection
+    pending.push(appended);
+    if (pending.length >= produceInFlightMax) call.pause();
+    void flush();
+  });
+  call.on("end", () => {
+    inputEnded = true;
+    void flush();
+  });
+  call.on("cancelled", () => {
+    if (failed) return;
+    failed = true;
+    onEnd("CANCELLED");
+  });
+}

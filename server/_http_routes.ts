@@ -1,0 +1,106 @@
+/**
+ * The JSON/HTTP API: the book's chapter-1 routes (`POST /`, `GET /` with a body), the REST
+ * form under `/v1/records`, and the health probes.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { ServingStatus } from "../proto/mod.ts";
+import { outOfRange, serviceError } from "./_errors.ts";
+import { decodeValue, parseJson, parseOffset, readBody, recordJson, sendJson } from "./_http_io.ts";
+import { streamHttpRecords } from "./_http_stream.ts";
+import type { Service } from "./_service.ts";
+import type { ServedRecord } from "./_types.ts";
+
+/** Handles one request; `url` is already parsed. */
+export type HttpHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) => void | Promise<void>;
+
+/** Limits of the HTTP API. */
+export interface HttpLimits {
+  /** Largest request body accepted (base64 makes a value 4/3 larger). */
+  bodyBytesMax: number;
+}
+
+function subjectOf(request: IncomingMessage): string {
+  const socket = request.socket as Partial<TLSSocket>;
+  const name = socket.getPeerCertificate?.()?.subject?.CN ?? "";
+  return Array.isArray(name) ? name.join(",") : name;
+}
+
+function readRecord(service: Service, offset: number): ServedRecord {
+  const log = service.context.log;
+  const first = log.firstOffset();
+  const next = log.nextOffset();
+  if (offset < first || offset >= next) throw outOfRange(offset, first, next);
+  return log.read(offset);
+}
+
+async function produceValues(
+  service: Service,
+  request: IncomingMessage,
+  values: Uint8Array[],
+): Promise<number> {
+  await service.context.admit(subjectOf(request), "produce");
+  const { baseOffset } = await service.context.log.append(values);
+  return baseOffset;
+}
+
+/** Builds the route table ("METHOD /path" → handler); `{offset}` routes are matched apart. */
+export function httpRoutes(service: Service, limits: HttpLimits): Map<string, HttpHandler> {
+  const body = async (request: IncomingMessage) =>
+    parseJson(await readBody(request, limits.bodyBytesMax));
+  return new Map<string, HttpHandler>([
+    ["POST /", async (request, response) => {
+      const json = await body(request);
+      if (json.record === undefined) {
+        throw serviceError("INVALID_ARGUMENT", 'Cannot produce: the body has no "record"');
+      }
+      const offset = await produceValues(service, request, [decodeValue(json.record, "record")]);
+      sendJson(response, 200, { offset });
+    }],
+    ["GET /", async (request, response) => {
+      const json = await body(request);
+      const offset = parseOffset(String(json.offset ?? ""), "offset");
+      await service.context.admit(subjectOf(request), "consume");
+      const { value, offset: at } = recordJson(readRecord(service, offset));
+      sendJson(response, 200, { record: { value, offset: at } });
+    }],
+    ["POST /v1/records", async (request, response) => {
+      const json = await body(request);
+      const batch = Array.isArray(json.records) ? json.records : null;
+      const values = batch
+        ? batch.map((record, i) => decodeValue(record, `records[${i}]`))
+        : [decodeValue(json, "the body")];
+      if (values.length === 0) {
+        throw serviceError("INVALID_ARGUMENT", 'Cannot produce: "records" is empty');
+      }
+      const offset = await produceValues(service, request, values);
+      sendJson(response, 200, { offset, count: values.length });
+    }],
+    ["GET /v1/records", async (request, response, url) => {
+      await service.context.admit(subjectOf(request), "consume");
+      await streamHttpRecords(service.context, { request, response, url });
+    }],
+    ["GET /healthz", (_request, response) => sendJson(response, 200, { status: "ok" })],
+    ["GET /readyz", (_request, response) => {
+      const ready = service.health.status === ServingStatus.SERVING;
+      sendJson(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
+    }],
+  ]);
+}
+
+/** `GET /v1/records/{offset}`. */
+export async function getRecordByPath(
+  service: Service,
+  request: IncomingMessage,
+  response: ServerResponse,
+  offsetText: string,
+): Promise<void> {
+  const offset = parseOffset(offsetText, "offset");
+  await service.context.admit(subjectOf(request), "consume");
+  sendJson(response, 200, recordJson(readRecord(service, offset)));
+}

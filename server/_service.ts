@@ -1,0 +1,42 @@
+/**
+ * One node's service: the shared context and health behind both the gRPC and HTTP servers.
+ * @module
+ */
+import { ServingStatus } from "../proto/mod.ts";
+import { ServiceContext } from "./_context.ts";
+import { HealthState } from "./_health.ts";
+import type { ServerInfo, ServiceDeps } from "./_types.ts";
+
+/**
+ * The state both servers share. Health starts NOT_SERVING; the owner calls
+ * {@linkcode Service.setServing} once everything listens, and {@linkcode Service.beginShutdown}
+ * first when stopping (health flips to NOT_SERVING, new requests get UNAVAILABLE, tailing
+ * streams end).
+ */
+export class Service {
+  readonly context: ServiceContext;
+  readonly health = new HealthState();
+  /** Address `GetServers` reports for this node when `deps.servers` is not given. */
+  rpcAddr = "";
+  readonly #nodeId: string;
+
+  constructor(deps: ServiceDeps, options: { nodeId?: string } = {}) {
+    this.#nodeId = options.nodeId ?? "strand";
+    this.context = new ServiceContext(deps, () => this.#self());
+  }
+
+  #self(): ServerInfo[] {
+    return [{ id: this.#nodeId, rpcAddr: this.rpcAddr, isLeader: true }];
+  }
+
+  /** Reports SERVING on health checks and readiness probes. */
+  setServing(): void {
+    if (!this.context.closing) this.health.set(ServingStatus.SERVING);
+  }
+
+  /** Stops admitting requests and ends tailing streams; servers then drain and close. */
+  beginShutdown(): void {
+    this.health.set(ServingStatus.NOT_SERVING);
+    this.context.beginShutdown();
+  }
+}

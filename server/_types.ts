@@ -1,0 +1,90 @@
+/**
+ * What the server needs from the rest of the node, declared where it is used (proglog's
+ * `server.CommitLog`): the agent supplies a local log or Raft behind the same interface.
+ * @module
+ */
+
+/** A record as the server hands it to clients. */
+export interface ServedRecord {
+  readonly value: Uint8Array;
+  readonly offset: number;
+  readonly term: number;
+}
+
+/**
+ * The log the server serves. Errors are thrown or rejected as objects with a string `code`
+ * (the log's `LogError` codes: "OFFSET_OUT_OF_RANGE", "TOO_LARGE", "INVALID_ARGUMENT",
+ * "CLOSED", …; a cluster adds "NOT_LEADER"); only the server maps them to gRPC/HTTP status.
+ */
+export interface CommitLog {
+  /** Appends a batch atomically; resolves with the first record's offset once durable. */
+  append(values: Uint8Array[]): Promise<{ baseOffset: number }>;
+  /** Reads one readable record; throws `OFFSET_OUT_OF_RANGE` outside [first, next). */
+  read(offset: number): ServedRecord;
+  /** Records from `offset` on, stopping before `bytesMax` would be passed (at least one). */
+  readFrom(offset: number, bytesMax: number): ServedRecord[];
+  /** First readable offset (moves up with retention). */
+  firstOffset(): number;
+  /** Offset after the last readable record (the high watermark in a cluster). */
+  nextOffset(): number;
+  /**
+   * Resolves once `nextOffset() > offset`, or when `signal` aborts, or the log closes —
+   * woken by appends, never by polling. Callers re-check the condition.
+   */
+  waitForOffset(offset: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Structured logger (observe/ provides the real one). */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a request wants to do, for authorization (the book's ACL actions). */
+export type Action = "produce" | "consume";
+
+/**
+ * Decides whether `subject` (the client certificate's common name, "" when anonymous) may
+ * perform `action`. The default allows everything.
+ */
+export type Authorize = (subject: string, action: Action) => boolean | Promise<boolean>;
+
+/** One finished request, for metrics and tracing. */
+export interface RequestEvent {
+  readonly transport: "grpc" | "http";
+  /** gRPC method name ("Produce") or HTTP route ("POST /v1/records"). */
+  readonly method: string;
+  /** gRPC status name ("OK", "OUT_OF_RANGE") or HTTP status code as a string. */
+  readonly status: string;
+  readonly durationMs: number;
+}
+
+/** Called once per finished request (streams: when the stream ends). */
+export type RequestObserver = (event: RequestEvent) => void;
+
+/** A member of the cluster, as `GetServers` reports it. */
+export interface ServerInfo {
+  readonly id: string;
+  readonly rpcAddr: string;
+  readonly isLeader: boolean;
+}
+
+/** Dependencies shared by the gRPC and HTTP servers. */
+export interface ServiceDeps {
+  readonly log: CommitLog;
+  readonly logger?: Logger;
+  readonly authorize?: Authorize;
+  readonly observe?: RequestObserver;
+  /** The cluster's members for `GetServers`; a single node reports itself. */
+  readonly servers?: () => ServerInfo[] | Promise<ServerInfo[]>;
+}
+
+/** A logger that drops everything (the default). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

@@ -1,0 +1,37 @@
+/**
+ * The client-facing service of a Strand node: the `log.v1.Log` gRPC API with the standard
+ * health service, and the JSON/HTTP API. Everything the node provides comes in through
+ * {@linkcode ServiceDeps} (log, logger, authorizer, request observer), and transport security
+ * through the server options, so security/ and observe/ plug in without touching handlers.
+ *
+ * @example
+ * ```ts
+ * const service = new Service({ log });
+ * const grpc = await startGrpcServer(service, { host: "127.0.0.1", port: 8400 });
+ * const api = await startHttpServer(service, { host: "127.0.0.1", port: 8402 });
+ * service.setServing();
+ * // … later, in reverse:
+ * service.beginShutdown();
+ * await Promise.all([grpc.close(), api.close()]);
+ * ```
+ * @module
+ */
+export type {
+  Action,
+  Authorize,
+  CommitLog,
+  Logger,
+  RequestEvent,
+  RequestObserver,
+  ServedRecord,
+  ServerInfo,
+  ServiceDeps,
+} from "./_types.ts";
+export { silentLogger } from "./_types.ts";
+export { Service } from "./_service.ts";
+export { type GrpcServer, type GrpcServerOptions, startGrpcServer } from "./_grpc_server.ts";
+export { type HttpServer, type HttpServerOptions, startHttpServer } from "./_http_server.ts";
+export type { HttpHandler } from "./_http_routes.ts";
+export { OffsetWaiters } from "./_waiters.ts";
+export { ServiceError } from "./_errors.ts";
+export { HealthState } from "./_health.ts";
