@@ -14,6 +14,7 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { context, SpanStatusCode } from "@opentelemetry/api";
+import type { Metrics } from "./_metrics.ts";
 import { statusLabel } from "./_request.ts";
 import {
   contextFromGrpcMetadata,
@@ -37,11 +38,26 @@ export interface TraceHttpOptions {
   routeName?: (method: string, path: string) => string;
 }
 
+/** Options of {@linkcode traceGrpcService}. */
+export interface TraceGrpcOptions {
+  /** Counts streaming calls in `strand_open_streams` while they are open. */
+  metrics?: Metrics;
+}
+
 const grpcServerFailures = new Set([2, 4, 12, 13, 14, 15]);
+
+/** Marks a call open; returns the function that marks it closed (idempotent). */
+type StreamCounter = () => () => void;
+const noStreamCounter: StreamCounter = () => () => {};
+
+function openStreamCounter(metrics: Metrics, rpcName: string): StreamCounter {
+  return () => metrics.streamOpened("grpc", rpcName);
+}
 
 /**
  * Wraps every method of a grpc-js service implementation in a server span that continues the
- * caller's `traceparent` from the call's metadata. Unary and client-streaming spans end when
+ * caller's `traceparent` from the call's metadata (and, given `metrics`, counts streaming
+ * calls in `strand_open_streams`). Unary and client-streaming spans end when
  * the handler calls back; server-streaming and bidi spans when the call finishes or is
  * cancelled.
  *
@@ -53,6 +69,7 @@ const grpcServerFailures = new Set([2, 4, 12, 13, 14, 15]);
 export function traceGrpcService(
   definition: ServiceDefinition,
   implementation: UntypedServiceImplementation,
+  options: TraceGrpcOptions = {},
 ): UntypedServiceImplementation {
   const traced: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(implementation)) {
@@ -62,9 +79,13 @@ export function traceGrpcService(
       continue;
     }
     const rpcName = method.path.slice(method.path.lastIndexOf("/") + 1);
+    const streaming = method.requestStream || method.responseStream;
+    const opened = streaming && options.metrics !== undefined
+      ? openStreamCounter(options.metrics, rpcName)
+      : noStreamCounter;
     traced[name] = method.responseStream
-      ? traceStreamingResponse(rpcName, handler)
-      : traceCallback(rpcName, handler);
+      ? traceStreamingResponse(rpcName, handler, opened)
+      : traceCallback(rpcName, handler, opened);
   }
   return traced;
 }
@@ -77,14 +98,20 @@ interface StreamCall {
   once(event: string, listener: (argument?: unknown) => void): unknown;
 }
 
-function traceCallback(rpcName: string, handler: UntypedHandleCall): UntypedHandleCall {
+function traceCallback(
+  rpcName: string,
+  handler: UntypedHandleCall,
+  opened: StreamCounter,
+): UntypedHandleCall {
   const inner = handler as unknown as CallbackHandler;
   const wrapped: CallbackHandler = (call, callback) => {
     const request = grpcSpan(rpcName, call.metadata);
+    const closed = opened();
     let ended = false;
     const tracedCallback: Callback = (error, ...rest) => {
       if (!ended) {
         ended = true;
+        closed();
         endGrpcSpan(request, error === null ? 0 : error.code ?? 2, error);
       }
       callback(error, ...rest);
@@ -94,16 +121,22 @@ function traceCallback(rpcName: string, handler: UntypedHandleCall): UntypedHand
   return wrapped as unknown as UntypedHandleCall;
 }
 
-function traceStreamingResponse(rpcName: string, handler: UntypedHandleCall): UntypedHandleCall {
+function traceStreamingResponse(
+  rpcName: string,
+  handler: UntypedHandleCall,
+  opened: StreamCounter,
+): UntypedHandleCall {
   const inner = handler as unknown as StreamHandler;
   const wrapped: StreamHandler = (call) => {
     const request = grpcSpan(rpcName, call.metadata);
+    const closed = opened();
     let code = 0;
     let failure: unknown = undefined;
     let ended = false;
     const end = (finalCode: number) => {
       if (ended) return;
       ended = true;
+      closed();
       endGrpcSpan(request, finalCode, failure);
     };
     call.once("error", (error) => {

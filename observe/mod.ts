@@ -79,6 +79,7 @@ export {
 export {
   defaultRouteName,
   type HttpListener,
+  type TraceGrpcOptions,
   traceGrpcService,
   traceHttpListener,
   type TraceHttpOptions,

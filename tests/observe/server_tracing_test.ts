@@ -1,0 +1,84 @@
+/**
+ * traceGrpcService in-process (no OTEL: spans are no-ops here, otel_test.ts checks them):
+ * handlers still work through the wrapper, and streaming calls are counted while open.
+ */
+
+import * as grpc from "@grpc/grpc-js";
+import { Buffer } from "node:buffer";
+import { Metrics, traceGrpcService } from "../../observe/mod.ts";
+import { assertEquals } from "./_assert.ts";
+import { echoService } from "./_echo_service.ts";
+import { parseExposition, valueOf } from "./_exposition.ts";
+
+type GrpcClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+Deno.test("traced handlers answer as before and open streams are counted until they end", async () => {
+  const metrics = new Metrics();
+  let releaseTail = () => {};
+  let tailStarted = () => {};
+  const started = new Promise<void>((resolve) => (tailStarted = resolve));
+  const server = new grpc.Server();
+  server.addService(
+    echoService,
+    traceGrpcService(echoService, {
+      echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+        callback(null, call.request),
+      fail: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+        callback({ code: grpc.status.INTERNAL, details: "Cannot append: disk full" }),
+      tail: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        releaseTail = () => call.end();
+        call.write(call.request);
+        tailStarted();
+      },
+    }, { metrics }),
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(),
+      (error, bound) => error ? reject(error) : resolve(bound),
+    )
+  );
+  const Client = grpc.makeGenericClientConstructor(echoService, "Echo");
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as GrpcClient;
+  const openStreams = async () =>
+    valueOf(parseExposition(await metrics.exposition()), "strand_open_streams", {
+      transport: "grpc",
+      method: "Tail",
+    });
+  try {
+    const echoed = await new Promise<string>((resolve, reject) =>
+      client.echo!(
+        Buffer.from("ping"),
+        (error: Error | null, reply: Buffer) => error ? reject(error) : resolve(reply.toString()),
+      )
+    );
+    assertEquals(echoed, "ping");
+    const failure = await new Promise<grpc.ServiceError>((resolve) =>
+      client.fail!(Buffer.from("x"), (error: grpc.ServiceError) => resolve(error))
+    );
+    assertEquals([failure.code, failure.details], [
+      grpc.status.INTERNAL,
+      "Cannot append: disk full",
+    ]);
+
+    const call = client.tail!(Buffer.from("t")) as grpc.ClientReadableStream<Buffer>;
+    const ended = new Promise<number>((resolve) =>
+      call.on("status", (status: grpc.StatusObject) => resolve(status.code))
+    );
+    call.on("data", () => {});
+    await started;
+    assertEquals(await openStreams(), 1);
+    releaseTail();
+    assertEquals(await ended, grpc.status.OK);
+    // The server's "finish" can trail the client's status by a tick: poll with a deadline.
+    const deadlineMs = Date.now() + 5000;
+    while ((await openStreams()) !== 0 && Date.now() < deadlineMs) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assertEquals(await openStreams(), 0);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
