@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * const keyring = await Keyring.fromBase64(Deno.env.get("GOSSIP_KEY") ?? "");
+ * const keyring = await Keyring.create(parseGossipKey(Deno.env.get("GOSSIP_KEY") ?? ""));
  * const node = await GossipNode.start({
  *   name: "node-1",
  *   bindAddress: "127.0.0.1:7946",
@@ -64,3 +64,5 @@ export {
   sealOverheadBytes,
 } from "./_codec.ts";
 export { DiscoveryError, type DiscoveryErrorCode } from "./_errors.ts";
+export { generateGossipKey, Keyring, parseGossipKey } from "./_keyring.ts";
+export { GossipNode, type GossipNodeOptions, type GossipStats } from "./_driver.ts";
