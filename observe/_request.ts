@@ -7,6 +7,7 @@
 import { type Context, context, SpanStatusCode } from "@opentelemetry/api";
 import type { LogFields, Logger, StructuredLogger } from "./_logger.ts";
 import type { Metrics, Transport } from "./_metrics.ts";
+import { currentRequestScope } from "./_request_scope.ts";
 import {
   contextFromGrpcMetadata,
   contextFromHttpHeaders,
@@ -50,6 +51,7 @@ export interface RequestEvent {
   /** gRPC status (code number or name) or HTTP status code. */
   readonly status: number | string;
   readonly durationMs: number;
+  /** Default: the subject the request decorators put in scope ("" when anonymous). */
   readonly subject?: string;
   /** A long-lived stream, never reported as slow; default: the method name ends in "Stream". */
   readonly stream?: boolean;
@@ -185,7 +187,7 @@ export class RequestObserver {
     const fields: Record<string, unknown> = {
       transport: event.transport,
       method: event.method,
-      subject: event.subject ?? null,
+      subject: event.subject ?? currentRequestScope()?.subject ?? null,
       status,
       durationMs: Math.round(event.durationMs * 1000) / 1000,
     };

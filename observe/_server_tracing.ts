@@ -15,6 +15,7 @@ import type {
 } from "@grpc/grpc-js";
 import { context, SpanStatusCode } from "@opentelemetry/api";
 import type { Metrics } from "./_metrics.ts";
+import { commonNameOf, runInRequestScope } from "./_request_scope.ts";
 import { statusLabel } from "./_request.ts";
 import {
   contextFromGrpcMetadata,
@@ -24,6 +25,8 @@ import {
   type RequestSpan,
   startRequestSpan,
 } from "./_tracing.ts";
+
+type PeerCertificate = Parameters<typeof commonNameOf>[0];
 
 /** A `node:http` request listener. */
 export type HttpListener = (request: IncomingMessage, response: ServerResponse) => unknown;
@@ -91,11 +94,29 @@ export function traceGrpcService(
 }
 
 type Callback = (error: ServiceError | null, ...rest: unknown[]) => void;
-type CallbackHandler = (call: { metadata: GrpcMetadata }, callback: Callback) => void;
-type StreamHandler = (call: StreamCall) => void;
-interface StreamCall {
+/** What the decorators use of a grpc-js call. */
+interface GrpcCall {
   metadata: GrpcMetadata;
+  getAuthContext?: () => { sslPeerCertificate?: { subject?: { CN?: string | string[] } } };
+}
+type CallbackHandler = (call: GrpcCall, callback: Callback) => void;
+type StreamHandler = (call: StreamCall) => void;
+interface StreamCall extends GrpcCall {
   once(event: string, listener: (argument?: unknown) => void): unknown;
+}
+
+/** Runs a handler in the request's trace context and request scope. */
+function serve(request: RequestSpan, subject: string, work: () => void): void {
+  if (subject !== "") request.span.setAttribute("strand.subject", subject);
+  runInRequestScope({ subject }, () => context.with(request.context, work));
+}
+
+function grpcSubject(call: GrpcCall): string {
+  try {
+    return commonNameOf(call.getAuthContext?.().sslPeerCertificate);
+  } catch {
+    return ""; // No auth context (an insecure channel in some grpc-js versions).
+  }
 }
 
 function traceCallback(
@@ -116,7 +137,7 @@ function traceCallback(
       }
       callback(error, ...rest);
     };
-    context.with(request.context, () => inner(call, tracedCallback));
+    serve(request, grpcSubject(call), () => inner(call, tracedCallback));
   };
   return wrapped as unknown as UntypedHandleCall;
 }
@@ -146,7 +167,7 @@ function traceStreamingResponse(
     call.once("cancelled", () => end(1));
     call.once("finish", () => end(code));
     call.once("close", () => end(code));
-    context.with(request.context, () => inner(call));
+    serve(request, grpcSubject(call), () => inner(call));
   };
   return wrapped as unknown as UntypedHandleCall;
 }
@@ -202,6 +223,12 @@ export function traceHttpListener(
       if (status >= 500) traced.span.setStatus({ code: SpanStatusCode.ERROR });
       traced.span.end();
     });
-    return context.with(traced.context, () => listener(request, response));
+    const socket = request.socket as { getPeerCertificate?: () => PeerCertificate | null };
+    const subject = commonNameOf(socket.getPeerCertificate?.());
+    if (subject !== "") traced.span.setAttribute("strand.subject", subject);
+    return runInRequestScope(
+      { subject },
+      () => context.with(traced.context, () => listener(request, response)),
+    );
   };
 }

@@ -1,11 +1,19 @@
 /**
- * traceGrpcService in-process (no OTEL: spans are no-ops here, otel_test.ts checks them):
- * handlers still work through the wrapper, and streaming calls are counted while open.
+ * The server decorators in-process (no OTEL: spans are no-ops here, otel_test.ts checks them):
+ * handlers still work through them, streaming calls are counted while open, and the client's
+ * subject reaches request lines reported after the fact.
  */
 
 import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
-import { Metrics, traceGrpcService } from "../../observe/mod.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  createLogger,
+  Metrics,
+  RequestObserver,
+  traceGrpcService,
+  traceHttpListener,
+} from "../../observe/mod.ts";
 import { assertEquals } from "./_assert.ts";
 import { echoService } from "./_echo_service.ts";
 import { parseExposition, valueOf } from "./_exposition.ts";
@@ -81,4 +89,58 @@ Deno.test("traced handlers answer as before and open streams are counted until t
     client.close();
     server.forceShutdown();
   }
+});
+
+function recordingObserver() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    level: "debug",
+    format: "json",
+    write: (line) => lines.push(JSON.parse(line)),
+  });
+  return { lines, observer: new RequestObserver({ logger, metrics: new Metrics() }) };
+}
+
+Deno.test("the HTTP decorator puts the client certificate's subject in scope for request lines", async () => {
+  const { lines, observer } = recordingObserver();
+  const listener = traceHttpListener(async () => {
+    await Promise.resolve();
+    observer.record({ transport: "http", method: "POST /", status: "200", durationMs: 1 });
+  });
+  const closeListeners: (() => void)[] = [];
+  const request = {
+    method: "POST",
+    url: "/?x=1",
+    headers: {},
+    socket: { getPeerCertificate: () => ({ subject: { CN: "alice" } }) },
+  };
+  const response = {
+    statusCode: 200,
+    once: (_: string, listener: () => void) => closeListeners.push(listener),
+  };
+  await listener(request as unknown as IncomingMessage, response as unknown as ServerResponse);
+  closeListeners.forEach((close) => close());
+  observer.record({ transport: "http", method: "POST /", status: "200", durationMs: 1 });
+  assertEquals(lines.map((line) => line.subject), ["alice", null], "only inside the request");
+});
+
+Deno.test("the gRPC decorator puts the client certificate's subject in scope for request lines", async () => {
+  const { lines, observer } = recordingObserver();
+  const definition = { echo: echoService.echo! };
+  const traced = traceGrpcService(definition, {
+    echo: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => {
+      setTimeout(() => {
+        observer.record({ transport: "grpc", method: "Echo", status: "OK", durationMs: 1 });
+        callback(null, Buffer.from("ok"));
+      }, 0);
+    },
+  });
+  const call = {
+    metadata: new grpc.Metadata(),
+    getAuthContext: () => ({ sslPeerCertificate: { subject: { CN: ["bob", "ops"] } } }),
+  };
+  await new Promise<void>((resolve) =>
+    (traced.echo as unknown as (call: unknown, callback: () => void) => void)(call, resolve)
+  );
+  assertEquals(lines.map((line) => line.subject), ["bob,ops"]);
 });
