@@ -13,7 +13,9 @@ export type SecurityErrorCode =
   /** An ACL model or policy file is missing, unreadable or malformed. */
   | "ACL_FILE_INVALID"
   /** A `certs` invocation was given bad arguments or files. */
-  | "CERTS_INVALID";
+  | "CERTS_INVALID"
+  /** Security flags that do not fit together (a certificate without its key, …). */
+  | "FLAGS_INVALID";
 
 /** An operator-facing configuration problem (bad files, bad arguments). */
 export class SecurityError extends Error {

@@ -70,6 +70,17 @@ export {
 } from "./_subject.ts";
 export { type AclFiles, Authorizer, OBJECT_WILDCARD } from "./_authorizer.ts";
 export { RUNTIME_ENV_VARIABLES } from "./_runtime.ts";
+export {
+  CLIENT_SECURITY_FLAGS,
+  CLIENT_SECURITY_HELP,
+  type ClientGrpcSecurity,
+  clientTlsFilesFromFlags,
+  type FlagValues,
+  loadClientGrpcSecurity,
+  securityFilesFromFlags,
+  SERVE_SECURITY_FLAGS,
+  SERVE_SECURITY_HELP,
+} from "./_flags.ts";
 export type { SecurityLogger } from "./_watch.ts";
 export {
   type ReloadOutcome,

@@ -77,9 +77,11 @@ export async function callGrpc(
   port: number,
   action: "produce" | "consume",
   credentials: grpc.ChannelCredentials,
+  dial: { host?: string; channelOptions?: grpc.ChannelOptions } = {},
 ): Promise<CallResult> {
   const Client = grpc.makeGenericClientConstructor(SERVICE, "Guarded");
-  const client = new Client(`localhost:${port}`, credentials);
+  const address = `${dial.host ?? "localhost"}:${port}`;
+  const client = new Client(address, credentials, dial.channelOptions ?? {});
   try {
     return await new Promise<CallResult>((resolve) => {
       const deadline = new Date(Date.now() + 10_000);
