@@ -2,7 +2,8 @@
  * Strand's entry point. The command line lives in `cli/`; this file only hands off to it.
  * @module
  */
+import { runCli } from "./cli/mod.ts";
+
 if (import.meta.main) {
-  console.error("strand: no commands yet");
-  Deno.exit(2);
+  Deno.exit(await runCli(Deno.args));
 }

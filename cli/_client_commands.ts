@@ -1,0 +1,233 @@
+/**
+ * The client commands: `produce`, `consume`, `servers`.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { parseArgs } from "node:util";
+import { status } from "@grpc/grpc-js";
+import { LogClient } from "../client/mod.ts";
+import type { RecordMessage } from "../proto/mod.ts";
+import { CliError } from "./_errors.ts";
+
+const common = `  --addr HOST:PORT          server gRPC address (default 127.0.0.1:8400)
+  --tls-cert-file FILE, --tls-key-file FILE, --tls-ca-file FILE
+                            client TLS (security issue: not supported yet)
+  -h, --help                this text`;
+
+/** Help text of `produce`. */
+export const PRODUCE_HELP = `Usage: strand produce [options] [VALUE...]
+
+Appends records and prints each one's offset. Values come from the arguments, or --file
+(one record per line), or else standard input (one record per line).
+
+Options:
+  --file FILE               read records from FILE, one per line
+${common}
+`;
+
+/** Help text of `consume`. */
+export const CONSUME_HELP = `Usage: strand consume [options]
+
+Prints records from --from on: what exists, or with --follow keeps waiting for new ones
+(like tail -f) until --count records or Ctrl-C.
+
+Options:
+  --from OFFSET             first offset (default 0)
+  --count N                 stop after N records
+  --follow                  keep waiting for new records
+  --output raw|json         raw values, one per line (default), or JSON lines
+                            {"offset","term","value"(base64)}
+${common}
+`;
+
+/** Help text of `servers`. */
+export const SERVERS_HELP = `Usage: strand servers [options]
+
+Lists the cluster's servers (id, RPC address, leader).
+
+Options:
+${common}
+`;
+
+const clientOptions = {
+  addr: { type: "string" },
+  "tls-cert-file": { type: "string" },
+  "tls-key-file": { type: "string" },
+  "tls-ca-file": { type: "string" },
+} as const;
+
+function parse<T extends Record<string, { type: "string" | "boolean" }>>(
+  command: string,
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options: { ...clientOptions, ...options }, allowPositionals: true });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n(see strand ${command} --help)`);
+  }
+}
+
+function connect(values: Record<string, unknown>): LogClient {
+  for (const flag of ["tls-cert-file", "tls-key-file", "tls-ca-file"]) {
+    if (values[flag] !== undefined) {
+      throw new CliError(`--${flag} is not supported yet: TLS arrives with the security issue`);
+    }
+  }
+  return new LogClient(String(values.addr ?? "127.0.0.1:8400"));
+}
+
+function describe(error: unknown): CliError {
+  const grpcError = error as { code?: number; details?: string; message?: string };
+  if (typeof grpcError.code === "number") {
+    return new CliError(`${status[grpcError.code] ?? grpcError.code}: ${grpcError.details}`, 1);
+  }
+  return error instanceof CliError ? error : new CliError(String(grpcError.message), 1);
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const parts = (rest + chunk).split("\n");
+    rest = parts.pop() ?? "";
+    yield* parts;
+  }
+  if (rest !== "") yield rest;
+}
+
+/** Sends lines through one pipelined ProduceStream, at most `windowMax` in flight. */
+async function produceLines(client: LogClient, input: AsyncIterable<string>): Promise<void> {
+  const stream = client.produceStream();
+  const windowMax = 256;
+  const pending: Promise<{ offset: number }>[] = [];
+  const encoder = new TextEncoder();
+  const flushOne = async () => console.log(String((await pending.shift()!).offset));
+  for await (const line of input) {
+    pending.push(stream.send([encoder.encode(line)]));
+    if (pending.length >= windowMax) await flushOne();
+  }
+  while (pending.length > 0) await flushOne();
+  stream.end();
+}
+
+/** `strand produce`. */
+export async function runProduce(args: string[]): Promise<number> {
+  const { values, positionals } = parse("produce", args, { file: { type: "string" } });
+  const client = connect(values);
+  try {
+    if (positionals.length > 0) {
+      const encoder = new TextEncoder();
+      for (const value of positionals) console.log(await client.produce(encoder.encode(value)));
+    } else if (values.file) {
+      using file = await Deno.open(values.file);
+      await produceLines(client, lines(file.readable));
+    } else {
+      await produceLines(client, lines(Deno.stdin.readable));
+    }
+    return 0;
+  } catch (error) {
+    throw describe(error);
+  } finally {
+    client.close();
+  }
+}
+
+function printer(output: string): (record: RecordMessage) => void {
+  if (output !== "raw" && output !== "json") {
+    throw new CliError(`Cannot use --output=${output}: expected raw or json`);
+  }
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  return (record) => {
+    const line = output === "raw" ? decoder.decode(record.value) : JSON.stringify({
+      offset: Number(record.offset),
+      term: Number(record.term),
+      value: Buffer.from(record.value).toString("base64"),
+    });
+    Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+  };
+}
+
+function count(text: string | undefined, flag: string): number {
+  if (text === undefined) return 0;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new CliError(`Cannot use ${flag}=${text}: expected an integer >= 0`);
+  }
+  return value;
+}
+
+/** Whether an OUT_OF_RANGE at `offset` means "past the end" (done) rather than "too early". */
+function isPastEnd(error: unknown, offset: number): boolean {
+  const { code, details = "" } = error as { code?: number; details?: string };
+  if (code !== status.OUT_OF_RANGE) return false;
+  if (details.includes("the log is empty")) return true;
+  const range = /holds offsets (\d+) to (\d+)/.exec(details);
+  return range !== null && offset > Number(range[2]);
+}
+
+/** Reads existing records with unary calls until the end of the log (or `limit`). */
+async function readToEnd(
+  client: LogClient,
+  from: number,
+  limit: number,
+  print: (record: RecordMessage) => void,
+): Promise<void> {
+  for (let offset = from; limit === 0 || offset < from + limit; offset++) {
+    try {
+      print(await client.consume(offset));
+    } catch (error) {
+      if (isPastEnd(error, offset)) return;
+      throw error;
+    }
+  }
+}
+
+/** `strand consume`. */
+export async function runConsume(args: string[]): Promise<number> {
+  const { values } = parse("consume", args, {
+    from: { type: "string" },
+    count: { type: "string" },
+    follow: { type: "boolean" },
+    output: { type: "string" },
+  });
+  const from = count(values.from, "--from");
+  const limit = count(values.count, "--count");
+  const print = printer(values.output ?? "raw");
+  const client = connect(values);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    if (values.follow) {
+      for await (const record of client.consumeStream(from, { limit, signal: stop.signal })) {
+        print(record);
+      }
+    } else {
+      await readToEnd(client, from, limit, print);
+    }
+    return 0;
+  } catch (error) {
+    if (stop.signal.aborted) return 0;
+    throw describe(error);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    client.close();
+  }
+}
+
+/** `strand servers`. */
+export async function runServers(args: string[]): Promise<number> {
+  const { values } = parse("servers", args, {});
+  const client = connect(values);
+  try {
+    for (const server of await client.getServers()) {
+      console.log(`${server.id}\t${server.rpcAddr}\t${server.isLeader ? "leader" : "follower"}`);
+    }
+    return 0;
+  } catch (error) {
+    throw describe(error);
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Turns raw `serve` settings into a validated node configuration.
+ * @module
+ */
+import { type LogOptions, parseFsyncPolicy } from "../log/mod.ts";
+import {
+  booleanSetting,
+  integerSetting,
+  listSetting,
+  type RawSettings,
+  type ServeKey,
+  splitHostPort,
+  stringSetting,
+} from "./_config.ts";
+import { CliError } from "./_errors.ts";
+
+/** A validated `serve` configuration. */
+export interface ServeSettings {
+  dataDir: string;
+  nodeName: string;
+  bindHost: string;
+  gossipPort: number;
+  rpcPort: number;
+  httpPort: number;
+  bootstrap: boolean;
+  log: LogOptions;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** Flags whose feature is not built yet, with the issue that brings it. */
+const notYet: [ServeKey, string][] = [
+  ["server-tls-cert-file", "TLS arrives with the security issue"],
+  ["server-tls-key-file", "TLS arrives with the security issue"],
+  ["server-tls-ca-file", "TLS arrives with the security issue"],
+  ["peer-tls-cert-file", "peer TLS arrives with the security and cluster issues"],
+  ["peer-tls-key-file", "peer TLS arrives with the security and cluster issues"],
+  ["peer-tls-ca-file", "peer TLS arrives with the security and cluster issues"],
+  ["acl-model-file", "ACLs arrive with the security issue"],
+  ["acl-policy-file", "ACLs arrive with the security issue"],
+  ["start-join-addrs", "joining a cluster arrives with the cluster issue"],
+];
+
+function rejectUnbuilt(raw: RawSettings): void {
+  for (const [key, why] of notYet) {
+    const value = raw[key];
+    const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== "";
+    if (given) throw new CliError(`--${key} is not supported yet: ${why}`);
+  }
+}
+
+function defaultNodeName(): string {
+  // Only when allowed: asking for a permission would prompt on a terminal.
+  if (Deno.permissions.querySync({ name: "sys", kind: "hostname" }).state === "granted") {
+    return Deno.hostname();
+  }
+  return "strand";
+}
+
+function logLevel(raw: RawSettings): ServeSettings["logLevel"] {
+  const level = stringSetting(raw, "log-level", "info");
+  if (level === "debug" || level === "info" || level === "warn" || level === "error") return level;
+  throw new CliError(`Cannot use --log-level=${level}: expected debug, info, warn or error`);
+}
+
+function logOptions(raw: RawSettings): LogOptions {
+  let fsync;
+  try {
+    fsync = parseFsyncPolicy(stringSetting(raw, "fsync", "always"));
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  const optional = (key: ServeKey, name: keyof LogOptions) => {
+    const value = integerSetting(raw, key, -1);
+    return value >= 0 ? { [name]: value } : {};
+  };
+  return {
+    fsync,
+    ...optional("segment-bytes-max", "segmentBytesMax"),
+    ...optional("record-bytes-max", "recordBytesMax"),
+    ...optional("retention-bytes", "retentionBytes"),
+    ...optional("retention-ms", "retentionMs"),
+  };
+}
+
+/** Validates `raw` (defaults: ./data, 127.0.0.1:8401, rpc 8400, http 8402). */
+export function resolveServeSettings(raw: RawSettings): ServeSettings {
+  rejectUnbuilt(raw);
+  listSetting(raw, "start-join-addrs"); // validated above; kept for the cluster issue
+  const bind = splitHostPort(stringSetting(raw, "bind-addr", "127.0.0.1:8401"), "--bind-addr");
+  const settings: ServeSettings = {
+    dataDir: stringSetting(raw, "data-dir", "./data"),
+    nodeName: stringSetting(raw, "node-name", "") || defaultNodeName(),
+    bindHost: bind.host,
+    gossipPort: bind.port,
+    rpcPort: integerSetting(raw, "rpc-port", 8400),
+    httpPort: integerSetting(raw, "http-port", 8402),
+    bootstrap: booleanSetting(raw, "bootstrap"),
+    log: logOptions(raw),
+    logLevel: logLevel(raw),
+  };
+  for (const key of ["rpc-port", "http-port"] as const) {
+    if (integerSetting(raw, key, 0) > 65535) throw new CliError(`Cannot use --${key}: over 65535`);
+  }
+  return settings;
+}

@@ -1,0 +1,76 @@
+/**
+ * Strand's command line: a table of commands, each with its help and its runner.
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await runCli(Deno.args));
+ * ```
+ * @module
+ */
+import { CERTS_HELP, runCerts } from "./certs.ts";
+import {
+  CONSUME_HELP,
+  PRODUCE_HELP,
+  runConsume,
+  runProduce,
+  runServers,
+  SERVERS_HELP,
+} from "./_client_commands.ts";
+import { CliError } from "./_errors.ts";
+import { runServe, SERVE_HELP } from "./_serve.ts";
+
+export { CliError } from "./_errors.ts";
+
+/** One command of the table. */
+export interface Command {
+  /** One line for `strand --help`. */
+  readonly summary: string;
+  /** Full help for `strand <command> --help`. */
+  readonly help: string;
+  /** Runs the command with its arguments; resolves with the exit code. */
+  readonly run: (args: string[]) => Promise<number>;
+}
+
+/** Every command; adding one is one line here. */
+export const commands: Record<string, Command> = {
+  serve: { summary: "run a node", help: SERVE_HELP, run: runServe },
+  produce: { summary: "append records", help: PRODUCE_HELP, run: runProduce },
+  consume: { summary: "read or tail records", help: CONSUME_HELP, run: runConsume },
+  servers: { summary: "list the cluster's servers", help: SERVERS_HELP, run: runServers },
+  certs: { summary: "create TLS certificates", help: CERTS_HELP, run: runCerts },
+};
+
+/** Help text of `strand`. */
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, command]) =>
+    `  ${name.padEnd(width)}  ${command.summary}`
+  );
+  return `Usage: strand <command> [options]\n\nCommands:\n${lines.join("\n")}\n\n` +
+    `Run "strand <command> --help" for a command's options.\n`;
+}
+
+/** Runs the command line; resolves with the exit code (usage errors: 2). */
+export async function runCli(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`strand: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes("-h") || rest.includes("--help")) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    console.error(`strand ${name}: ${error.message}`);
+    return error.exitCode;
+  }
+}
