@@ -423,7 +423,8 @@ export class GossipNode {
       return;
     }
     this.#events.push(event);
-    if (!this.#pumping) this.#track(this.#pumpEvents());
+    // Not tracked: close() must not wait on a handler that never returns.
+    if (!this.#pumping) void this.#pumpEvents();
   }
 
   /** Delivers events one at a time; a slow or failing handler never blocks the protocol. */

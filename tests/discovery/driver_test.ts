@@ -1,0 +1,126 @@
+/** The real driver in one process: UDP + TCP on loopback, sealed with AES-GCM. */
+
+import {
+  generateGossipKey,
+  GossipNode,
+  Keyring,
+  type MembershipEvent,
+  parseGossipKey,
+} from "../../discovery/mod.ts";
+import { assert, assertEquals, assertRejects, eventually } from "./_assert.ts";
+
+async function startNode(
+  name: string,
+  keyring: Keyring,
+  events: MembershipEvent[],
+  extra: { eventQueueMax?: number; onEvent?: () => Promise<void> } = {},
+): Promise<GossipNode> {
+  return await GossipNode.start({
+    name,
+    bindAddress: "127.0.0.1:0",
+    keyring,
+    tags: { rpc: `${name}:8400` },
+    ...(extra.eventQueueMax === undefined ? {} : { eventQueueMax: extra.eventQueueMax }),
+    handler: {
+      onEvent: async (event) => {
+        events.push(event);
+        await extra.onEvent?.();
+      },
+    },
+  });
+}
+
+const seen = (events: MembershipEvent[], type: string, name: string) =>
+  events.some((event) => event.type === type && event.member.name === name);
+
+Deno.test("driver: nodes join, see tag updates and a graceful leave", async () => {
+  const keyring = await Keyring.create(parseGossipKey(generateGossipKey()));
+  const events = new Map<string, MembershipEvent[]>();
+  const nodes: GossipNode[] = [];
+  try {
+    for (const name of ["a", "b", "c"]) {
+      const list: MembershipEvent[] = [];
+      events.set(name, list);
+      nodes.push(await startNode(name, keyring, list));
+    }
+    const [a, b, c] = nodes as [GossipNode, GossipNode, GossipNode];
+    assertEquals(await b.join([a.address]), 1);
+    assertEquals(await c.join([a.address]), 1);
+    await eventually(
+      "everyone sees everyone",
+      () => nodes.every((node) => node.members().filter((m) => m.status === "alive").length === 3),
+    );
+    c.setTags({ rpc: "c:9999" });
+    await eventually(
+      "a and b see c's new tags",
+      () =>
+        [a, b].every((node) =>
+          node.members().find((m) => m.name === "c")?.tags["rpc"] === "c:9999"
+        ),
+    );
+    assert(seen(events.get("a") ?? [], "update", "c"), "update event at a");
+    await c.leave();
+    await eventually(
+      "a and b see c left",
+      () => seen(events.get("a") ?? [], "leave", "c") && seen(events.get("b") ?? [], "leave", "c"),
+    );
+    assert(!seen(events.get("a") ?? [], "fail", "c"), "c was not reported failed");
+    assert(a.stats.packetsReceived > 0 && a.stats.authFailures === 0, "clean traffic");
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});
+
+Deno.test("driver: keyring rotation lets old-key and new-key nodes talk; a stranger key cannot join", async () => {
+  const oldKey = parseGossipKey(generateGossipKey());
+  const newKey = parseGossipKey(generateGossipKey());
+  const rotated = await Keyring.create(newKey, [oldKey]);
+  const lagging = await Keyring.create(oldKey, [newKey]);
+  const nodes: GossipNode[] = [];
+  try {
+    const a = await startNode("a", lagging, []);
+    nodes.push(a);
+    const b = await startNode("b", rotated, []);
+    nodes.push(b);
+    await b.join([a.address]);
+    await eventually(
+      "a and b see each other",
+      () => [a, b].every((node) => node.members().length === 2),
+    );
+    const stranger = await startNode(
+      "s",
+      await Keyring.create(parseGossipKey(generateGossipKey())),
+      [],
+    );
+    nodes.push(stranger);
+    await assertRejects(() => stranger.join([a.address]), "JOIN_FAILED");
+    assert(a.stats.authFailures >= 1, "a dropped and counted the stranger's stream");
+    assert(!a.members().some((member) => member.name === "s"), "stranger not admitted");
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});
+
+Deno.test("driver: a blocked handler does not stall the protocol; overflow is counted", async () => {
+  const keyring = await Keyring.create(parseGossipKey(generateGossipKey()));
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const nodes: GossipNode[] = [];
+  try {
+    const slow = await startNode("slow", keyring, [], { eventQueueMax: 1, onEvent: () => gate });
+    nodes.push(slow);
+    for (const name of ["p", "q", "r"]) {
+      const node = await startNode(name, keyring, []);
+      nodes.push(node);
+      await node.join([slow.address]);
+    }
+    await eventually(
+      "the slow node's view is complete",
+      () => slow.members().filter((member) => member.status === "alive").length === 4,
+    );
+    assert(slow.stats.eventsDropped >= 1, "events beyond the queue bound are dropped and counted");
+  } finally {
+    release();
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});

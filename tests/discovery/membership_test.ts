@@ -1,0 +1,227 @@
+/** Unit tests of the pure SWIM core: one mechanism per test, driven by hand or in a small simulation. */
+
+import {
+  defaultConfig,
+  encodePacket,
+  Membership,
+  type MemberState,
+  type Message,
+  sealOverheadBytes,
+  suspicionTimeoutsMs,
+} from "../../discovery/mod.ts";
+import { SeededRandom } from "../sim/random.ts";
+import { SimCluster } from "../sim/swim/cluster.ts";
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
+
+function core(name: string, seed = 1): Membership {
+  return new Membership({ name, address: `${name}:1`, random: new SeededRandom(seed), nowMs: 0 });
+}
+
+function alive(name: string, incarnation = 0, tags = {}): MemberState {
+  return { name, address: `${name}:1`, incarnation, status: "alive", tags };
+}
+
+function cluster(size: number, seed = 3): SimCluster {
+  const sim = new SimCluster({ seed });
+  for (let i = 0; i < size; i++) sim.addNode(`n${i}`);
+  sim.bootstrap();
+  return sim;
+}
+
+function packetsTo(node: Membership, to: string): Message[] {
+  return node.takeReady().packets.filter((packet) => packet.to === to).flatMap((
+    p,
+  ) => [...p.messages]);
+}
+
+Deno.test("core: answered probes raise no suspicion", () => {
+  const sim = cluster(4);
+  sim.runUntil(60_000);
+  for (const node of sim.running()) {
+    assert(node.core.stats.probes > 50, `${node.name} probed`);
+    assertEquals(node.core.stats.suspicionsStarted, 0, `${node.name} suspected nobody`);
+  }
+});
+
+Deno.test("core: indirect probes through a third member prevent a false suspicion", () => {
+  const sim = cluster(3);
+  sim.partition(["n0"], ["n2"]);
+  sim.runUntil(30_000);
+  const n0 = sim.nodes.get("n0")?.core as Membership;
+  assertEquals(n0.stats.probesFailed, 0, "n0's probes of n2 succeeded through n1");
+  assert(!sim.events.some(({ event }) => event.type === "fail"), "nobody failed");
+});
+
+Deno.test("core: nacks keep a healthy prober's awareness low; an isolated one stretches its timeouts", () => {
+  const healthy = cluster(5);
+  healthy.crash("n4");
+  healthy.runUntil(4_000);
+  assertEquals(healthy.nodes.get("n0")?.core.awareness, 0, "helpers' nacks prove n0 is fine");
+  const isolated = cluster(5);
+  isolated.partition(["n0"], ["n1", "n2", "n3", "n4"]);
+  isolated.runUntil(4_000);
+  assert((isolated.nodes.get("n0")?.core.awareness ?? 0) > 0, "missing nacks raise n0's awareness");
+});
+
+Deno.test("core: a suspected member refutes with a higher incarnation", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, [alive("b")]);
+  a.takeReady();
+  a.receive(1, "b:1", [{ type: "suspect", name: "a", incarnation: 0, from: "b" }]);
+  assertEquals(a.stats.refutations, 1);
+  assertEquals(a.members().find((member) => member.name === "a")?.incarnation, 1);
+  a.tick(1_000);
+  const sent = packetsTo(a, "b:1");
+  assert(
+    sent.some((message) =>
+      message.type === "alive" && message.name === "a" && message.incarnation === 1
+    ),
+    "the refutation is gossiped",
+  );
+});
+
+Deno.test("core: the suspicion timeout shrinks from max to min with an independent confirmation", () => {
+  const members = Array.from({ length: 9 }, (_, i) => alive(`m${i}`));
+  const { minMs, maxMs } = suspicionTimeoutsMs(defaultConfig, 10);
+  const failAt = (confirm: boolean): number[] => {
+    const a = core("a");
+    a.mergeRemoteState(0, members);
+    a.receive(0, "m1:1", [{ type: "suspect", name: "m0", incarnation: 0, from: "m1" }]);
+    if (confirm) {
+      a.receive(0, "m2:1", [{ type: "suspect", name: "m0", incarnation: 0, from: "m2" }]);
+    }
+    a.takeReady();
+    const deadline = confirm ? minMs : maxMs;
+    const failed: number[] = [];
+    for (const nowMs of [deadline - 1, deadline]) {
+      a.tick(nowMs);
+      if (a.takeReady().events.some((event) => event.type === "fail")) failed.push(nowMs);
+    }
+    return failed;
+  };
+  assertEquals(failAt(false), [maxMs], "unconfirmed: declared at the max timeout");
+  assertEquals(failAt(true), [minMs], "confirmed: declared at the min timeout");
+  assert(minMs < maxMs, "min below max");
+});
+
+Deno.test("core: a stale suspicion is answered with the member's current alive state", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, [alive("b", 3)]);
+  a.takeReady();
+  a.receive(1, "x:9", [{ type: "suspect", name: "b", incarnation: 1, from: "x" }]);
+  const sent = packetsTo(a, "x:9");
+  assert(
+    sent.some((m) => m.type === "alive" && m.name === "b" && m.incarnation === 3),
+    "corrected",
+  );
+  assertEquals(a.members().find((m) => m.name === "b")?.status, "alive");
+});
+
+Deno.test("core: a suspicion or probe of a member that left is answered with its leave", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, [alive("b"), alive("c")]);
+  a.receive(1, "c:1", [{ type: "dead", name: "b", incarnation: 0, from: "b" }]);
+  assertEquals(a.takeReady().events.map((event) => event.type), ["join", "join", "leave"]);
+  a.receive(2, "x:9", [{ type: "suspect", name: "b", incarnation: 0, from: "x" }]);
+  a.receive(3, "y:9", [{ type: "pingReq", seq: 5, target: "b", targetAddress: "b:1" }]);
+  const ready = a.takeReady();
+  for (const to of ["x:9", "y:9"]) {
+    const sent = ready.packets.filter((packet) => packet.to === to).flatMap((p) => [...p.messages]);
+    assert(
+      sent.some((m) => m.type === "dead" && m.name === "b" && m.from === "b"),
+      `leave sent to ${to}`,
+    );
+  }
+  assertEquals(ready.events.length, 0, "no fail event for a member that left");
+});
+
+Deno.test("core: a member returning at a new address replaces its entry; a live one is not taken over", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, [alive("b", 2)]);
+  a.takeReady();
+  a.receive(1, "z:1", [{ type: "alive", name: "b", address: "b2:1", incarnation: 2, tags: {} }]);
+  assertEquals(
+    a.members().find((m) => m.name === "b")?.address,
+    "b:1",
+    "same incarnation: ignored",
+  );
+  a.receive(2, "c:1", [{ type: "dead", name: "b", incarnation: 2, from: "c" }]);
+  a.receive(3, "b3:1", [{ type: "alive", name: "b", address: "b3:1", incarnation: 0, tags: {} }]);
+  const b = a.members().find((m) => m.name === "b");
+  assertEquals([b?.address, b?.status], ["b3:1", "alive"]);
+  assert((b?.incarnation ?? 0) > 2, "the new instance steps over the old incarnation");
+  assertEquals(a.takeReady().events.map((event) => event.type), ["fail", "join"]);
+});
+
+Deno.test("core: changed tags are reported as an update", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, [alive("b")]);
+  a.takeReady();
+  a.receive(1, "b:1", [{
+    type: "alive",
+    name: "b",
+    address: "b:1",
+    incarnation: 1,
+    tags: { rpc: "b:8400" },
+  }]);
+  const [event] = a.takeReady().events;
+  assertEquals([event?.type, event?.member.tags["rpc"]], ["update", "b:8400"]);
+  assertThrows(
+    () => a.setTags(2, { big: "x".repeat(250), more: "y".repeat(250), last: "z".repeat(100) }),
+    "TOO_LARGE",
+  );
+});
+
+Deno.test("core: compound packets stay within the UDP budget however much is queued", () => {
+  const a = core("a");
+  const members = Array.from(
+    { length: 300 },
+    (_, i) => alive(`member-with-a-long-name-${i}`, 0, { rpc: "10.0.0.1:8400" }),
+  );
+  a.mergeRemoteState(0, members);
+  let packets = 0;
+  for (let nowMs = 0; nowMs <= 2_000; nowMs += 10) {
+    a.tick(nowMs);
+    for (const packet of a.takeReady().packets) {
+      packets++;
+      assert(
+        packet.sizeBytes + sealOverheadBytes <= defaultConfig.packetBytesMax,
+        "within 1400 bytes",
+      );
+      assertEquals(encodePacket(packet.messages).length, packet.sizeBytes, "size is exact");
+    }
+  }
+  assert(packets > 10, "gossip was sent");
+});
+
+Deno.test("core: a graceful leave is gossiped, then the node goes silent; nobody reports it failed", () => {
+  const sim = cluster(6);
+  sim.runUntil(1_000);
+  sim.leave("n5");
+  const leaver = sim.nodes.get("n5")?.core as Membership;
+  assertEquals(leaver.status, "leaving");
+  sim.runUntil(10_000);
+  assertEquals(leaver.status, "left");
+  for (const node of sim.running()) assertEquals(sim.viewOf(node, "n5")?.status, "left", node.name);
+  assert(!sim.events.some(({ event }) => event.type === "fail"), "no fail event");
+});
+
+Deno.test("core: a ping from an unknown member triggers a full-state exchange with it", () => {
+  const a = core("a");
+  a.receive(1, "s:1", [{ type: "ping", seq: 9, target: "a", source: "stranger" }]);
+  const ready = a.takeReady();
+  assertEquals(ready.pushPulls, [{ to: "s:1", join: false }]);
+  assert(ready.packets.some((p) => p.to === "s:1" && p.messages[0]?.type === "ack"), "still acked");
+  a.receive(2, "s:1", [{ type: "ping", seq: 10, target: "a", source: "stranger" }]);
+  assertEquals(a.takeReady().pushPulls.length, 0, "rate-limited");
+});
+
+Deno.test("core: serving a push/pull merges first, so a refutation rides back in the reply", () => {
+  const a = core("a");
+  const reply = a.handlePushPull(0, [alive("b"), { ...alive("a"), status: "dead" }]);
+  const self = reply.find((member) => member.name === "a");
+  assertEquals([self?.status, self?.incarnation], ["alive", 1]);
+  assert(reply.some((member) => member.name === "b"), "b merged");
+  a.join(1, ["c:1"]);
+  assertEquals(a.takeReady().pushPulls, [{ to: "c:1", join: true }]);
+});
