@@ -45,6 +45,8 @@ import {
 
 /** Frame bytes one group writes at most (a single larger entry still goes alone). */
 const GROUP_BYTES_MAX = 16 * 1024 * 1024;
+/** Microtask turns the worker waits after a group for its callers to append again. */
+const YIELD_TURNS = 8;
 
 type Task = {
   readonly kind: "task";
@@ -316,8 +318,9 @@ export class FileLog implements EntryStore, RecordLog {
         continue;
       }
       await this.#commitGroup().catch((error) => this.#failAppends(error));
-      // Let the callers just resolved run on (and append again) before the next group forms.
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      // Let the callers just resolved run on (and append again) before the next group forms:
+      // a few microtask turns cover an `await` chain, and cost nothing like a timer would.
+      for (let turn = 0; turn < YIELD_TURNS; turn++) await Promise.resolve();
     }
     this.#worker = null;
   }
