@@ -1,0 +1,125 @@
+/**
+ * Runs `strand serve` as a child process with the same least-privilege flags as
+ * `deno task start` (scoped to a temp data dir), and stops it by signal.
+ */
+const root = new URL("../../", import.meta.url);
+const mainPath = new URL("main.ts", root).pathname;
+
+/** The env names grpc-js and casbin read at load, plus our own (see deno.json "start"). */
+function envFlag(): string {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root))).tasks;
+  const match = /--allow-env=(\S+)/.exec(tasks.start);
+  if (!match) throw new Error("deno.json start task has no --allow-env");
+  return `--allow-env=${match[1]}`;
+}
+
+/** Deno flags for serving from `dataDir` (net, read/write of the data dir, listed env). */
+export function servePermissions(dataDir: string): string[] {
+  return ["--allow-net", `--allow-read=${dataDir}`, `--allow-write=${dataDir}`, envFlag()];
+}
+
+export interface Node {
+  readonly rpcAddr: string;
+  readonly httpUrl: string;
+  readonly process: Deno.ChildProcess;
+  /** Everything the node printed on stdout and stderr so far. */
+  output(): string;
+  /** Sends `signal` and waits for the exit; resolves with the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) => void) {
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) sink(chunk);
+}
+
+/** Spawns `serve`; resolves once it printed its addresses (or rejects with its output). */
+export async function startNode(dataDir: string, extraArgs: string[] = []): Promise<Node> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...servePermissions(dataDir),
+      mainPath,
+      "serve",
+      ...["--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0", ...extraArgs],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  });
+  const process = command.spawn();
+  let text = "";
+  let notify = () => {};
+  const sink = (chunk: string) => {
+    text += chunk;
+    notify();
+  };
+  const drained = Promise.all([collect(process.stdout, sink), collect(process.stderr, sink)]);
+  const exited = process.status.then(async (status) => {
+    await drained;
+    return status.code;
+  });
+  const ready = new Promise<{ rpc: string; http: string }>((resolve, reject) => {
+    notify = () => {
+      const rpc = /gRPC\s+(\S+)/.exec(text)?.[1];
+      const http = /HTTP\s+(\S+)/.exec(text)?.[1];
+      if (rpc && http) resolve({ rpc, http });
+    };
+    exited.then((code) => reject(new Error(`serve exited with ${code} before ready:\n${text}`)));
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const addresses = await Promise.race([
+    ready,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`serve not ready:\n${text}`)), 30_000);
+    }),
+  ]).catch(async (error) => {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await exited;
+    throw error;
+  }).finally(() => clearTimeout(timer));
+  return {
+    rpcAddr: addresses.rpc,
+    httpUrl: addresses.http,
+    process,
+    output: () => text,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        process.kill(signal);
+      } catch { /* already gone */ }
+      return await exited;
+    },
+  };
+}
+
+/** Runs the CLI (`main.ts <args>`) to completion with `input` on stdin. */
+export async function runCli(
+  args: string[],
+  input = "",
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", mainPath, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = command.spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** A temp dir removed by `await using`. */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "strand-e2e-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true });
+    },
+  };
+}
