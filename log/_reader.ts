@@ -134,8 +134,8 @@ export class EntryReader {
         }
       }
     }
-    const index = this.#indexOfOffset(offset);
-    return this.#run(index, RUN_ENTRIES_MAX).entries[0]!;
+    // One entry only: a point read must not pay for read-ahead it will not use.
+    return this.#run(this.#indexOfOffset(offset), 1).entries[0]!;
   }
 
   /** Index of the records entry holding `offset` (which must exist). */
