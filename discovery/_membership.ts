@@ -407,7 +407,9 @@ export class Membership {
     this.#forwards.set(localSeq, {
       requester: from,
       requesterSeq: seq,
-      nackAtMs: nowMs + this.config.probeTimeoutMs,
+      // Half the probe timeout: the nack must reach the requester before its probe
+      // deadline (ping-req is sent a probe timeout into a probe interval) to count.
+      nackAtMs: nowMs + Math.floor(this.config.probeTimeoutMs / 2),
       expiresMs: nowMs + this.config.probeIntervalMs,
       nackSent: false,
     });
