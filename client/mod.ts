@@ -165,6 +165,9 @@ export class LogClient {
       batchRecordsMax: options.batchRecordsMax ?? 0,
     };
     const stream = this.#stub.consumeStream(request);
+    // Our own cancel (a break, the signal) surfaces as a CANCELLED 'error' that may come after
+    // the loop has let go of the stream: expected, not a failure. The loop still sees errors.
+    stream.on("error", () => {});
     const cancel = () => stream.cancel();
     options.signal?.addEventListener("abort", cancel, { once: true });
     try {
