@@ -449,7 +449,9 @@ export class FileLog implements EntryStore, RecordLog {
     if (!this.#dirty || this.#closed) return;
     await this.#task(async () => {
       this.#dirty = false;
+      const started = performance.now();
       await this.#active().syncStore();
+      this.#options.observer.onIntervalSync?.({ fsyncMs: performance.now() - started });
     }).catch(() => {
       // A failed interval sync is retried on the next tick; appends already resolved.
       this.#dirty = true;

@@ -30,6 +30,8 @@ export interface GroupCommitEvent {
 export interface LogObserver {
   /** Called after each group commit. Must not throw; must be cheap. */
   readonly onGroupCommit?: (event: GroupCommitEvent) => void;
+  /** Called after each timer-driven fsync of the `interval` policy, with its duration. */
+  readonly onIntervalSync?: (event: { readonly fsyncMs: number }) => void;
 }
 
 /** Options of {@linkcode openLog}. Every field is optional; defaults are documented per field. */

@@ -182,3 +182,20 @@ Deno.test("FileLog reads records of many sizes in sequence and at random", () =>
     for (const o of [17, 3, 11, 0, 5]) assertEquals(log.read(o).value.length, sizes[o % 6]);
     await log.close();
   }));
+
+Deno.test("FileLog under interval=<ms> fsyncs written appends on its timer", () =>
+  withTempDir(async (dir) => {
+    let syncs = 0;
+    const observer = { onIntervalSync: () => syncs += 1 };
+    const log = await openLog(dir, { fsync: { mode: "interval", intervalMs: 2 }, observer });
+    await log.append([bytes("a")]);
+    const deadline = Date.now() + 10_000;
+    // Polls the observed count with a deadline (the timer is the thing under test).
+    while (syncs === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    assert(syncs >= 1, "the interval timer fsynced the dirty log");
+    const before = syncs;
+    await log.close();
+    assertEquals(syncs, before, "no timer sync after close");
+  }));
