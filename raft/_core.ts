@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Entry, EntryKind, type EntryStore } from "../log/types.ts";
+import { type Entry, EntryKind, type EntryStore } from "../log/mod.ts";
 import { type ConfigRecord, decodeMembership, quorumOf, RaftError } from "./_membership.ts";
 import {
   type AppendRequest,

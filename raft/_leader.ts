@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Entry, EntryKind } from "../log/types.ts";
+import { type Entry, EntryKind } from "../log/mod.ts";
 import { CoreBase } from "./_core.ts";
 import { applyChange, encodeMembership, quorumIndex, quorumOf, RaftError } from "./_membership.ts";
 import {
@@ -283,6 +283,7 @@ export class RaftCore extends CoreBase {
       entries,
       commit: this.log.committed,
     });
+    progress.commitSent = this.log.committed;
     let bytes = 0;
     for (const entry of entries) bytes += entryBytes(entry);
     progress.sent(prevIndex + entries.length, bytes);
@@ -324,7 +325,15 @@ export class RaftCore extends CoreBase {
         this.send({ type: MessageType.TimeoutNow, to: m.from });
       }
     }
-    for (let i = 0; i < this.limits.inflightMessagesMax && this.#sendAppend(m.from, false); i++);
+    // An empty append still tells a follower about a commit index it has not seen yet.
+    let allowEmpty = progress.commitSent < this.log.committed;
+    for (
+      let i = 0;
+      i < this.limits.inflightMessagesMax && this.#sendAppend(m.from, allowEmpty);
+      i++
+    ) {
+      allowEmpty = false;
+    }
   }
 
   /** Where to resume after a rejection, from the follower's conflict hints (§5.3 optimization). */
@@ -366,8 +375,11 @@ export class RaftCore extends CoreBase {
     if (this.role !== "leader") return;
     const latest = this.configs[this.configs.length - 1];
     if (!this.isVoter() && latest !== undefined && latest.index <= this.log.committed) {
-      // Removed from the cluster and the change is committed: step down cleanly.
+      // Removed from the cluster and the change is committed: step down cleanly, handing
+      // over to the most up-to-date voter so the cluster need not wait for a timeout.
       this.#broadcastAppend(true);
+      const successor = this.#mostUpToDateVoter();
+      if (successor !== null) this.send({ type: MessageType.TimeoutNow, to: successor });
       this.becomeFollower(this.term, null);
       return;
     }
@@ -376,6 +388,16 @@ export class RaftCore extends CoreBase {
       this.#readsAwaitingCommit = [];
       for (const read of waiting) this.#leaderRead(read.readId, read.from);
     }
+  }
+
+  #mostUpToDateVoter(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const voter of this.membership().voters) {
+      const match = this.#progress.get(voter)?.match ?? -1;
+      if (match > bestMatch) [best, bestMatch] = [voter, match];
+    }
+    return best;
   }
 
   // ---- ReadIndex ------------------------------------------------------------------------

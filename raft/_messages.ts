@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Entry } from "../log/types.ts";
+import type { Entry } from "../log/mod.ts";
 
 /** A node's identity in the cluster (stable across restarts). */
 export type NodeId = string;

@@ -3,7 +3,7 @@
  * @module
  */
 
-import type { Entry, EntryStore } from "../log/types.ts";
+import type { Entry, EntryStore } from "../log/mod.ts";
 import type { ConfigRecord } from "./_membership.ts";
 import type { Membership, Message, NodeId } from "./_messages.ts";
 import type { PersistWork } from "./_raft_log.ts";

@@ -24,6 +24,8 @@ export class Progress {
   probeSent = false;
   /** Answered since the last check-quorum round. */
   recentActive = false;
+  /** The commit index carried by the last AppendEntries sent (to send a new one when it moves). */
+  commitSent = 0;
   /** Highest ReadIndex round the follower acknowledged. */
   readSeqAcked = 0;
   readonly #inflight: { lastIndex: number; bytes: number }[] = [];

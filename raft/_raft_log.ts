@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Entry, type EntryStore, LogError } from "../log/types.ts";
+import { type Entry, type EntryStore, LogError } from "../log/mod.ts";
 
 /** What the driver must do to the store, in this order, before acknowledging anything. */
 export interface PersistWork {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Entry } from "../../../log/types.ts";
+import type { Entry } from "../../../log/mod.ts";
 import type { RaftCore } from "../../../raft/mod.ts";
 
 const decoder = new TextDecoder();

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Entry, EntryKind } from "../../../log/types.ts";
+import { type Entry, EntryKind } from "../../../log/mod.ts";
 import {
   decodePersistentState,
   encodePersistentState,
@@ -24,6 +24,10 @@ export interface WorldOptions {
   readonly tickMs: number;
   readonly electionTimeoutTicks: number;
   readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Disk writes take up to tens of ms (widens the window of unsynced data). */
+  readonly diskSlow: boolean;
   /** Message loss and duplication probabilities (changed by the fault schedule). */
   dropRate: number;
   duplicateRate: number;
@@ -82,7 +86,11 @@ export class SimCluster {
     for (const id of ids) {
       const diskRandom = random.fork();
       const drift = 1 + (random.next() * 2 - 1) * world.driftMax;
-      const disk = new SimDisk(diskRandom, (delayMs, run) => this.scheduler.after(delayMs, run));
+      const disk = new SimDisk(
+        diskRandom,
+        (delayMs, run) => this.scheduler.after(delayMs, run),
+        world.diskSlow ? 60 : 2,
+      );
       this.nodes.set(id, new SimNode(id, disk, drift));
     }
   }
@@ -106,6 +114,8 @@ export class SimCluster {
       bootstrap: this.#bootstrap,
       electionTimeoutTicks: this.world.electionTimeoutTicks,
       heartbeatTicks: this.world.heartbeatTicks,
+      preVote: this.world.preVote,
+      checkQuorum: this.world.checkQuorum,
     });
     this.#scheduleTick(node, node.generation);
     this.process(node);

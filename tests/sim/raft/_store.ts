@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Entry, type EntryStore, LogError, type MetaStore } from "../../../log/types.ts";
+import { type Entry, type EntryStore, LogError, type MetaStore } from "../../../log/mod.ts";
 import type { SeededRandom } from "../random.ts";
 
 function outOfRange(what: string, first: number, last: number): LogError {
@@ -136,9 +136,12 @@ export class SimDisk {
   readonly #random: SeededRandom;
   readonly #schedule: Scheduler;
 
-  constructor(random: SeededRandom, schedule: Scheduler) {
+  readonly #latencyMsMax: number;
+
+  constructor(random: SeededRandom, schedule: Scheduler, latencyMsMax: number) {
     this.#random = random;
     this.#schedule = schedule;
+    this.#latencyMsMax = latencyMsMax;
   }
 
   /** Queues a write; it completes after a random latency, in order. */
@@ -147,7 +150,7 @@ export class SimDisk {
     const generation = this.#generation;
     const latencyMs = this.#random.chance(0.05)
       ? this.#random.intBetween(5, 20)
-      : this.#random.intBetween(0, 2);
+      : this.#random.intBetween(0, this.#latencyMsMax);
     this.#schedule(latencyMs, () => {
       if (generation === this.#generation) this.#completeOne();
     });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Entry } from "../../../log/types.ts";
+import type { Entry } from "../../../log/mod.ts";
 import { RaftError } from "../../../raft/mod.ts";
 import type { SeededRandom } from "../random.ts";
 import type { SimCluster, SimNode } from "./_cluster.ts";

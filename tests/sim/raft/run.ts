@@ -38,23 +38,47 @@ export interface RunResult {
   readonly recoveryMs: number | null;
 }
 
-const defaultWorld = (): WorldOptions => ({
-  tickMs: 50,
-  electionTimeoutTicks: 10,
-  heartbeatTicks: 1,
-  dropRate: 0,
-  duplicateRate: 0,
-  delayMsMin: 1,
-  delayMsMax: 10,
-  driftMax: 0.05,
-});
+/** The world a seed lives in: protocol options and network speed vary with the seed. */
+function worldFor(random: SeededRandom): WorldOptions {
+  return {
+    tickMs: 50,
+    electionTimeoutTicks: 10,
+    heartbeatTicks: 1,
+    preVote: random.chance(0.75),
+    checkQuorum: random.chance(0.75),
+    dropRate: 0,
+    duplicateRate: 0,
+    delayMsMin: 1,
+    delayMsMax: [5, 20, 80][random.intBelow(3)] as number,
+    driftMax: 0.05,
+    diskSlow: random.chance(0.5),
+  };
+}
 
-/** Runs one seed to completion. */
+/** Runs one seed to completion; an exception (a failed assertion) counts as a violation. */
 export function runSeed(options: RunOptions): RunResult {
+  try {
+    return runSeedUnguarded(options);
+  } catch (error) {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    return {
+      seed: options.seed,
+      nodeCount: options.nodeCount ?? 0,
+      violations: [`exception: ${text.split("\n").slice(0, 4).join(" | ")}`],
+      acknowledged: 0,
+      operations: 0,
+      messages: 0,
+      events: 0,
+      recoveryMs: null,
+    };
+  }
+}
+
+function runSeedUnguarded(options: RunOptions): RunResult {
   const random = new SeededRandom(options.seed);
   const nodeCount = options.nodeCount ?? (random.chance(0.5) ? 3 : 5);
   const ids = Array.from({ length: nodeCount }, (_, i) => `n${i + 1}`);
-  const cluster = new SimCluster(random.fork(), ids, defaultWorld());
+  const cluster = new SimCluster(random.fork(), ids, worldFor(random));
   const workload = new Workload(cluster, random.fork());
   const faults = new FaultSchedule(cluster, random.fork());
   const faultMs = options.faultMs ?? 6000;
@@ -198,7 +222,7 @@ class FaultSchedule {
     const next = () => {
       if (this.#cluster.scheduler.nowMs >= untilMs) return;
       this.#injectOne();
-      this.#cluster.scheduler.after(this.#random.intBetween(100, 700), next);
+      this.#cluster.scheduler.after(this.#random.intBetween(30, 400), next);
     };
     this.#cluster.scheduler.after(this.#random.intBetween(200, 800), next);
   }
@@ -206,6 +230,7 @@ class FaultSchedule {
   #injectOne(): void {
     const roll = this.#random.intBelow(100);
     if (roll < 20) this.#crashOne();
+    else if (roll < 26) this.#isolateLeader();
     else if (roll < 32) this.#partition();
     else if (roll < 42) this.#cutOneWay();
     else if (roll < 55) this.#cluster.cuts.clear();
@@ -221,10 +246,13 @@ class FaultSchedule {
 
   #crashOne(): void {
     const id = this.#ids[this.#random.intBelow(this.#ids.length)] as string;
-    const node = this.#node(id);
+    const leader = this.#cluster.leader();
+    const node = leader !== null && this.#random.chance(0.5) ? leader : this.#node(id);
     if (node.core === null) return;
     this.#cluster.crash(node);
-    const downMs = this.#random.intBetween(50, 1500);
+    const downMs = this.#random.chance(0.5)
+      ? this.#random.intBetween(1, 100)
+      : this.#random.intBetween(100, 1500);
     this.#cluster.scheduler.after(downMs, () => {
       if (node.core === null) this.#cluster.start(node);
     });
@@ -240,6 +268,17 @@ class FaultSchedule {
         this.#cluster.cuts.add(`${a}>${b}`);
         this.#cluster.cuts.add(`${b}>${a}`);
       }
+    }
+  }
+
+  /** Cuts the leader off both ways: the classic way to strand partially replicated entries. */
+  #isolateLeader(): void {
+    const leader = this.#cluster.leader();
+    if (leader === null) return;
+    for (const id of this.#ids) {
+      if (id === leader.id) continue;
+      this.#cluster.cuts.add(`${leader.id}>${id}`);
+      this.#cluster.cuts.add(`${id}>${leader.id}`);
     }
   }
 
