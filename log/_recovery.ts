@@ -102,7 +102,8 @@ export function scanStore(segment: Segment, storeSize: number): ScanResult {
     lastTerm: segment.prevTerm,
     lastTimestampMs: null,
   };
-  const entries: Uint8Array[] = [];
+  // Grown by doubling: one buffer, not an object per entry (a segment may hold 500k entries).
+  let index = new Uint8Array(INDEX_ENTRY_BYTES * 1024);
   let chunk: Uint8Array = new Uint8Array(0);
   let chunkStart = SEGMENT_HEADER_BYTES;
   let defect: string | null = null;
@@ -125,9 +126,13 @@ export function scanStore(segment: Segment, storeSize: number): ScanResult {
     const at = position - chunkStart;
     defect = checkFrame(chunk, at, header, extent, storeSize - position, expectedIndex);
     if (defect !== null) break;
-    const entry = new Uint8Array(INDEX_ENTRY_BYTES);
-    encodeIndexEntry(new DataView(entry.buffer), 0, position, header.baseOffset, header.term);
-    entries.push(entry);
+    const slot = extent.entryCount * INDEX_ENTRY_BYTES;
+    if (slot + INDEX_ENTRY_BYTES > index.length) {
+      const grown = new Uint8Array(index.length * 2);
+      grown.set(index);
+      index = grown;
+    }
+    encodeIndexEntry(new DataView(index.buffer), slot, position, header.baseOffset, header.term);
     extent.entryCount += 1;
     extent.storeBytes += header.frameBytes;
     extent.nextOffset = header.baseOffset +
@@ -135,9 +140,7 @@ export function scanStore(segment: Segment, storeSize: number): ScanResult {
     extent.lastTerm = header.term;
     extent.lastTimestampMs = header.timestampMs;
   }
-  const index = new Uint8Array(entries.length * INDEX_ENTRY_BYTES);
-  entries.forEach((entry, i) => index.set(entry, i * INDEX_ENTRY_BYTES));
-  return { extent, index, defect };
+  return { extent, index: index.subarray(0, extent.entryCount * INDEX_ENTRY_BYTES), defect };
 }
 
 function checkFrame(

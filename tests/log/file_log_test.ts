@@ -199,3 +199,22 @@ Deno.test("FileLog under interval=<ms> fsyncs written appends on its timer", () 
     await log.close();
     assertEquals(syncs, before, "no timer sync after close");
   }));
+
+Deno.test("FileLog stops taking writes after a failed write, keeps reading, still closes", () =>
+  withTempDir(async (dir) => {
+    const dataDir = `${dir}/data`;
+    const log = await openLog(dataDir, { segmentBytesMax: 200 });
+    await log.append([valueOf(1)]);
+    await log.append([valueOf(2)]);
+    // The next roll must create files in a directory that no longer exists: a write failure.
+    await Deno.remove(dataDir, { recursive: true });
+    let failed = false;
+    for (let i = 0; i < 5 && !failed; i++) {
+      failed = await log.append([valueOf(3)]).then(() => false, () => true);
+    }
+    assert(failed, "an append failed once the segment could not roll");
+    await assertRejectsLog(log.append([valueOf(4)]), "CLOSED", "a write failed");
+    await assertRejectsLog(log.truncateSuffix(1), "CLOSED", "a write failed");
+    assertEquals(log.read(0).value, valueOf(1), "reads go on from open handles");
+    await log.close();
+  }));
