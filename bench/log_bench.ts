@@ -215,6 +215,25 @@ async function openSuite(): Promise<void> {
   });
 }
 
+/** Worst-case crash recovery: one almost full 64 MiB segment of small frames to verify. */
+async function recoverFullSegment(): Promise<void> {
+  await withDir(async (dir) => {
+    const writer = await openLog(dir, { fsync: { mode: "never" } });
+    const batch = Array.from({ length: 16 }, (_, i) => new Uint8Array(100).fill(i));
+    const bytesMax = (QUICK ? 16 : 63) * MIB;
+    // Bounded: each append adds ~1.7 KiB.
+    while (writer.stats().bytes < bytesMax) await writer.append(batch);
+    const entries = writer.lastIndex();
+    await writer.close();
+    await Deno.remove(`${dir}/CLEAN`);
+    const crashed = await openInChild(dir);
+    const label = `${Math.round(bytesMax / MIB)}MiB_segment`;
+    console.log(`# recover: one segment of ${entries} entries`);
+    report(`log.open.recover.${label}`, crashed.openMs, "ms");
+    report(`log.open.recover.${label}.rss`, crashed.rssBytes / MIB, "MB");
+  });
+}
+
 /** Opens the log in a fresh process (so RSS is the open's alone) and reads its report. */
 async function openInChild(dir: string): Promise<{ openMs: number; rssBytes: number }> {
   const output = await new Deno.Command(Deno.execPath(), {
@@ -249,7 +268,10 @@ async function main(): Promise<void> {
   report("disk.write_sequential", sequentialMb, "MB/s");
   await appendSuite(raw, sequentialMb);
   if (!Deno.args.includes("--skip-read")) await readSuite();
-  if (!Deno.args.includes("--skip-open")) await openSuite();
+  if (!Deno.args.includes("--skip-open")) {
+    await openSuite();
+    await recoverFullSegment();
+  }
   console.log("");
   for (const figure of figures) console.log(JSON.stringify(figure));
 }
