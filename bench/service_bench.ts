@@ -1,0 +1,281 @@
+/**
+ * `deno task bench service`: the gRPC service end to end, client and server in separate
+ * processes, next to the no-op ceiling of the same stack (grpc-js + our protobuf codecs, a
+ * server that answers without touching the log) measured in the same run, so figures read as
+ * ratios on a noisy shared machine.
+ *
+ * Prints a table and one JSON line per figure:
+ * `{"name":"service.produce.unary.c64.100B","value":5800,"unit":"rpc/s"}`.
+ * Flags: `--secs=N` per case (default 3), `--fsync=always|interval=…|never` (default always).
+ * Internal modes (one process each): `--noop-server`, `--client=<case> --addr=<host:port>`.
+ * @module
+ */
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/grpc-js";
+import { LogClient } from "../client/mod.ts";
+import { logService, type ProduceRequest, type ProduceResponse } from "../proto/mod.ts";
+
+const flag = (name: string, fallback: string) =>
+  Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const SECS = Number(flag("secs", "3"));
+const FSYNC = flag("fsync", "always");
+const self = new URL(import.meta.url).pathname;
+const mainPath = new URL("../main.ts", import.meta.url).pathname;
+
+interface Result {
+  /** Operations per second (records, RPCs or messages, per case). */
+  rate: number;
+  p50Ms?: number;
+  p99Ms?: number;
+}
+
+// ---- the no-op ceiling server ------------------------------------------------------------
+
+async function noopServer(): Promise<void> {
+  let offset = 0;
+  const server = new Server();
+  server.addService(logService, {
+    produce(call: ServerUnaryCall<ProduceRequest, ProduceResponse>, done: sendUnaryData<unknown>) {
+      const count = call.request.records?.length || 1;
+      done(null, { offset, count });
+      offset += count;
+    },
+    produceStream(call: ServerDuplexStream<ProduceRequest, ProduceResponse>) {
+      call.on("data", (request: ProduceRequest) => {
+        const count = request.records?.length || 1;
+        call.write({ offset, count });
+        offset += count;
+      });
+      call.on("end", () => call.end());
+      call.on("error", () => {});
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) => {
+      if (error) reject(error);
+      else resolve(bound);
+    })
+  );
+  console.log(`gRPC  127.0.0.1:${port}`);
+  await new Promise<void>((resolve) => Deno.addSignalListener("SIGTERM", () => resolve()));
+  server.forceShutdown();
+}
+
+// ---- client cases (each in its own process) ----------------------------------------------
+
+const value100 = new Uint8Array(100).fill(97);
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+async function unary(client: LogClient, concurrency: number): Promise<Result> {
+  for (let i = 0; i < 200; i++) await client.produce(value100); // warm-up
+  let done = 0;
+  const end = performance.now() + SECS * 1000;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      await client.produce(value100);
+      done++;
+    }
+  }));
+  return { rate: done / ((performance.now() - started) / 1000) };
+}
+
+/** ProduceStream with `perMessage` records per request and `window` requests in flight. */
+async function stream(client: LogClient, perMessage: number, window: number): Promise<Result> {
+  const values = Array.from({ length: perMessage }, () => value100);
+  const producer = client.produceStream();
+  const end = performance.now() + SECS * 1000;
+  const started = performance.now();
+  let records = 0;
+  let inFlight = 0;
+  let wake = () => {};
+  const landed = () => {
+    records += perMessage;
+    inFlight--;
+    wake();
+  };
+  while (performance.now() < end) {
+    for (; inFlight < window; inFlight++) producer.send(values).then(landed);
+    await new Promise<void>((resolve) => wake = resolve); // one response is back
+  }
+  for (let i = 0; i < 100_000 && inFlight > 0; i++) {
+    await new Promise<void>((resolve) => wake = resolve);
+  }
+  producer.end();
+  return { rate: records / ((performance.now() - started) / 1000) };
+}
+
+async function consume(client: LogClient, batchRecordsMax: number): Promise<Result> {
+  const limit = 200_000;
+  const started = performance.now();
+  let records = 0;
+  for await (const _ of client.consumeStream(0, { limit, batchRecordsMax })) {
+    if (++records >= limit || performance.now() - started > SECS * 1000) break;
+  }
+  return { rate: records / ((performance.now() - started) / 1000) };
+}
+
+/** A tailing consumer; the producer writes one timestamped record at a time. */
+async function latency(client: LogClient, address: string): Promise<Result> {
+  const tail = new LogClient(address);
+  const from = await client.produce(value100);
+  const latenciesMs: number[] = [];
+  const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 8);
+  const reader = (async () => {
+    for await (const record of tail.consumeStream(from + 1)) {
+      latenciesMs.push(performance.now() - view(record.value).getFloat64(0));
+      if (latenciesMs.length >= 2000) break;
+    }
+  })();
+  const end = performance.now() + SECS * 1000;
+  for (let i = 0; i < 2000 && performance.now() < end; i++) {
+    const value = new Uint8Array(100);
+    view(value).setFloat64(0, performance.now());
+    await client.produce(value);
+  }
+  await Promise.race([reader, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  tail.close();
+  const sorted = latenciesMs.toSorted((a, b) => a - b);
+  return { rate: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+}
+
+async function runClientCase(name: string, address: string): Promise<Result> {
+  const client = new LogClient(address);
+  await client.waitForReady(10_000);
+  try {
+    switch (name) {
+      case "unary.c1":
+        return await unary(client, 1);
+      case "unary.c64":
+        return await unary(client, 64);
+      case "stream.1":
+        return await stream(client, 1, 1000);
+      case "stream.500":
+        return await stream(client, 500, 16);
+      case "consume.1":
+        return await consume(client, 0);
+      case "consume.500":
+        return await consume(client, 500);
+      case "latency":
+        return await latency(client, address);
+    }
+    throw new Error(`Unknown bench case ${name}`);
+  } finally {
+    client.close();
+  }
+}
+
+// ---- orchestration -----------------------------------------------------------------------
+
+interface Process {
+  address: string;
+  stop(): Promise<void>;
+}
+
+async function spawnServer(args: string[]): Promise<Process> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...args],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  for (let i = 0; i < 1000 && !/gRPC\s+\S+/.test(text); i++) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited before listening: ${text}`);
+    text += value;
+  }
+  const address = /gRPC\s+(\S+)/.exec(text)![1]!;
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
+  })();
+  return {
+    address,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drained;
+    },
+  };
+}
+
+async function clientCase(name: string, address: string): Promise<Result> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", self, `--client=${name}`, `--addr=${address}`, `--secs=${SECS}`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const lines = new TextDecoder().decode(output.stdout).trim().split("\n");
+  if (!output.success) throw new Error(`bench case ${name} failed: ${lines.join("\n")}`);
+  return JSON.parse(lines.at(-1)!);
+}
+
+const figures: { name: string; value: number; unit: string }[] = [];
+
+function report(name: string, value: number, unit: string): void {
+  const rounded = Math.abs(value) >= 100 ? Math.round(value) : Number(value.toFixed(3));
+  figures.push({ name, value: rounded, unit });
+  console.log(`${name.padEnd(48)} ${String(rounded).padStart(12)} ${unit}`);
+}
+
+async function withServers(
+  body: (noop: string, service: string) => Promise<void>,
+): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "strand-service-bench-" });
+  const noop = await spawnServer([self, "--noop-server"]);
+  const service = await spawnServer([
+    mainPath,
+    "serve",
+    ...["--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0", "--fsync", FSYNC],
+    ...["--log-level", "warn"],
+  ]).catch(async (error) => {
+    await noop.stop();
+    throw error;
+  });
+  try {
+    await body(noop.address, service.address);
+  } finally {
+    await Promise.all([noop.stop(), service.stop()]);
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/** Each ratio pairs the service with the no-op ceiling measured right before it. */
+async function measure(noop: string, service: string): Promise<void> {
+  const tag = FSYNC === "always" ? "durable" : FSYNC;
+  const at = (name: string) => clientCase(name, service);
+  const ceilingUnary = (await clientCase("unary.c64", noop)).rate;
+  report("service.noop.unary.c64.100B", ceilingUnary, "rpc/s");
+  const c64 = (await at("unary.c64")).rate;
+  report(`service.produce.unary.c64.100B.${tag}`, c64, "rpc/s");
+  report("service.produce.unary.c64.ratio_to_noop", c64 / ceilingUnary, "ratio");
+  const ceilingStream = (await clientCase("stream.1", noop)).rate;
+  report("service.noop.stream.100B", ceilingStream, "msgs/s");
+  const one = (await at("stream.1")).rate;
+  report(`service.produce.stream.100B.${tag}`, one, "msgs/s");
+  report("service.produce.stream.ratio_to_noop", one / ceilingStream, "ratio");
+  report(`service.produce.unary.c1.100B.${tag}`, (await at("unary.c1")).rate, "rpc/s");
+  report(`service.produce.batch500.100B.${tag}`, (await at("stream.500")).rate, "records/s");
+  report("service.consume.stream.100B", (await at("consume.1")).rate, "records/s");
+  report("service.consume.stream.batch500.100B", (await at("consume.500")).rate, "records/s");
+  const latency = await at("latency");
+  report(`service.tail.latency.p50.${tag}`, latency.p50Ms ?? NaN, "ms");
+  report(`service.tail.latency.p99.${tag}`, latency.p99Ms ?? NaN, "ms");
+}
+
+if (import.meta.main) {
+  const clientName = flag("client", "");
+  if (Deno.args.includes("--noop-server")) {
+    await noopServer();
+  } else if (clientName !== "") {
+    console.log(JSON.stringify(await runClientCase(clientName, flag("addr", ""))));
+    Deno.exit(0); // no graceful channel close (see tests/e2e/churn_test.ts)
+  } else {
+    console.log(`${"figure".padEnd(48)} ${"value".padStart(12)} unit`);
+    await withServers(measure);
+    for (const figure of figures) console.log(JSON.stringify(figure));
+  }
+}
