@@ -1,5 +1,5 @@
 /**
- * The segmented file log: {@linkcode FileLog} and {@linkcode openLog}.
+ * The segmented file log, {@linkcode FileLog} (opened by `openLog` in `_open.ts`).
  *
  * Mutations go through one FIFO queue worked by one loop, so they never interleave: a run of
  * queued appends becomes one group (one write to the store, one to the index, one fdatasync
@@ -10,14 +10,7 @@
  */
 
 import { frameBytes, INDEX_ENTRY_BYTES, SEGMENT_HEADER_BYTES } from "./_codec.ts";
-import {
-  lockDir,
-  putCleanMarker,
-  putRestartMarker,
-  readRestartMarker,
-  removeRestartMarker,
-  takeCleanMarker,
-} from "./_dir.ts";
+import { putCleanMarker, removeRestartMarker, type RestartPoint } from "./_dir.ts";
 import {
   advance,
   type AppendRequest,
@@ -27,10 +20,10 @@ import {
   entryAt,
   type Tail,
 } from "./_group_commit.ts";
-import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./_options.ts";
+import type { ResolvedLogOptions } from "./_options.ts";
 import { EntryReader } from "./_reader.ts";
-import { recoverSegments } from "./_recovery.ts";
-import { ignoreNotFound, Segment, syncDir } from "./_segment.ts";
+import { checkRestartPoint, restartFiles } from "./_restart.ts";
+import { Segment, syncDir } from "./_segment.ts";
 import { retentionVictims } from "./_retention.ts";
 import {
   type AppendResult,
@@ -56,55 +49,7 @@ type Task = {
 };
 type Request = AppendRequest | Task;
 
-/**
- * Opens (creating if needed) the log in `dir`, recovering from a crash if the last close did
- * not complete. Takes an exclusive lock on the directory: a second open fails with `LOCKED`.
- *
- * @example
- * ```ts
- * const log = await openLog("./data/log", { fsync: parseFsyncPolicy("always") });
- * const { baseOffset } = await log.append([new TextEncoder().encode("hello")]);
- * console.log(new TextDecoder().decode(log.read(baseOffset).value));
- * await log.close();
- * ```
- */
-export async function openLog(dir: string, options?: LogOptions): Promise<FileLog> {
-  const resolved = resolveLogOptions(options);
-  await Deno.mkdir(dir, { recursive: true });
-  const lock = await lockDir(dir);
-  try {
-    const restart = await readRestartMarker(dir);
-    if (restart !== null) await finishRestart(dir, restart);
-    const clean = await takeCleanMarker(dir);
-    let segments = await recoverSegments(dir, clean);
-    if (segments.length === 0) {
-      segments = [await Segment.create(dir, { baseIndex: 1, baseOffset: 0, prevTerm: 0 })];
-      await syncDir(dir);
-    }
-    return new FileLog(dir, resolved, lock, segments);
-  } catch (error) {
-    lock.close();
-    throw error;
-  }
-}
-
-/** Completes a restart a crash interrupted: every old segment goes, one empty one comes. */
-async function finishRestart(
-  dir: string,
-  point: { index: number; term: number; nextOffset: number },
-): Promise<void> {
-  for await (const item of Deno.readDir(dir)) {
-    if (/^\d{20}\.(store|index)$/.test(item.name)) {
-      await Deno.remove(`${dir}/${item.name}`).catch(ignoreNotFound);
-    }
-  }
-  const header = { baseIndex: point.index + 1, baseOffset: point.nextOffset, prevTerm: point.term };
-  (await Segment.create(dir, header)).close();
-  await syncDir(dir);
-  await removeRestartMarker(dir);
-}
-
-/** The segmented, crash-safe file log. Create it with {@linkcode openLog}. */
+/** The segmented, crash-safe file log. Create it with `openLog`. */
 export class FileLog implements EntryStore, RecordLog {
   readonly #dir: string;
   readonly #options: ResolvedLogOptions;
@@ -119,7 +64,7 @@ export class FileLog implements EntryStore, RecordLog {
   #dirty = false;
   #intervalId: ReturnType<typeof setInterval> | null = null;
 
-  /** Use {@linkcode openLog}. */
+  /** Use `openLog`, which recovers `segments` and takes `lock`. */
   constructor(dir: string, options: ResolvedLogOptions, lock: Deno.FsFile, segments: Segment[]) {
     this.#dir = dir;
     this.#options = options;
@@ -516,31 +461,10 @@ export class FileLog implements EntryStore, RecordLog {
     await this.#dropOldest(count);
   }
 
-  async #restartAt(point: { index: number; term: number; nextOffset: number }): Promise<void> {
-    const valid = [point.index, point.term, point.nextOffset].every((n) =>
-      Number.isSafeInteger(n) && n >= 0
-    );
-    if (!valid) {
-      throw new LogError(
-        "INVALID_ARGUMENT",
-        `Cannot restart at index ${point.index}, term ${point.term}, offset ${point.nextOffset}: ` +
-          `each must be a non-negative integer`,
-      );
-    }
-    await putRestartMarker(this.#dir, point);
+  async #restartAt(point: RestartPoint): Promise<void> {
+    checkRestartPoint(point);
     const old = this.#segments;
-    // Old files are unlinked, but their handles stay open for reads until the switch below.
-    for (const segment of old) {
-      await Deno.remove(segment.storePath).catch(ignoreNotFound);
-      await Deno.remove(segment.indexPath).catch(ignoreNotFound);
-    }
-    const header = {
-      baseIndex: point.index + 1,
-      baseOffset: point.nextOffset,
-      prevTerm: point.term,
-    };
-    const fresh = await Segment.create(this.#dir, header);
-    await syncDir(this.#dir);
+    const fresh = await restartFiles(this.#dir, old, point);
     this.#segments = [fresh];
     this.#reader.invalidate();
     for (const segment of old) segment.close();

@@ -15,7 +15,8 @@
  */
 
 export * from "./types.ts";
-export { FileLog, openLog } from "./_file_log.ts";
+export { FileLog } from "./_file_log.ts";
+export { openLog } from "./_open.ts";
 export { MemoryLog, type MemoryLogOptions } from "./_memory_log.ts";
 export { openMetaStore } from "./_meta_store.ts";
 export {
