@@ -12,7 +12,7 @@
 
 import { decodeFrame, getU64, INDEX_ENTRY_BYTES } from "./_codec.ts";
 import type { Segment } from "./_segment.ts";
-import { type Entry, EntryKind, type LogRecord } from "./types.ts";
+import { type Entry, EntryKind, LogError, type LogRecord } from "./types.ts";
 
 /** Frame bytes one run reads at most (a single larger frame is still read whole). */
 export const READ_AHEAD_BYTES = 1024 * 1024;
@@ -81,7 +81,8 @@ export class EntryReader {
     let index = fromIndex;
     // Every run yields at least one entry, so this ends within toIndex - fromIndex runs.
     while (index < toIndex) {
-      const run = this.#run(index, toIndex - index);
+      const run = this.#runOrStop(index, toIndex - index, result.length);
+      if (run === null) return result;
       for (const entry of run.entries) {
         const size = entryPayloadBytes(entry);
         if (result.length > 0 && payload + size > bytesMax) return result;
@@ -102,7 +103,8 @@ export class EntryReader {
     let next = offset;
     // Every run yields at least one entry; the loop ends at lastIndex or on the budget.
     while (index <= lastIndex) {
-      const run = this.#run(index, lastIndex + 1 - index);
+      const run = this.#runOrStop(index, lastIndex + 1 - index, result.length);
+      if (run === null) return result;
       for (const entry of run.entries) {
         index += 1;
         for (let i = next - entry.baseOffset; i < entry.records.length; i++) {
@@ -143,6 +145,21 @@ export class EntryReader {
     const segments = this.#segments();
     const segment = segments[lastAtOrBelow(segments, offset, (s) => s.baseOffset)]!;
     return segment.baseIndex + segment.findByOffset(offset);
+  }
+
+  /**
+   * A run for a multi-entry read that already holds `collected` items: a damaged frame ends
+   * the read there (null) so the caller returns what came before; only a read that starts at
+   * the damage throws.
+   */
+  #runOrStop(index: number, entriesMax: number, collected: number): Run | null {
+    try {
+      return this.#run(index, entriesMax);
+    } catch (error) {
+      const damaged = error instanceof LogError && error.code === "CORRUPT";
+      if (damaged && collected > 0) return null;
+      throw error;
+    }
   }
 
   /** Reads a run of up to `entriesMax` entries from `index`, served from cache if possible. */

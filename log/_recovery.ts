@@ -291,7 +291,7 @@ async function recoverSegment(
     const fits = scan.defect === null && segment.endIndex === next.baseIndex &&
       scan.extent.nextOffset === next.baseOffset;
     if (!fits) {
-      segment.close();
+      // The caller closes this segment's files with the others still open.
       throw new LogError(
         "CORRUPT",
         `Cannot open sealed segment ${segment.storePath}: its index disagrees with its store ` +

@@ -1,6 +1,6 @@
 import { LogError, openLog } from "../../log/mod.ts";
 import { SeededRandom } from "../sim/random.ts";
-import { assert, assertEquals, bytes } from "./_assert.ts";
+import { assert, assertEquals, assertRejectsLog, assertThrowsLog, bytes } from "./_assert.ts";
 import { forgetCleanClose, indexOf, storeFiles, valueOf, withTempDir } from "./_fixtures.ts";
 
 const OPTIONS = { segmentBytesMax: 2000, fsync: { mode: "never" } } as const;
@@ -51,6 +51,13 @@ Deno.test("a flipped byte in a sealed segment is CORRUPT for its records only (s
         }
       }
       assertEquals(corrupt, covered, `seed=${seed}: only the records of the damaged frame`);
+      const first = covered[0]!;
+      if (first > 0) {
+        const before = reopened.readFrom(0, 1 << 20).map((record) => record.offset);
+        assertEquals(before.length, first, `seed=${seed}: readFrom stops before the damage`);
+      }
+      assertThrowsLog(() => reopened.readFrom(first, 1 << 20), "CORRUPT");
+      assertThrowsLog(() => reopened.entries(first / 2 + 1, first / 2 + 2, 1 << 20), "CORRUPT");
       assertEquals(await reopened.append([bytes("still works")]), {
         baseOffset: RECORDS,
         index: RECORDS / 2 + 1,
@@ -59,3 +66,30 @@ Deno.test("a flipped byte in a sealed segment is CORRUPT for its records only (s
     });
   }
 });
+
+Deno.test("a sealed segment whose index and store both broke fails the open with CORRUPT", () =>
+  withTempDir(async (dir) => {
+    const log = await openLog(dir, OPTIONS);
+    for (let i = 0; i < RECORDS; i += 2) await log.append([valueOf(i), valueOf(i + 1)]);
+    await log.close();
+    const sealed = (await storeFiles(dir))[0]!;
+    await Deno.truncate(indexOf(sealed), 24 * 3);
+    const raw = await Deno.readFile(sealed);
+    raw[64 + 2]! ^= 0xff; // the first frame's length: the store cannot be walked
+    await Deno.writeFile(sealed, raw);
+    await assertRejectsLog(openLog(dir, OPTIONS), "CORRUPT", sealed);
+  }));
+
+Deno.test("a damaged segment header fails the open with CORRUPT", () =>
+  withTempDir(async (dir) => {
+    const log = await openLog(dir, OPTIONS);
+    for (let i = 0; i < RECORDS; i += 2) await log.append([valueOf(i), valueOf(i + 1)]);
+    await log.close();
+    const sealed = (await storeFiles(dir))[0]!;
+    const raw = await Deno.readFile(sealed);
+    raw[20]! ^= 0x01; // inside the base index field, covered by the header checksum
+    await Deno.writeFile(sealed, raw);
+    await assertRejectsLog(openLog(dir, OPTIONS), "CORRUPT", "header fails its checksum");
+    const other = await openLog(`${dir}/other`, OPTIONS);
+    await other.close();
+  }));
