@@ -139,3 +139,19 @@ Deno.test("ConsumeStream ends cleanly when the client cancels while tailing", as
   );
   await eventually(() => h.log.waiters.size === 0, "the waiter to be released");
 });
+
+Deno.test("ProduceStream stops reading at 1024 appends in flight and resumes after", async () => {
+  await using h = await startHarness();
+  let release = () => {};
+  h.log.gate = new Promise((resolve) => release = resolve);
+  const stream = h.client.produceStream();
+  const answers = Array.from({ length: 1100 }, (_, i) => stream.send([encoder.encode(`${i}`)]));
+  await eventually(() => h.log.appendCalls === 1024, "1024 appends in flight");
+  await h.client.health(); // a round trip later, the server still holds the rest back
+  assertEquals(h.log.appendCalls, 1024);
+  release();
+  h.log.gate = null;
+  const offsets = (await Promise.all(answers)).map((r) => Number(r.offset));
+  assertEquals(offsets, Array.from({ length: 1100 }, (_, i) => i));
+  stream.end();
+});

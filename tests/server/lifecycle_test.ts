@@ -73,3 +73,21 @@ Deno.test("GetServers reports this node as the leader at its RPC address", async
   const servers = await h.client.getServers();
   assertEquals(servers, [{ id: "strand", rpcAddr: `127.0.0.1:${h.grpc.port}`, isLeader: true }]);
 });
+
+Deno.test("Health is NOT_SERVING until the owner says the node serves", async () => {
+  const { Service, startGrpcServer } = await import("../../server/mod.ts");
+  const { MemoryLog } = await import("./_memory_log.ts");
+  const { LogClient } = await import("../../client/mod.ts");
+  const service = new Service({ log: new MemoryLog() });
+  const grpc = await startGrpcServer(service, { host: "127.0.0.1", port: 0 });
+  const client = new LogClient(`127.0.0.1:${grpc.port}`);
+  try {
+    assertEquals(await client.health(), ServingStatus.NOT_SERVING);
+    service.setServing();
+    assertEquals(await client.health(), ServingStatus.SERVING);
+  } finally {
+    client.close();
+    service.beginShutdown();
+    await grpc.close(1000);
+  }
+});
