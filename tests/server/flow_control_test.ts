@@ -1,7 +1,8 @@
 // White-box tests of the ConsumeStream loop against a fake call, because the flow-control
 // contract is grpc-js's: write() returns false when the stream is full, 'drain' says when to go
-// on. (Deno 2.8.3's node:http2 completes writes before the peer's window opens, so an
-// end-to-end stall cannot be observed through a real socket on this runtime.)
+// on. (Deno 2.8.3's node:http2 completes writes before the peer's window opens, fixed upstream
+// by denoland/deno#36044, so an end-to-end stall cannot be observed through a real socket on
+// this runtime.)
 import { EventEmitter } from "node:events";
 import { ServiceContext } from "../../server/_context.ts";
 import { streamRecords } from "../../server/_grpc_stream.ts";
