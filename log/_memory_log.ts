@@ -42,29 +42,35 @@ export class MemoryLog implements EntryStore, RecordLog {
   #firstOffset = 0;
   #closed = false;
 
+  /** Creates an empty log (first index 1, first offset 0). */
   constructor(options: MemoryLogOptions = {}) {
     this.#options = resolveLogOptions(options);
   }
 
+  /** First retained entry index. */
   firstIndex(): number {
     this.#checkOpen();
     return this.#firstIndex;
   }
 
+  /** Last entry index (firstIndex() - 1 when empty). */
   lastIndex(): number {
     this.#checkOpen();
     return this.#firstIndex + this.#entries.length - 1;
   }
 
+  /** First retained record offset. */
   firstOffset(): number {
     this.#checkOpen();
     return this.#entries[0]?.baseOffset ?? this.#firstOffset;
   }
 
+  /** Offset the next record will get. */
   nextOffset(): number {
     return this.#tail().nextOffset;
   }
 
+  /** Term of entry `index`, for firstIndex() - 1 <= index <= lastIndex(). */
   termAt(index: number): number {
     const last = this.lastIndex();
     if (!Number.isSafeInteger(index) || index < this.#firstIndex - 1 || index > last) {
@@ -77,6 +83,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     return index === this.#firstIndex - 1 ? this.#prevTerm : this.#at(index).term;
   }
 
+  /** Entries [fromIndex, toIndex) within `bytesMax` payload bytes (at least one). */
   entries(fromIndex: number, toIndex: number, bytesMax: number): Entry[] {
     const last = this.lastIndex();
     const valid = Number.isSafeInteger(fromIndex) && Number.isSafeInteger(toIndex) &&
@@ -100,12 +107,14 @@ export class MemoryLog implements EntryStore, RecordLog {
     return result;
   }
 
+  /** The record at `offset`; `OFFSET_OUT_OF_RANGE` names the valid range. */
   read(offset: number): LogRecord {
     this.#checkOffset(offset, false);
     const entry = this.#entryOfOffset(offset);
     return { value: entry.records[offset - entry.baseOffset]!, offset, term: entry.term };
   }
 
+  /** Records from `offset` within `bytesMax` value bytes (at least one); `[]` at nextOffset(). */
   readFrom(offset: number, bytesMax: number): LogRecord[] {
     this.#checkOffset(offset, true);
     const result: LogRecord[] = [];
@@ -123,6 +132,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     return result;
   }
 
+  /** Sizes and bounds (bytes are the payload bytes held). */
   stats(): LogStats {
     let bytes = 0;
     for (const entry of this.#entries) bytes += payloadBytes(entry);
@@ -136,6 +146,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     };
   }
 
+  /** Appends one entry holding `records`; resolves on a microtask. */
   append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult> {
     return this.#mutate(() => {
       checkRecords(records, this.#options);
@@ -147,6 +158,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     });
   }
 
+  /** Appends entries continuing lastIndex()/nextOffset() (copied), or rejects them all. */
   appendEntries(entries: readonly Entry[]): Promise<void> {
     return this.#mutate(() => {
       checkEntries(entries, this.#options);
@@ -162,6 +174,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     });
   }
 
+  /** Removes entries with index >= `fromIndex`; offsets roll back. */
   truncateSuffix(fromIndex: number): Promise<void> {
     return this.#mutate(() => {
       const last = this.lastIndex();
@@ -180,6 +193,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     });
   }
 
+  /** Removes the entries below `beforeIndex` (each entry is its own "segment" here). */
   deletePrefix(beforeIndex: number): Promise<void> {
     return this.#mutate(() => {
       const count = Math.min(beforeIndex - this.#firstIndex, this.#entries.length);
@@ -192,6 +206,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     });
   }
 
+  /** Discards everything; the next entry gets index `index + 1` and offset `nextOffset`. */
   restartAt(index: number, term: number, nextOffset: number): Promise<void> {
     return this.#mutate(() => {
       const valid = [index, term, nextOffset].every((n) => Number.isSafeInteger(n) && n >= 0);
@@ -214,6 +229,7 @@ export class MemoryLog implements EntryStore, RecordLog {
     return this.#mutate(() => {});
   }
 
+  /** Closes the log; later calls fail with `CLOSED`. */
   close(): Promise<void> {
     return this.#mutate(() => {
       this.#closed = true;

@@ -30,6 +30,7 @@ export interface Entry {
   readonly term: number;
   /** Raft index, dense from 1. */
   readonly index: number;
+  /** What the entry holds (records, a config change, or nothing). */
   readonly kind: EntryKind;
   /** Offset of the first record (see module doc for entries without records). */
   readonly baseOffset: number;
@@ -41,7 +42,9 @@ export interface Entry {
 
 /** A record as consumers see it. */
 export interface LogRecord {
+  /** The record's bytes (a view into a read buffer: treat as read-only). */
   readonly value: Uint8Array;
+  /** The record's offset, dense from 0. */
   readonly offset: number;
   /** Term of the entry that holds the record. */
   readonly term: number;
@@ -66,7 +69,9 @@ export type LogErrorCode =
 
 /** A domain error of the log, typed by `code`. */
 export class LogError extends Error {
+  /** What went wrong, for callers to branch on (`server/` maps it to a status). */
   readonly code: LogErrorCode;
+  /** A log error with its code and a "Cannot …: …" message. */
   constructor(code: LogErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "LogError";
@@ -132,7 +137,9 @@ export interface MetaStore {
 
 /** Where an append landed: the offset of its first record and the index of its entry. */
 export interface AppendResult {
+  /** Offset of the batch's first record. */
   readonly baseOffset: number;
+  /** Index of the entry holding the batch. */
   readonly index: number;
 }
 
@@ -142,10 +149,13 @@ export interface LogStats {
   readonly bytes: number;
   /** Number of segments (1 for the in-memory log). */
   readonly segments: number;
+  /** First retained entry index. */
   readonly firstIndex: number;
+  /** Last entry index. */
   readonly lastIndex: number;
   /** First retained record offset (equals `nextOffset` when no record is retained). */
   readonly firstOffset: number;
+  /** Offset the next record will get. */
   readonly nextOffset: number;
 }
 
@@ -172,5 +182,6 @@ export interface RecordLog {
   firstOffset(): number;
   /** Offset the next record will get. */
   nextOffset(): number;
+  /** Sizes and bounds, for health checks and metrics. */
   stats(): LogStats;
 }
