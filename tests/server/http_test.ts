@@ -178,3 +178,26 @@ Deno.test("HTTP: a follow stream ends when the client disconnects", async () => 
   await response.body?.cancel().catch(() => {});
   await eventually(() => h.log.waiters.size === 0, "the server to drop the waiter");
 });
+
+Deno.test("HTTP: a follow stream to a reader that stalls stops reading the log", async () => {
+  await using h = await startHarness();
+  const value = new Uint8Array(1000);
+  const total = 20_000; // 20 MB of records, base64 in JSON: ~27 MB to send
+  for (let i = 0; i < total; i += 500) await h.log.append(Array.from({ length: 500 }, () => value));
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: h.http.port });
+  try {
+    const head = "GET /v1/records?from=0&follow=true HTTP/1.1\r\nhost: x\r\n\r\n";
+    await conn.write(encoder.encode(head)); // ...and never read the response
+    let last = -1;
+    let stableChecks = 0;
+    await eventually(() => {
+      stableChecks = h.log.recordsRead === last ? stableChecks + 1 : 0;
+      last = h.log.recordsRead;
+      return last > 0 && stableChecks >= 50;
+    }, "the server to stop at the full socket");
+    assert(h.log.recordsRead < total / 2, `server read ${h.log.recordsRead} of ${total}`);
+  } finally {
+    conn.close();
+  }
+  await eventually(() => h.log.waiters.size === 0, "the stream to end after the disconnect");
+});
