@@ -430,8 +430,12 @@ export class FileLog implements EntryStore, RecordLog {
       lastTimestampMs: null,
     });
     this.#reader.invalidate();
-    // Newest first, so a crash midway leaves a contiguous prefix.
-    for (const segment of dropped.reverse()) await segment.remove();
+    // Newest first, each removal durable before the next step, so a crash at any point
+    // leaves contiguous segments (recovery cannot bridge a gap).
+    for (const segment of dropped.reverse()) {
+      await segment.remove();
+      await syncDir(this.#dir);
+    }
     await keep.truncateFiles(k, keep.extent.storeBytes);
   }
 
@@ -448,8 +452,11 @@ export class FileLog implements EntryStore, RecordLog {
     if (count <= 0) return;
     const dropped = this.#segments.splice(0, count);
     this.#reader.invalidate();
-    for (const segment of dropped) await segment.remove();
-    await syncDir(this.#dir);
+    // Oldest first, each removal durable before the next: a crash leaves a contiguous suffix.
+    for (const segment of dropped) {
+      await segment.remove();
+      await syncDir(this.#dir);
+    }
   }
 
   async #enforceRetention(): Promise<void> {
