@@ -51,6 +51,12 @@ export interface AgentConfig {
   httpRoutes?: Record<string, HttpHandler>;
   /** How long shutdown waits for in-flight requests before cutting them. Default 5000. */
   shutdownGraceMs?: number;
+  /**
+   * How often age retention runs while the log is idle (the log applies retention when it
+   * rolls a segment; a quiet log would otherwise keep expired segments). Default: a tenth of
+   * `log.retentionMs`, between 1 s and 60 s. Unused without `log.retentionMs`.
+   */
+  retentionCheckMs?: number;
 }
 
 /** A running node. */
@@ -80,6 +86,26 @@ async function unwind(undos: Undo[]): Promise<void> {
   for (const undo of undos.toReversed()) await undo();
 }
 
+/** Runs age retention on a timer; returns the function that stops it. */
+function scheduleRetention(
+  log: { enforceRetention(): Promise<void> },
+  config: AgentConfig,
+  logger: Logger,
+): () => void {
+  const retentionMs = config.log?.retentionMs;
+  if (retentionMs === undefined) return () => {};
+  const everyMs = config.retentionCheckMs ?? Math.min(Math.max(retentionMs / 10, 1000), 60_000);
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return; // a slow pass is still going: skip, never pile up
+    running = true;
+    log.enforceRetention()
+      .catch((error) => logger.warn("retention failed", { error: String(error) }))
+      .finally(() => running = false);
+  }, everyMs);
+  return () => clearInterval(timer);
+}
+
 /** Starts a node; resolves once it serves (health SERVING). */
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const logger = config.logger ?? silentLogger;
@@ -92,7 +118,9 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     async () => {
       const log = await openLog(`${config.dataDir}/log`, config.log);
       commitLog = new LocalCommitLog(log);
+      const stopRetention = scheduleRetention(log, config, logger);
       return async () => {
+        stopRetention();
         commitLog!.close();
         await log.close();
       };
