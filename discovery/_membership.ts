@@ -26,13 +26,14 @@ import {
 import { BroadcastQueue } from "./_broadcast.ts";
 import { checkWireString, messageSizeBytes, sealOverheadBytes, tagsSizeBytes } from "./_codec.ts";
 import { DiscoveryError } from "./_errors.ts";
+import { isLive, type MemberRecord, MemberTable, snapshot } from "./_member_table.ts";
+import { type ProbeHost, Prober } from "./_prober.ts";
 import { Suspicion } from "./_suspicion.ts";
 import type {
   AliveMessage,
   DeadMessage,
   MembershipEventType,
   MemberState,
-  MemberStatus,
   Message,
   Random,
   Ready,
@@ -65,55 +66,14 @@ export interface MembershipStats {
   refutations: number;
 }
 
-interface MemberRecord {
-  name: string;
-  address: string;
-  incarnation: number;
-  status: MemberStatus;
-  tags: Tags;
-  statusChangeMs: number;
-}
-
-interface Probe {
-  readonly target: string;
-  readonly seq: number;
-  readonly indirectAtMs: number;
-  readonly deadlineMs: number;
-  indirectSent: boolean;
-  expectedNacks: number;
-  nacks: number;
-}
-
-interface Forward {
-  readonly requester: string;
-  readonly requesterSeq: number;
-  readonly nackAtMs: number;
-  readonly expiresMs: number;
-  nackSent: boolean;
-}
-
-const forwardsMax = 1024;
-const smallListMax = 32;
-
-function isLive(status: MemberStatus): boolean {
-  return status === "alive" || status === "suspect";
-}
+/** Bound on remembered syncs with unknown pingers. */
+const strangerSyncsMax = 1024;
 
 function sameTags(a: Tags, b: Tags): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   for (const key of keys) if (a[key] !== b[key]) return false;
   return true;
-}
-
-function snapshot(record: MemberRecord): MemberState {
-  return {
-    name: record.name,
-    address: record.address,
-    incarnation: record.incarnation,
-    status: record.status,
-    tags: record.tags,
-  };
 }
 
 /**
@@ -130,37 +90,20 @@ function snapshot(record: MemberRecord): MemberState {
 export class Membership {
   /** Effective settings (defaults overridden by the options). */
   readonly config: MembershipConfig;
-  /** Counters since creation. */
-  readonly stats: MembershipStats = {
-    probes: 0,
-    probesFailed: 0,
-    suspicionsStarted: 0,
-    refutations: 0,
-  };
+  /** Decisions counted here; probe counters live in the prober. */
+  readonly #counters = { suspicionsStarted: 0, refutations: 0 };
   readonly #random: Random;
   readonly #self: MemberRecord;
-  readonly #members = new Map<string, MemberRecord>();
-  /** Other members, for O(1) random sampling; `#listIndex` maps a name to its slot. */
-  readonly #list: MemberRecord[] = [];
-  readonly #listIndex = new Map<string, number>();
-  #liveCount = 1;
-  #probeOrder: string[] = [];
-  /** Suspects to probe before resuming the round-robin, each once per suspicion. */
-  readonly #suspectsToProbe = new Set<string>();
-  #probeIndex = 0;
-  #probe: Probe | null = null;
-  #seq = 0;
-  readonly #forwards = new Map<number, Forward>();
-  /** When we last synced with an unknown pinger, by address (bounded by `forwardsMax`). */
+  readonly #table: MemberTable;
+  readonly #prober: Prober;
+  /** When we last synced with an unknown pinger, by address (bounded by `strangerSyncsMax`). */
   readonly #strangerSyncs = new Map<string, number>();
   readonly #suspicions = new Map<string, Suspicion>();
   readonly #broadcasts: BroadcastQueue;
-  #nextProbeMs: number;
   #nextGossipMs: number;
   #nextPushPullMs: number;
   #nextReconnectMs: number;
   #nextReapMs: number;
-  #awareness = 0;
   #status: NodeStatus = "running";
   #leaveDeadlineMs = 0;
   #ready: Ready = { packets: [], pushPulls: [], events: [] };
@@ -186,16 +129,22 @@ export class Membership {
       tags,
       statusChangeMs: options.nowMs,
     };
-    this.#members.set(this.#self.name, this.#self);
+    this.#table = new MemberTable(this.#self, this.#random);
     this.#broadcasts = new BroadcastQueue(this.config.broadcastsMax);
     const now = options.nowMs;
     // Random phases keep nodes started together from probing and gossiping in lockstep.
-    this.#nextProbeMs = now + this.#random.intBelow(this.config.probeIntervalMs);
+    const firstProbeMs = now + this.#random.intBelow(this.config.probeIntervalMs);
+    this.#prober = new Prober(this.#probeHost(), firstProbeMs);
     this.#nextGossipMs = now + this.#random.intBelow(this.config.gossipIntervalMs);
     this.#nextPushPullMs = now + this.config.pushPullIntervalMs +
       this.#random.intBelow(this.config.pushPullIntervalMs);
     this.#nextReconnectMs = now + this.config.reconnectIntervalMs;
     this.#nextReapMs = now + this.config.reapIntervalMs;
+  }
+
+  /** Counters since creation. */
+  get stats(): MembershipStats {
+    return { ...this.#prober.stats, ...this.#counters };
   }
 
   /** This node's name. */
@@ -210,17 +159,17 @@ export class Membership {
 
   /** Lifeguard self-awareness score: 0 is healthy; timeouts are stretched by score + 1. */
   get awareness(): number {
-    return this.#awareness;
+    return this.#prober.awareness;
   }
 
   /** Members alive or suspect, this node included: the `n` of the protocol's formulas. */
   get liveCount(): number {
-    return this.#liveCount;
+    return this.#table.liveCount;
   }
 
   /** This node's view of every member it knows, itself included. */
   members(): MemberState[] {
-    return [...this.#members.values()].map(snapshot);
+    return [...this.#table.all()].map(snapshot);
   }
 
   /** The state sent in a push/pull exchange. */
@@ -260,14 +209,14 @@ export class Membership {
   leave(nowMs: number): void {
     if (this.#status !== "running") return;
     this.#status = "leaving";
-    this.#probe = null;
+    this.#prober.stop();
     const message: DeadMessage = {
       type: "dead",
       name: this.#self.name,
       incarnation: this.#self.incarnation,
       from: this.#self.name,
     };
-    this.#setStatus(this.#self, "left", nowMs);
+    this.#table.setStatus(this.#self, "left", nowMs);
     this.#broadcasts.push(message);
     this.#leaveDeadlineMs = nowMs + this.config.leavePropagateMsMax;
   }
@@ -281,11 +230,11 @@ export class Membership {
         return;
       }
     } else {
-      this.#tickProbe(nowMs);
+      this.#prober.tick(nowMs);
       this.#tickSuspicions(nowMs);
       this.#tickPeriodic(nowMs);
     }
-    this.#tickForwards(nowMs);
+    this.#prober.tickForwards(nowMs);
     this.#tickGossip(nowMs);
     this.#tickReap(nowMs);
   }
@@ -331,10 +280,9 @@ export class Membership {
       case "pingReq":
         return this.#onPingReq(nowMs, from, message.seq, message.target, message.targetAddress);
       case "ack":
-        return this.#onAck(message.seq);
+        return this.#prober.onAck(message.seq);
       case "nack":
-        if (this.#probe !== null && this.#probe.seq === message.seq) this.#probe.nacks++;
-        return;
+        return this.#prober.onNack(message.seq);
       case "alive":
         return this.#onAlive(nowMs, message);
       case "suspect":
@@ -353,7 +301,7 @@ export class Membership {
    * timer can fire (a false positive we saw in simulation at 10% loss).
    */
   #correctStaleRumour(from: string, message: SuspectMessage | DeadMessage): boolean {
-    const record = this.#members.get(message.name);
+    const record = this.#table.get(message.name);
     if (record === undefined) return false;
     if (record.status === "left" && record !== this.#self) {
       // The sender missed a graceful leave and is about to call it a failure: tell it.
@@ -376,10 +324,10 @@ export class Membership {
    * waiting for the next periodic push/pull. At most one per address per push/pull interval.
    */
   #syncWithStranger(nowMs: number, from: string, source: string): void {
-    if (this.#status !== "running" || this.#members.has(source)) return;
+    if (this.#status !== "running" || this.#table.has(source)) return;
     const lastMs = this.#strangerSyncs.get(from);
     if (lastMs !== undefined && nowMs - lastMs < this.config.pushPullIntervalMs) return;
-    if (this.#strangerSyncs.size >= forwardsMax) this.#strangerSyncs.clear();
+    if (this.#strangerSyncs.size >= strangerSyncsMax) this.#strangerSyncs.clear();
     this.#strangerSyncs.set(from, nowMs);
     this.#ready.pushPulls.push({ to: from, join: false });
   }
@@ -397,40 +345,17 @@ export class Membership {
   }
 
   #onPingReq(nowMs: number, from: string, seq: number, target: string, address: string): void {
-    const record = this.#members.get(target);
+    const record = this.#table.get(target);
     if (record !== undefined && record.status === "left" && record.address === address) {
       // The requester probes a member that left: the leave notice answers it better.
       return this.#sendLeaveNotice(from, record);
     }
-    if (this.#forwards.size >= forwardsMax) return;
-    const localSeq = this.#nextSeq();
-    this.#forwards.set(localSeq, {
-      requester: from,
-      requesterSeq: seq,
-      // Half the probe timeout: the nack must reach the requester before its probe
-      // deadline (ping-req is sent a probe timeout into a probe interval) to count.
-      nackAtMs: nowMs + Math.floor(this.config.probeTimeoutMs / 2),
-      expiresMs: nowMs + this.config.probeIntervalMs,
-      nackSent: false,
-    });
-    this.#send(address, [{ type: "ping", seq: localSeq, target, source: this.#self.name }]);
-  }
-
-  #onAck(seq: number): void {
-    if (this.#probe !== null && this.#probe.seq === seq) {
-      this.#probe = null;
-      this.#awareness = Math.max(0, this.#awareness - 1);
-      return;
-    }
-    const forward = this.#forwards.get(seq);
-    if (forward === undefined) return;
-    this.#forwards.delete(seq);
-    this.#send(forward.requester, [{ type: "ack", seq: forward.requesterSeq }]);
+    this.#prober.relay(nowMs, from, { seq, target, address });
   }
 
   #onAlive(nowMs: number, message: AliveMessage): void {
     if (message.name === this.#self.name) return this.#onAliveAboutSelf(message);
-    const record = this.#members.get(message.name);
+    const record = this.#table.get(message.name);
     if (record === undefined) return this.#addMember(nowMs, message);
     const addressChanged = record.address !== message.address;
     // A member that failed or left may come back under its name with a new address (a
@@ -450,7 +375,7 @@ export class Membership {
     record.incarnation = replaced
       ? Math.max(message.incarnation, record.incarnation + 1)
       : message.incarnation;
-    this.#setStatus(record, "alive", nowMs);
+    this.#table.setStatus(record, "alive", nowMs);
     this.#broadcasts.push(replaced ? { ...message, incarnation: record.incarnation } : message);
     if (wasGone) this.#emit("join", record, nowMs);
     else if (tagsChanged) this.#emit("update", record, nowMs);
@@ -474,21 +399,13 @@ export class Membership {
       tags: message.tags,
       statusChangeMs: nowMs,
     };
-    this.#members.set(record.name, record);
-    this.#listIndex.set(record.name, this.#list.length);
-    this.#list.push(record);
-    this.#liveCount++;
-    // Insert at a random place of the probe order so newcomers are probed soon but not
-    // all at the same moment by everyone.
-    const at = this.#probeIndex +
-      this.#random.intBelow(this.#probeOrder.length - this.#probeIndex + 1);
-    this.#probeOrder.splice(at, 0, record.name);
+    this.#table.add(record);
     this.#broadcasts.push(message);
     this.#emit("join", record, nowMs);
   }
 
   #onSuspect(nowMs: number, message: SuspectMessage): void {
-    const record = this.#members.get(message.name);
+    const record = this.#table.get(message.name);
     if (record === undefined || message.incarnation < record.incarnation) return;
     const suspicion = this.#suspicions.get(message.name);
     if (suspicion !== undefined) {
@@ -505,13 +422,12 @@ export class Membership {
 
   #startSuspicion(nowMs: number, record: MemberRecord, message: SuspectMessage): void {
     record.incarnation = message.incarnation;
-    this.#setStatus(record, "suspect", nowMs);
+    this.#table.setStatus(record, "suspect", nowMs);
     this.#broadcasts.push(message);
-    this.stats.suspicionsStarted++;
-    this.#suspectsToProbe.add(record.name);
-    const { minMs, maxMs } = suspicionTimeoutsMs(this.config, this.#liveCount);
+    this.#counters.suspicionsStarted++;
+    const { minMs, maxMs } = suspicionTimeoutsMs(this.config, this.#table.liveCount);
     let confirmationsWanted = this.config.suspicionMult - 2;
-    if (this.#liveCount - 2 < confirmationsWanted) confirmationsWanted = 0;
+    if (this.#table.liveCount - 2 < confirmationsWanted) confirmationsWanted = 0;
     this.#suspicions.set(
       record.name,
       new Suspicion({
@@ -526,7 +442,7 @@ export class Membership {
   }
 
   #onDead(nowMs: number, message: DeadMessage): void {
-    const record = this.#members.get(message.name);
+    const record = this.#table.get(message.name);
     if (record === undefined || message.incarnation < record.incarnation) return;
     const leaving = message.from === message.name;
     if (record === this.#self) {
@@ -537,111 +453,16 @@ export class Membership {
     if (record.status === "dead" && !leaving) return;
     this.#suspicions.delete(record.name);
     record.incarnation = message.incarnation;
-    this.#setStatus(record, leaving ? "left" : "dead", nowMs);
+    this.#table.setStatus(record, leaving ? "left" : "dead", nowMs);
     this.#broadcasts.push(message);
     this.#emit(leaving ? "leave" : "fail", record, nowMs);
   }
 
   #refute(accusedIncarnation: number): void {
     this.#self.incarnation = Math.max(this.#self.incarnation, accusedIncarnation) + 1;
-    this.#awareness = Math.min(this.config.awarenessMax - 1, this.#awareness + 1);
-    this.stats.refutations++;
+    this.#prober.adjustAwareness(1);
+    this.#counters.refutations++;
     this.#broadcasts.push(this.#aliveSelf());
-  }
-
-  #tickProbe(nowMs: number): void {
-    const probe = this.#probe;
-    if (probe === null) {
-      if (nowMs >= this.#nextProbeMs) this.#startProbe(nowMs);
-      return;
-    }
-    if (!probe.indirectSent && nowMs >= probe.indirectAtMs) this.#sendIndirect(probe);
-    if (nowMs >= probe.deadlineMs) this.#probeFailed(nowMs, probe);
-  }
-
-  #startProbe(nowMs: number): void {
-    const scale = this.#awareness + 1;
-    this.#nextProbeMs = nowMs + this.config.probeIntervalMs * scale;
-    const target = this.#nextProbeTarget();
-    if (target === undefined) return;
-    const seq = this.#nextSeq();
-    this.stats.probes++;
-    this.#probe = {
-      target: target.name,
-      seq,
-      indirectAtMs: nowMs + this.config.probeTimeoutMs * scale,
-      deadlineMs: this.#nextProbeMs,
-      indirectSent: false,
-      expectedNacks: 0,
-      nacks: 0,
-    };
-    const messages: Message[] = [{
-      type: "ping",
-      seq,
-      target: target.name,
-      source: this.#self.name,
-    }];
-    if (target.status === "suspect") {
-      // Lifeguard's "buddy system": tell a suspect directly, so it can refute at once.
-      const { name, incarnation } = target;
-      messages.push({ type: "suspect", name, incarnation, from: this.#self.name });
-    }
-    this.#send(target.address, messages);
-  }
-
-  #sendIndirect(probe: Probe): void {
-    probe.indirectSent = true;
-    const target = this.#members.get(probe.target);
-    if (target === undefined) return;
-    const helpers = this.#randomMembers(
-      this.config.indirectChecks,
-      (record) => record.status === "alive" && record !== target,
-    );
-    probe.expectedNacks = helpers.length;
-    for (const helper of helpers) {
-      this.#send(helper.address, [{
-        type: "pingReq",
-        seq: probe.seq,
-        target: target.name,
-        targetAddress: target.address,
-      }]);
-    }
-  }
-
-  #probeFailed(nowMs: number, probe: Probe): void {
-    this.#probe = null;
-    this.stats.probesFailed++;
-    // Missing nacks mean our own packets or process are slow, not (only) the target.
-    const missing = probe.expectedNacks > 0 ? probe.expectedNacks - probe.nacks : 1;
-    if (missing > 0) {
-      this.#awareness = Math.min(this.config.awarenessMax - 1, this.#awareness + missing);
-    }
-    const target = this.#members.get(probe.target);
-    if (target === undefined || !isLive(target.status)) return;
-    const { name, incarnation } = target;
-    this.#onSuspect(nowMs, { type: "suspect", name, incarnation, from: this.#self.name });
-  }
-
-  #nextProbeTarget(): MemberRecord | undefined {
-    // A direct look at a fresh suspect: if it is alive, the buddy-system suspect in our
-    // ping makes it answer with its refutation, even if we missed the gossiped one.
-    for (const name of this.#suspectsToProbe) {
-      this.#suspectsToProbe.delete(name);
-      const record = this.#members.get(name);
-      if (record !== undefined && record.status === "suspect") return record;
-    }
-    const attemptsMax = 2 * this.#list.length + 2;
-    for (let attempt = 0; attempt < attemptsMax; attempt++) {
-      if (this.#probeIndex >= this.#probeOrder.length) {
-        if (this.#list.length === 0) return undefined;
-        this.#probeOrder = this.#shuffle(this.#list.map((record) => record.name));
-        this.#probeIndex = 0;
-      }
-      const name = this.#probeOrder[this.#probeIndex++] as string;
-      const record = this.#members.get(name);
-      if (record !== undefined && record !== this.#self && isLive(record.status)) return record;
-    }
-    return undefined;
   }
 
   #tickSuspicions(nowMs: number): void {
@@ -653,22 +474,11 @@ export class Membership {
     for (const name of expired) {
       const suspicion = this.#suspicions.get(name);
       this.#suspicions.delete(name);
-      const record = this.#members.get(name);
+      const record = this.#table.get(name);
       if (suspicion === undefined || record === undefined) continue;
       if (record.status !== "suspect" || record.incarnation !== suspicion.incarnation) continue;
       const { incarnation } = record;
       this.#onDead(nowMs, { type: "dead", name, incarnation, from: this.#self.name });
-    }
-  }
-
-  #tickForwards(nowMs: number): void {
-    if (this.#forwards.size === 0) return;
-    for (const [seq, forward] of this.#forwards) {
-      if (!forward.nackSent && nowMs >= forward.nackAtMs) {
-        forward.nackSent = true;
-        this.#send(forward.requester, [{ type: "nack", seq: forward.requesterSeq }]);
-      }
-      if (nowMs >= forward.expiresMs) this.#forwards.delete(seq);
     }
   }
 
@@ -677,7 +487,7 @@ export class Membership {
     this.#nextGossipMs = nowMs + this.config.gossipIntervalMs;
     if (this.#broadcasts.size === 0) return;
     const deadWindowMs = this.config.gossipToTheDeadMs;
-    const peers = this.#randomMembers(
+    const peers = this.#table.randomMembers(
       this.config.gossipNodes,
       (record) =>
         isLive(record.status) ||
@@ -692,7 +502,7 @@ export class Membership {
   #tickPeriodic(nowMs: number): void {
     if (nowMs >= this.#nextPushPullMs) {
       this.#nextPushPullMs = nowMs + this.config.pushPullIntervalMs;
-      const [peer] = this.#randomMembers(1, (record) => record.status === "alive");
+      const [peer] = this.#table.randomMembers(1, (record) => record.status === "alive");
       if (peer !== undefined) this.#ready.pushPulls.push({ to: peer.address, join: false });
     }
     if (nowMs >= this.#nextReconnectMs) {
@@ -708,10 +518,10 @@ export class Membership {
    */
   #reconnect(): void {
     let failedCount = 0;
-    for (const record of this.#list) if (record.status === "dead") failedCount++;
+    for (const record of this.#table.others) if (record.status === "dead") failedCount++;
     if (failedCount === 0) return;
-    if (this.#random.next() > failedCount / this.#liveCount) return;
-    const [failed] = this.#randomMembers(1, (record) => record.status === "dead");
+    if (this.#random.next() > failedCount / this.#table.liveCount) return;
+    const [failed] = this.#table.randomMembers(1, (record) => record.status === "dead");
     if (failed !== undefined) this.#ready.pushPulls.push({ to: failed.address, join: false });
   }
 
@@ -719,35 +529,36 @@ export class Membership {
     if (nowMs < this.#nextReapMs) return;
     this.#nextReapMs = nowMs + this.config.reapIntervalMs;
     const expired: MemberRecord[] = [];
-    for (const record of this.#list) {
+    for (const record of this.#table.others) {
       const ageMs = nowMs - record.statusChangeMs;
       if (
         (record.status === "dead" && ageMs >= this.config.reconnectTimeoutMs) ||
         (record.status === "left" && ageMs >= this.config.tombstoneTimeoutMs)
       ) expired.push(record);
     }
-    for (const record of expired) this.#removeMember(record);
-  }
-
-  #removeMember(record: MemberRecord): void {
-    const index = this.#listIndex.get(record.name);
-    if (index === undefined) return;
-    const last = this.#list.pop() as MemberRecord;
-    if (last !== record) {
-      this.#list[index] = last;
-      this.#listIndex.set(last.name, index);
+    for (const record of expired) {
+      this.#table.remove(record);
+      this.#suspicions.delete(record.name);
     }
-    this.#listIndex.delete(record.name);
-    this.#members.delete(record.name);
-    this.#suspicions.delete(record.name);
-    this.#suspectsToProbe.delete(record.name);
   }
 
   #leaveDone(nowMs: number): boolean {
     // Once left, this node no longer counts itself live: a live count of 0 means nobody
     // is left to tell.
     return nowMs >= this.#leaveDeadlineMs || !this.#broadcasts.has(this.#self.name) ||
-      this.#liveCount === 0;
+      this.#table.liveCount === 0;
+  }
+
+  #probeHost(): ProbeHost {
+    return {
+      config: this.config,
+      table: this.#table,
+      send: (to, messages) => this.#send(to, messages),
+      probeFailed: (nowMs, target) => {
+        const { name, incarnation } = target;
+        this.#onSuspect(nowMs, { type: "suspect", name, incarnation, from: this.#self.name });
+      },
+    };
   }
 
   /** Sends `first` plus as many pending state changes as fit in one packet. */
@@ -756,44 +567,11 @@ export class Membership {
     for (const message of first) sizeBytes += messageSizeBytes(message);
     const budgetBytes = this.config.packetBytesMax - sealOverheadBytes - sizeBytes;
     const piggyback: StateMessage[] = [];
-    const limit = retransmitLimit(this.config, this.#liveCount);
+    const limit = retransmitLimit(this.config, this.#table.liveCount);
     sizeBytes += this.#broadcasts.take(budgetBytes, limit, piggyback);
     for (const message of piggyback) first.push(message);
     if (first.length === 0) return;
     this.#ready.packets.push({ to, messages: first, sizeBytes });
-  }
-
-  /** Up to `count` distinct random other members passing `accept`. */
-  #randomMembers(count: number, accept: (record: MemberRecord) => boolean): MemberRecord[] {
-    const chosen: MemberRecord[] = [];
-    if (this.#list.length <= smallListMax) {
-      const candidates = this.#shuffle(this.#list.filter(accept));
-      return candidates.slice(0, count);
-    }
-    // Sampling with a bounded number of draws: O(count) instead of a scan of n members.
-    const drawsMax = count * 8;
-    for (let draw = 0; draw < drawsMax && chosen.length < count; draw++) {
-      const record = this.#list[this.#random.intBelow(this.#list.length)] as MemberRecord;
-      if (accept(record) && !chosen.includes(record)) chosen.push(record);
-    }
-    return chosen;
-  }
-
-  #shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.#random.intBelow(i + 1);
-      const item = items[i] as T;
-      items[i] = items[j] as T;
-      items[j] = item;
-    }
-    return items;
-  }
-
-  #setStatus(record: MemberRecord, status: MemberStatus, nowMs: number): void {
-    const wasLive = isLive(record.status);
-    record.status = status;
-    record.statusChangeMs = nowMs;
-    if (wasLive !== isLive(status)) this.#liveCount += wasLive ? -1 : 1;
   }
 
   #emit(type: MembershipEventType, record: MemberRecord, nowMs: number): void {
@@ -803,11 +581,6 @@ export class Membership {
   #aliveSelf(): AliveMessage {
     const { name, address, incarnation, tags } = this.#self;
     return { type: "alive", name, address, incarnation, tags };
-  }
-
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) >>> 0;
-    return this.#seq;
   }
 
   #checkTags(tags: Tags): void {
