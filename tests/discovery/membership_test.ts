@@ -225,3 +225,32 @@ Deno.test("core: serving a push/pull merges first, so a refutation rides back in
   a.join(1, ["c:1"]);
   assertEquals(a.takeReady().pushPulls, [{ to: "c:1", join: true }]);
 });
+
+Deno.test("core: failed members are retried for the reconnect window, then reaped; tombstones expire", () => {
+  const a = new Membership({
+    name: "a",
+    address: "a:1",
+    random: new SeededRandom(5),
+    nowMs: 0,
+    config: {
+      reconnectIntervalMs: 1_000,
+      reconnectTimeoutMs: 10_000,
+      tombstoneTimeoutMs: 5_000,
+      reapIntervalMs: 500,
+    },
+  });
+  a.mergeRemoteState(0, [alive("b"), alive("c"), alive("d")]);
+  a.receive(0, "c:1", [{ type: "dead", name: "b", incarnation: 0, from: "c" }]);
+  a.receive(0, "d:1", [{ type: "dead", name: "d", incarnation: 0, from: "d" }]);
+  const names = () => a.members().map((member) => member.name);
+  let reconnects = 0;
+  let namesAt6s: string[] = [];
+  for (let nowMs = 100; nowMs <= 11_000; nowMs += 100) {
+    a.tick(nowMs);
+    reconnects += a.takeReady().pushPulls.filter((request) => request.to === "b:1").length;
+    if (nowMs === 6_000) namesAt6s = names();
+  }
+  assert(reconnects >= 1, "a tried to reconnect to failed b");
+  assert(namesAt6s.includes("b") && !namesAt6s.includes("d"), `at 6 s: ${namesAt6s}`);
+  assert(!names().includes("b"), "b reaped after the reconnect window");
+});
