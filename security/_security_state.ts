@@ -5,7 +5,6 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import type { SecureContextOptions } from "node:tls";
 import { type AclFiles, Authorizer, readAclFile } from "./_authorizer.ts";
 import { type Action, SecurityError } from "./_errors.ts";
 import { PeerTls } from "./_peer.ts";
@@ -19,6 +18,7 @@ import {
 } from "./_tls.ts";
 import { FileWatch, type SecurityLogger } from "./_watch.ts";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
+import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
 
 /** Which files a node was started with; each part is optional. */
 export interface SecurityFiles {
@@ -90,6 +90,7 @@ export class SecurityState {
   #reloading: Promise<readonly ReloadOutcome[]> = Promise.resolve([]);
   #fileWatch: FileWatch | undefined;
   #signalHandler: (() => void) | undefined;
+  #httpsContextCache: { fingerprint: string; context: SecureContext } | undefined;
 
   private constructor(
     files: SecurityFiles,
@@ -191,7 +192,26 @@ export class SecurityState {
   /** node:https options for the HTTP port; undefined when it serves plaintext. */
   httpsServerOptions(): HttpsServerOptions | undefined {
     const material = this.#serverTls?.material;
-    return material === undefined ? undefined : httpsServerOptions(material);
+    if (material === undefined) return undefined;
+    return {
+      ...httpsServerOptions(material),
+      // Hands each handshake that names a server (every Deno client does) the context in
+      // force, so a server built from these options follows reloads without a reference
+      // to it. Clients that send no server name get the start-up context unless the
+      // server is also passed to attachHttpsServer.
+      SNICallback: (_serverName, callback) => callback(null, this.#httpsContext()),
+    };
+  }
+
+  #httpsContext(): SecureContext {
+    const loaded = this.#serverTls!;
+    if (this.#httpsContextCache?.fingerprint !== loaded.fingerprint) {
+      this.#httpsContextCache = {
+        fingerprint: loaded.fingerprint,
+        context: createSecureContext(secureContextOptions(loaded.material)),
+      };
+    }
+    return this.#httpsContextCache.context;
   }
 
   /** Keeps `server`'s TLS context in step with reloads; returns the detach function. */

@@ -17,6 +17,7 @@ import {
   assertEquals,
   BOOK_MODEL_FILE,
   BOOK_POLICY_FILE,
+  certs,
   makeCertificates,
   tempDir,
   type TestCertificates,
@@ -46,6 +47,7 @@ async function startNode(files: TestCertificates) {
   return {
     rpc,
     api,
+    security,
     async stop() {
       service.beginShutdown();
       await Promise.all([rpc.close(0), api.close(0)]);
@@ -144,6 +146,57 @@ Deno.test("service: without a client certificate the real gRPC port refuses the 
     assert(code === grpc.status.UNAVAILABLE, `expected UNAVAILABLE, got ${code}`);
   } finally {
     anonymous.close();
+    await node.stop();
+  }
+});
+
+Deno.test("service HTTPS: a rotated certificate is served by the real server without restart", async () => {
+  await using dir = await tempDir();
+  await using otherDir = await tempDir();
+  const files = await makeCertificates(dir.path, ["root"]);
+  const node = await startNode(files);
+  try {
+    // The new node certificate comes from another CA; clients are told to trust only it.
+    await certs(["ca", "--dir", otherDir.path]);
+    await certs([
+      "node",
+      "--dir",
+      dir.path,
+      "--name",
+      "node-1",
+      "--dns",
+      "localhost",
+      "--ca-cert-file",
+      `${otherDir.path}/ca.pem`,
+      "--ca-key-file",
+      `${otherDir.path}/ca-key.pem`,
+    ]);
+    const health = async (caFile: string) => {
+      const tls = httpsClientOptions(
+        await loadClientTlsMaterial({ caFile, ...files.client("root") }),
+      );
+      return await new Promise<string>((resolve) => {
+        const options = {
+          ...tls,
+          host: "localhost",
+          port: node.api.port,
+          path: "/healthz",
+          agent: false,
+        };
+        const call = https.request(options, (response) => {
+          response.resume();
+          resolve(`status ${response.statusCode}`);
+        });
+        call.on("error", () => resolve("refused"));
+        call.end();
+      });
+    };
+    assertEquals(await health(files.caFile), "status 200");
+    assertEquals(await health(`${otherDir.path}/ca.pem`), "refused");
+    assertEquals((await node.security.reload())[0], { part: "server-tls", status: "reloaded" });
+    assertEquals(await health(`${otherDir.path}/ca.pem`), "status 200");
+    assertEquals(await health(files.caFile), "refused");
+  } finally {
     await node.stop();
   }
 });
