@@ -13,7 +13,7 @@ import type {
 import type { ServiceContext } from "./_context.ts";
 import { outOfRange, toServiceError } from "./_errors.ts";
 import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
-import type { ServedRecord } from "./_types.ts";
+import type { CommitLog, ServedRecord } from "./_types.ts";
 
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
@@ -92,6 +92,59 @@ export async function streamRecords(
 
 type ProduceCall = ServerDuplexStream<ProduceRequest, ProduceResponse>;
 
+/** Value bytes a stream's coalesced append may hold (a larger request goes alone). */
+export const coalesceBytesMax = 1024 * 1024;
+
+interface Group {
+  values: Uint8Array[];
+  bytes: number;
+  waiters: { count: number; resolve(offset: number): void; reject(error: unknown): void }[];
+}
+
+/**
+ * Returns `append(values)` for one stream: while the stream's previous append is in flight,
+ * new requests gather into one group that becomes the next append (one entry, one
+ * group-commit slot), so a pipelining client's requests cost one log append per fsync rather
+ * than one each, with no added wait when the stream is idle. Each request still gets its own
+ * first offset. A failed append fails every request in it (none of them was appended).
+ */
+function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<number> {
+  const queue: Group[] = [];
+  let appending = false;
+  const next = () => {
+    const group = queue.shift();
+    if (!group) return;
+    appending = true;
+    log.append(group.values).then(({ baseOffset }) => {
+      let offset = baseOffset;
+      for (const waiter of group.waiters) {
+        waiter.resolve(offset);
+        offset += waiter.count;
+      }
+    }, (error) => group.waiters.forEach((waiter) => waiter.reject(error)))
+      .finally(() => {
+        appending = false;
+        next();
+      });
+  };
+  return (values) => {
+    const bytes = values.reduce((sum, value) => sum + value.length, 0);
+    let group = queue.at(-1);
+    if (!group || group.bytes + bytes > coalesceBytesMax) {
+      group = { values: [], bytes: 0, waiters: [] };
+      queue.push(group);
+    }
+    const joined = group;
+    const result = new Promise<number>((resolve, reject) => {
+      joined.values.push(...values);
+      joined.bytes += bytes;
+      joined.waiters.push({ count: values.length, resolve, reject });
+    });
+    if (!appending) next();
+    return result;
+  };
+}
+
 /**
  * Appends each request as it arrives (so the log group-commits a pipelining client's
  * requests) and answers in request order. Stops reading while `produceInFlightMax` appends
@@ -104,6 +157,7 @@ export function pipelineProduce(
   onEnd: (error: unknown) => void,
 ): void {
   const pending: Promise<ProduceResponse>[] = [];
+  const append = coalescingAppender(ctx.log);
   let flushing = false;
   let inputEnded = false;
   let failed = false;
@@ -139,8 +193,7 @@ export function pipelineProduce(
     const appended = (async () => {
       if (ctx.closing) await ctx.admit("", "produce");
       const values = valuesOf(request);
-      const { baseOffset } = await ctx.log.append(values);
-      return { offset: baseOffset, count: values.length };
+      return { offset: await append(values), count: values.length };
     })();
     appended.catch(() => {}); // observed in order by flush(); avoid an unhandled rejection
     pending.push(appended);

@@ -18,6 +18,8 @@ export class MemoryLog implements CommitLog {
   appends = 0;
   /** Appends started (counted before the gate), to see requests in flight. */
   appendCalls = 0;
+  /** Records per append call, in call order. */
+  readonly appendSizes: number[] = [];
   /** Records handed out by readFrom, to see how far a stream read ahead. */
   recordsRead = 0;
   /** When set, the next append waits for this promise (to hold requests in flight). */
@@ -35,6 +37,7 @@ export class MemoryLog implements CommitLog {
       }
     }
     this.appendCalls++;
+    this.appendSizes.push(values.length);
     if (this.gate) await this.gate;
     const baseOffset = this.nextOffset();
     values.forEach((value, i) => this.records.push({ value, offset: baseOffset + i, term: 0 }));

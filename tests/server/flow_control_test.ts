@@ -5,7 +5,7 @@
 // this runtime.)
 import { EventEmitter } from "node:events";
 import { ServiceContext } from "../../server/_context.ts";
-import { streamRecords } from "../../server/_grpc_stream.ts";
+import { pipelineProduce, streamRecords } from "../../server/_grpc_stream.ts";
 import { assert, assertEquals, eventually } from "./_assert.ts";
 import { MemoryLog } from "./_memory_log.ts";
 
@@ -75,4 +75,53 @@ Deno.test("ConsumeStream reads the log in bounded steps", async () => {
   assert(log.recordsRead <= 300, `one step reads at most ~256 KiB, read ${log.recordsRead}`);
   stop.abort();
   await done;
+});
+
+class FakeDuplex extends EventEmitter {
+  readonly written: { offset: number; count: number }[] = [];
+  paused = false;
+  pauses = 0;
+  ended = false;
+  write(message: { offset: number; count: number }): boolean {
+    this.written.push(message);
+    return true;
+  }
+  pause() {
+    this.paused = true;
+    this.pauses++;
+  }
+  resume() {
+    this.paused = false;
+  }
+  isPaused() {
+    return this.paused;
+  }
+  end() {
+    this.ended = true;
+  }
+}
+
+Deno.test("ProduceStream stops reading at 1024 requests in flight, resumes once answered", async () => {
+  const log = new MemoryLog(1024);
+  let release = () => {};
+  log.gate = new Promise((resolve) => release = resolve);
+  const context = new ServiceContext({ log }, () => []);
+  const call = new FakeDuplex();
+  let outcome: unknown = "running";
+  // deno-lint-ignore no-explicit-any
+  pipelineProduce(context, call as any, (error) => outcome = error);
+  const request = { record: { value: new Uint8Array([1]) }, records: [] };
+  for (let i = 0; i < 1023; i++) call.emit("data", request);
+  assertEquals(call.paused, false, "1023 in flight: still reading");
+  call.emit("data", request);
+  assertEquals([call.paused, call.pauses], [true, 1], "the 1024th pauses the input");
+  release();
+  log.gate = null;
+  await eventually(() => call.written.length === 1024, "every answer");
+  assertEquals(call.paused, false, "resumed");
+  assertEquals(call.written.map((r) => r.offset), Array.from({ length: 1024 }, (_, i) => i));
+  assertEquals(log.appendSizes, [1, 1023], "what was read while the first append held");
+  call.emit("end");
+  await eventually(() => call.ended, "the stream to end");
+  assertEquals(outcome, null);
 });
