@@ -10,9 +10,9 @@
  * @module
  */
 
-import { decodeFrame, getU64, INDEX_ENTRY_BYTES } from "./_codec.ts";
+import { decodeFrame, getU64, INDEX_ENTRY_BYTES, payloadBytes } from "./_codec.ts";
 import type { Segment } from "./_segment.ts";
-import { type Entry, EntryKind, LogError, type LogRecord } from "./types.ts";
+import { type Entry, LogError, type LogRecord } from "./types.ts";
 
 /** Frame bytes one run reads at most (a single larger frame is still read whole). */
 export const READ_AHEAD_BYTES = 1024 * 1024;
@@ -84,7 +84,7 @@ export class EntryReader {
       const run = this.#runOrStop(index, toIndex - index, result.length);
       if (run === null) return result;
       for (const entry of run.entries) {
-        const size = entryPayloadBytes(entry);
+        const size = payloadBytes(entry);
         if (result.length > 0 && payload + size > bytesMax) return result;
         result.push(entry);
         payload += size;
@@ -176,14 +176,6 @@ export class EntryReader {
     this.#lastRun = run;
     return run;
   }
-}
-
-/** Payload bytes of an entry, as `entries(…, bytesMax)` counts them. */
-function entryPayloadBytes(entry: Entry): number {
-  if (entry.kind !== EntryKind.Records) return entry.data.length;
-  let total = 0;
-  for (const record of entry.records) total += record.length;
-  return total;
 }
 
 /** One positional read of index entries, one of frames, then decode (checksums verified). */

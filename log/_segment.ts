@@ -140,13 +140,6 @@ export class Segment implements SegmentHeader {
     return decodeIndexEntry(this.readIndexEntries(k, 1), 0);
   }
 
-  /** Store position where entry number `k` ends (the next frame's start, or the store end). */
-  frameEnd(k: number): number {
-    return k + 1 < this.extent.entryCount
-      ? this.indexEntry(k + 1).position
-      : this.extent.storeBytes;
-  }
-
   /** Reads store bytes `[position, position + length)` into a new buffer. */
   readStore(position: number, length: number): Uint8Array {
     const bytes = new Uint8Array(length);
