@@ -62,6 +62,8 @@ export class FileLog implements EntryStore, RecordLog {
   /** The write or fsync error that stopped the log (fail-stop: see `#failAppends`). */
   #failure: unknown = null;
   #dirty = false;
+  /** An interval sync is queued and has not run yet (at most one at a time). */
+  #syncQueued = false;
   #intervalId: ReturnType<typeof setInterval> | null = null;
 
   /** Use `openLog`, which recovers `segments` and takes `lock`. */
@@ -391,15 +393,22 @@ export class FileLog implements EntryStore, RecordLog {
   }
 
   async #syncIfDirty(): Promise<void> {
-    if (!this.#dirty || this.#closed) return;
+    if (!this.#dirty || this.#closed || this.#syncQueued) return;
+    this.#syncQueued = true;
     await this.#task(async () => {
+      this.#syncQueued = false;
       this.#dirty = false;
       const started = performance.now();
-      await this.#active().syncStore();
+      try {
+        await this.#active().syncStore();
+      } catch (error) {
+        // Resolved appends may be lost: stop taking writes, as after a failed group fsync.
+        this.#failAppends(error);
+        throw error;
+      }
       this.#options.observer.onIntervalSync?.({ fsyncMs: performance.now() - started });
     }).catch(() => {
-      // A failed interval sync is retried on the next tick; appends already resolved.
-      this.#dirty = true;
+      // Nobody awaits a timer's sync; the failure reaches writers through #failure.
     });
   }
 

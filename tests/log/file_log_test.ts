@@ -218,3 +218,27 @@ Deno.test("FileLog stops taking writes after a failed write, keeps reading, stil
     assertEquals(log.read(0).value, valueOf(1), "reads go on from open handles");
     await log.close();
   }));
+
+Deno.test("FileLog shows an append to readers only once it has resolved", () =>
+  withTempDir(async (dir) => {
+    const log = await openLog(dir);
+    const pending = log.append([bytes("a")]);
+    assertEquals(log.nextOffset(), 0, "not visible while its group is being written");
+    await pending;
+    assertEquals(log.nextOffset(), 1);
+    await log.close();
+  }));
+
+Deno.test("FileLog never serves cached entries that a truncation replaced", () =>
+  withTempDir(async (dir) => {
+    const log = await openLog(dir);
+    for (let i = 0; i < 10; i++) await log.append([bytes(`old${i}`)], { term: 1 });
+    assertEquals(text(log.read(7).value), "old7");
+    assertEquals(log.entries(6, 9, 1 << 20).length, 3);
+    await log.truncateSuffix(5);
+    for (let i = 4; i < 10; i++) await log.append([bytes(`new${i}`)], { term: 2 });
+    assertEquals(text(log.read(7).value), "new7");
+    assertEquals(log.entries(8, 9, 1 << 20)[0]!.term, 2);
+    assertEquals(log.readFrom(3, 1 << 20).map((r) => text(r.value)).slice(0, 2), ["old3", "new4"]);
+    await log.close();
+  }));
