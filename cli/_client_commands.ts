@@ -157,32 +157,6 @@ function count(text: string | undefined, flag: string): number {
   return value;
 }
 
-/** Whether an OUT_OF_RANGE at `offset` means "past the end" (done) rather than "too early". */
-function isPastEnd(error: unknown, offset: number): boolean {
-  const { code, details = "" } = error as { code?: number; details?: string };
-  if (code !== status.OUT_OF_RANGE) return false;
-  if (details.includes("the log is empty")) return true;
-  const range = /holds offsets (\d+) to (\d+)/.exec(details);
-  return range !== null && offset > Number(range[2]);
-}
-
-/** Reads existing records with unary calls until the end of the log (or `limit`). */
-async function readToEnd(
-  client: LogClient,
-  from: number,
-  limit: number,
-  print: (record: RecordMessage) => void,
-): Promise<void> {
-  for (let offset = from; limit === 0 || offset < from + limit; offset++) {
-    try {
-      print(await client.consume(offset));
-    } catch (error) {
-      if (isPastEnd(error, offset)) return;
-      throw error;
-    }
-  }
-}
-
 /** `strand consume`. */
 export async function runConsume(args: string[]): Promise<number> {
   const { values } = parse("consume", args, {
@@ -199,13 +173,9 @@ export async function runConsume(args: string[]): Promise<number> {
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    if (values.follow) {
-      for await (const record of client.consumeStream(from, { limit, signal: stop.signal })) {
-        print(record);
-      }
-    } else {
-      await readToEnd(client, from, limit, print);
-    }
+    const stopAtEnd = values.follow !== true;
+    const options = { limit, stopAtEnd, batchRecordsMax: 500, signal: stop.signal };
+    for await (const record of client.consumeStream(from, options)) print(record);
     return 0;
   } catch (error) {
     if (stop.signal.aborted) return 0;

@@ -44,6 +44,8 @@ export interface ConsumeStreamOptions {
   limit?: number;
   /** Ask the server for batches of up to this many records per message. */
   batchRecordsMax?: number;
+  /** End at the end of the log as it is when the stream starts, instead of waiting. */
+  stopAtEnd?: boolean;
   /** Cancels the stream. */
   signal?: AbortSignal;
 }
@@ -163,6 +165,7 @@ export class LogClient {
       offset,
       limit: options.limit ?? 0,
       batchRecordsMax: options.batchRecordsMax ?? 0,
+      stopAtEnd: options.stopAtEnd ?? false,
     };
     const stream = this.#stub.consumeStream(request);
     // Our own cancel (a break, the signal) surfaces as a CANCELLED 'error' that may come after

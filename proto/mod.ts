@@ -31,11 +31,15 @@ export interface ProduceResponse {
   count: number;
 }
 
-/** Consume input; `limit` and `batchRecordsMax` are stream extensions (0 = unset). */
+/** Consume input; `limit`, `batchRecordsMax` and `stopAtEnd` are stream extensions. */
 export interface ConsumeRequest {
   offset: number;
+  /** Stop after this many records (0: no limit). */
   limit: number;
+  /** Records per message when > 0 (in `ConsumeResponse.records`). */
   batchRecordsMax: number;
+  /** End at the end of the log as it is when the stream starts, instead of waiting. */
+  stopAtEnd?: boolean;
 }
 
 /** Consume output: one `record` (the book) or a batch in `records` (extension). */

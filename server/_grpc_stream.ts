@@ -69,17 +69,21 @@ async function send(
   return !signal.aborted;
 }
 
-/** Replays from the requested offset, then tails until the limit, a cancel or shutdown. */
+/**
+ * Replays from the requested offset, then tails until the limit, a cancel or shutdown (or,
+ * with `stopAtEnd`, ends at the end of the log as it was when the stream started).
+ */
 export async function streamRecords(
   ctx: ServiceContext,
   call: ConsumeCall,
   signal: AbortSignal,
 ): Promise<void> {
-  const { limit, batchRecordsMax } = call.request;
+  const { limit, batchRecordsMax, stopAtEnd } = call.request;
   let offset = Number(call.request.offset ?? 0);
   let remaining = Number(limit ?? 0) > 0 ? Number(limit) : Infinity;
-  while (remaining > 0 && !signal.aborted) {
-    const records = nextBatch(ctx, offset, Math.min(remaining, 1 << 20));
+  const end = stopAtEnd ? ctx.log.nextOffset() : Infinity;
+  while (remaining > 0 && offset < end && !signal.aborted) {
+    const records = nextBatch(ctx, offset, Math.min(remaining, end - offset, 1 << 20));
     if (records.length === 0) {
       await ctx.log.waitForOffset(offset, signal);
       continue;

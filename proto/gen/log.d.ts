@@ -281,6 +281,9 @@ export namespace log {
             /** ConsumeRequest batchRecordsMax. */
             batchRecordsMax: number;
 
+            /** ConsumeRequest stopAtEnd. */
+            stopAtEnd: boolean;
+
             /**
              * Creates a new ConsumeRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -328,6 +331,9 @@ export namespace log {
 
                 /** ConsumeRequest batchRecordsMax */
                 batchRecordsMax?: (number|null);
+
+                /** ConsumeRequest stopAtEnd */
+                stopAtEnd?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

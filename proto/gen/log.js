@@ -631,6 +631,7 @@ export const log = $root.log = (() => {
              * @property {number|Long|null} [offset] ConsumeRequest offset
              * @property {number|Long|null} [limit] ConsumeRequest limit
              * @property {number|null} [batchRecordsMax] ConsumeRequest batchRecordsMax
+             * @property {boolean|null} [stopAtEnd] ConsumeRequest stopAtEnd
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -687,6 +688,14 @@ export const log = $root.log = (() => {
             ConsumeRequest.prototype.batchRecordsMax = 0;
 
             /**
+             * ConsumeRequest stopAtEnd.
+             * @member {boolean} stopAtEnd
+             * @memberof log.v1.ConsumeRequest
+             * @instance
+             */
+            ConsumeRequest.prototype.stopAtEnd = false;
+
+            /**
              * Creates a new ConsumeRequest instance using the specified properties.
              * @function create
              * @memberof log.v1.ConsumeRequest
@@ -724,6 +733,8 @@ export const log = $root.log = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.limit);
                 if (message.batchRecordsMax != null && $Object.hasOwnProperty.call(message, "batchRecordsMax") && message.batchRecordsMax !== 0)
                     writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.batchRecordsMax);
+                if (message.stopAtEnd != null && $Object.hasOwnProperty.call(message, "stopAtEnd") && message.stopAtEnd !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.stopAtEnd);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -793,6 +804,15 @@ export const log = $root.log = (() => {
                                 message.batchRecordsMax = value;
                             else
                                 delete message.batchRecordsMax;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.stopAtEnd = value;
+                            else
+                                delete message.stopAtEnd;
                             continue;
                         }
                     }

@@ -160,3 +160,15 @@ Deno.test("ProduceStream answers 1100 pipelined requests in order across a held 
   assertEquals(h.log.appendSizes.reduce((a, b) => a + b), 1100);
   stream.end();
 });
+
+Deno.test("ConsumeStream with stopAtEnd ends at the end of the log as it was", async () => {
+  await using h = await startHarness();
+  await h.client.produceBatch(["a", "b", "c"].map((v) => encoder.encode(v)));
+  const seen: number[] = [];
+  for await (const r of h.client.consumeStream(1, { stopAtEnd: true })) seen.push(r.offset);
+  assertEquals(seen, [1, 2]);
+  const none: number[] = [];
+  for await (const r of h.client.consumeStream(7, { stopAtEnd: true })) none.push(r.offset);
+  assertEquals(none, [], "past the end: nothing, no wait");
+  assertEquals(h.log.waiters.size, 0);
+});
