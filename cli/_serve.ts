@@ -7,6 +7,8 @@ import { type Agent, startAgent } from "../agent/mod.ts";
 import { type RawSettings, readConfigFile, readEnv, type ServeKey, serveKeys } from "./_config.ts";
 import { CliError } from "./_errors.ts";
 import { stderrLogger } from "./_logger.ts";
+import type { Logger } from "../server/mod.ts";
+import { SecurityError, SecurityState } from "../security/mod.ts";
 import { resolveServeSettings, type ServeSettings } from "./_serve_settings.ts";
 
 /** Help text of `serve`. */
@@ -34,9 +36,14 @@ Options:
   --log-level LEVEL         debug | info | warn | error (default info)
   --bootstrap               start a new cluster (a single node always is one)
   --start-join-addrs LIST   gossip addresses to join (cluster issue: not supported yet)
-  --acl-model-file FILE, --acl-policy-file FILE          (security issue: not yet)
-  --server-tls-{cert,key,ca}-file FILE                   (security issue: not yet)
-  --peer-tls-{cert,key,ca}-file FILE                     (security issue: not yet)
+  --server-tls-cert-file FILE, --server-tls-key-file FILE
+                            TLS on the gRPC and HTTP ports (without: plaintext, no auth)
+  --server-tls-ca-file FILE require client certificates from this CA (mutual TLS); the
+                            subject is the certificate's Common Name
+  --acl-model-file FILE, --acl-policy-file FILE
+                            Casbin ACL (the book's files): produce/consume per subject;
+                            TLS and ACL files reload on SIGHUP and when they change
+  --peer-tls-{cert,key,ca}-file FILE                     (cluster issue: not yet)
   -h, --help                this text
 `;
 
@@ -84,7 +91,25 @@ function waitForSignal(): Promise<string> {
   });
 }
 
-async function start(settings: ServeSettings): Promise<Agent> {
+/** Loads TLS and ACL files (a broken file stops the start) and says what is insecure. */
+async function loadSecurity(settings: ServeSettings, logger: Logger): Promise<SecurityState> {
+  let security: SecurityState;
+  try {
+    security = await SecurityState.load(settings.security, { logger });
+  } catch (error) {
+    if (error instanceof SecurityError) throw new CliError(error.message, 1);
+    throw error;
+  }
+  for (const warning of security.insecureWarnings()) logger.warn(warning);
+  return security;
+}
+
+async function start(
+  settings: ServeSettings,
+  security: SecurityState,
+  logger: Logger,
+): Promise<Agent> {
+  const httpTls = security.httpsServerOptions();
   try {
     return await startAgent({
       dataDir: settings.dataDir,
@@ -93,7 +118,10 @@ async function start(settings: ServeSettings): Promise<Agent> {
       rpcPort: settings.rpcPort,
       httpPort: settings.httpPort,
       log: settings.log,
-      logger: stderrLogger(settings.logLevel),
+      logger,
+      serverCredentials: security.grpcServerCredentials(),
+      ...(httpTls ? { httpTls } : {}),
+      ...(security.aclEnabled ? { authorize: security.can.bind(security) } : {}),
     });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -108,19 +136,39 @@ async function start(settings: ServeSettings): Promise<Agent> {
 /** Runs `serve` until a signal; resolves with the exit code. */
 export async function runServe(args: string[]): Promise<number> {
   const settings = await collectSettings(args);
-  const agent = await start(settings);
+  const logger = stderrLogger(settings.logLevel);
+  const security = await loadSecurity(settings, logger);
+  let agent: Agent;
+  try {
+    agent = await start(settings, security, logger);
+  } catch (error) {
+    await security.close();
+    throw error;
+  }
+  security.watch(); // SIGHUP and file changes reload certificates and policy
+  // Listen before announcing readiness: a supervisor may signal as soon as it reads it.
+  const signalled = waitForSignal();
   const host = settings.bindHost.includes(":") ? `[${settings.bindHost}]` : settings.bindHost;
+  const scheme = security.tlsEnabled ? "https" : "http";
   console.log(`strand: node ${settings.nodeName} serving`);
   console.log(`  gRPC  ${host}:${agent.rpcPort}`);
-  console.log(`  HTTP  http://${host}:${agent.httpPort}`);
+  console.log(`  HTTP  ${scheme}://${host}:${agent.httpPort}`);
   console.log(`  data  ${settings.dataDir}`);
-  const signal = await waitForSignal();
+  console.log(`  auth  ${authSummary(security)}`);
+  const signal = await signalled;
   console.log(`strand: ${signal} received, shutting down`);
   // A second signal while draining stops at once.
   const force = () => Deno.exit(130);
   Deno.addSignalListener("SIGINT", force);
   Deno.addSignalListener("SIGTERM", force);
   await agent.shutdown();
+  await security.close();
   console.log("strand: stopped");
   return 0;
+}
+
+function authSummary(security: SecurityState): string {
+  if (!security.tlsEnabled) return "NONE: plaintext, no authentication, no authorization";
+  const tls = security.mutualTls ? "mutual TLS (client certificates required)" : "TLS";
+  return `${tls}, ${security.aclEnabled ? "ACL" : "no ACL"}`;
 }

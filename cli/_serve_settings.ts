@@ -13,6 +13,7 @@ import {
   stringSetting,
 } from "./_config.ts";
 import { CliError } from "./_errors.ts";
+import { SecurityError, type SecurityFiles, securityFilesFromFlags } from "../security/mod.ts";
 
 /** A validated `serve` configuration. */
 export interface ServeSettings {
@@ -25,18 +26,15 @@ export interface ServeSettings {
   bootstrap: boolean;
   log: LogOptions;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** TLS, mutual TLS and ACL files; empty means plaintext without authentication. */
+  security: SecurityFiles;
 }
 
 /** Flags whose feature is not built yet, with the issue that brings it. */
 const notYet: [ServeKey, string][] = [
-  ["server-tls-cert-file", "TLS arrives with the security issue"],
-  ["server-tls-key-file", "TLS arrives with the security issue"],
-  ["server-tls-ca-file", "TLS arrives with the security issue"],
   ["peer-tls-cert-file", "peer TLS arrives with the security and cluster issues"],
   ["peer-tls-key-file", "peer TLS arrives with the security and cluster issues"],
   ["peer-tls-ca-file", "peer TLS arrives with the security and cluster issues"],
-  ["acl-model-file", "ACLs arrive with the security issue"],
-  ["acl-policy-file", "ACLs arrive with the security issue"],
   ["start-join-addrs", "joining a cluster arrives with the cluster issue"],
 ];
 
@@ -82,6 +80,15 @@ function logOptions(raw: RawSettings): LogOptions {
   };
 }
 
+function securityFiles(raw: RawSettings): SecurityFiles {
+  try {
+    return securityFilesFromFlags(raw);
+  } catch (error) {
+    if (error instanceof SecurityError) throw new CliError(error.message);
+    throw error;
+  }
+}
+
 /** Validates `raw` (defaults: ./data, 127.0.0.1:8401, rpc 8400, http 8402). */
 export function resolveServeSettings(raw: RawSettings): ServeSettings {
   rejectUnbuilt(raw);
@@ -97,6 +104,7 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
     bootstrap: booleanSetting(raw, "bootstrap"),
     log: logOptions(raw),
     logLevel: logLevel(raw),
+    security: securityFiles(raw),
   };
   for (const key of ["rpc-port", "http-port"] as const) {
     if (integerSetting(raw, key, 0) > 65535) throw new CliError(`Cannot use --${key}: over 65535`);

@@ -37,7 +37,7 @@ export const CLIENT_SECURITY_FLAGS = [
 ] as const;
 
 /** Parsed flag values by name; absent flags are missing or undefined. */
-export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;
+export type FlagValues = Readonly<Record<string, string | boolean | readonly string[] | undefined>>;
 
 /** Help lines for the `serve` security flags. */
 export const SERVE_SECURITY_HELP =
