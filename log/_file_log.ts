@@ -318,7 +318,7 @@ export class FileLog implements EntryStore, RecordLog {
 
   async #writeGroup(segment: Segment, entries: Entry[], requests: AppendRequest[]): Promise<void> {
     const timestampMs = this.#options.clock();
-    const group = encodeGroup(entries, requests, segment.extent.storeBytes, timestampMs);
+    const group = encodeGroup(entries, segment.extent.storeBytes, timestampMs);
     const started = performance.now();
     try {
       await segment.write(group.frames, group.index);

@@ -144,18 +144,15 @@ export function advance(tail: Tail, entry: Entry): void {
   tail.lastTerm = entry.term;
 }
 
-/** A group ready to write: frames, index entries and who to tell. */
+/** A group ready to write: its frames (store bytes) and their index entries. */
 export interface EncodedGroup {
   readonly frames: Uint8Array;
   readonly index: Uint8Array;
-  readonly entries: readonly Entry[];
-  readonly requests: readonly AppendRequest[];
 }
 
 /** Encodes `entries` as frames starting at store position `storeBytes`. */
 export function encodeGroup(
   entries: readonly Entry[],
-  requests: readonly AppendRequest[],
   storeBytes: number,
   timestampMs: number,
 ): EncodedGroup {
@@ -175,5 +172,5 @@ export function encodeGroup(
     );
     position += encodeFrame(entry, timestampMs, frames, position);
   }
-  return { frames, index, entries, requests };
+  return { frames, index };
 }
