@@ -173,7 +173,10 @@ export class FileLog implements EntryStore, RecordLog {
 
   // ---- mutations (queued) ----------------------------------------------------------------
 
-  /** Appends one entry holding `records`; group-committed; resolves when durable per policy. */
+  /**
+   * Appends one entry holding `records`; group-committed; resolves when durable per policy.
+   * The bytes are read when the group is written: do not change them until this settles.
+   */
   append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#failure !== null) return Promise.reject(this.#failure);
@@ -187,7 +190,10 @@ export class FileLog implements EntryStore, RecordLog {
     });
   }
 
-  /** Appends entries continuing lastIndex()/nextOffset(); resolves when durable per policy. */
+  /**
+   * Appends entries continuing lastIndex()/nextOffset(); resolves when durable per policy.
+   * As with `append`, the entries are read when their group is written.
+   */
   appendEntries(entries: readonly Entry[]): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#failure !== null) return Promise.reject(this.#failure);
