@@ -230,7 +230,7 @@ async function withServers(
     mainPath,
     "serve",
     ...["--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0", "--fsync", FSYNC],
-    ...["--log-level", "warn"],
+    ...["--log-level", "error"],
   ]).catch(async (error) => {
     await noop.stop();
     throw error;
@@ -243,20 +243,36 @@ async function withServers(
   }
 }
 
-/** Each ratio pairs the service with the no-op ceiling measured right before it. */
+/**
+ * Runs `name` against the no-op server and the service alternately, `rounds` times each, so
+ * both see the same background load; returns the mean rates.
+ */
+async function paired(
+  name: string,
+  addresses: { noop: string; service: string },
+  rounds: number,
+): Promise<{ noop: number; service: number }> {
+  let noop = 0;
+  let service = 0;
+  for (let round = 0; round < rounds; round++) {
+    noop += (await clientCase(name, addresses.noop)).rate / rounds;
+    service += (await clientCase(name, addresses.service)).rate / rounds;
+  }
+  return { noop, service };
+}
+
+/** Each ratio pairs the service with the no-op ceiling measured alternately with it. */
 async function measure(noop: string, service: string): Promise<void> {
   const tag = FSYNC === "always" ? "durable" : FSYNC;
   const at = (name: string) => clientCase(name, service);
-  const ceilingUnary = (await clientCase("unary.c64", noop)).rate;
-  report("service.noop.unary.c64.100B", ceilingUnary, "rpc/s");
-  const c64 = (await at("unary.c64")).rate;
-  report(`service.produce.unary.c64.100B.${tag}`, c64, "rpc/s");
-  report("service.produce.unary.c64.ratio_to_noop", c64 / ceilingUnary, "ratio");
-  const ceilingStream = (await clientCase("stream.1", noop)).rate;
-  report("service.noop.stream.100B", ceilingStream, "msgs/s");
-  const one = (await at("stream.1")).rate;
-  report(`service.produce.stream.100B.${tag}`, one, "msgs/s");
-  report("service.produce.stream.ratio_to_noop", one / ceilingStream, "ratio");
+  const unary = await paired("unary.c64", { noop, service }, 2);
+  report("service.noop.unary.c64.100B", unary.noop, "rpc/s");
+  report(`service.produce.unary.c64.100B.${tag}`, unary.service, "rpc/s");
+  report("service.produce.unary.c64.ratio_to_noop", unary.service / unary.noop, "ratio");
+  const stream = await paired("stream.1", { noop, service }, 2);
+  report("service.noop.stream.100B", stream.noop, "msgs/s");
+  report(`service.produce.stream.100B.${tag}`, stream.service, "msgs/s");
+  report("service.produce.stream.ratio_to_noop", stream.service / stream.noop, "ratio");
   report(`service.produce.unary.c1.100B.${tag}`, (await at("unary.c1")).rate, "rpc/s");
   report(`service.produce.batch500.100B.${tag}`, (await at("stream.500")).rate, "records/s");
   report("service.consume.stream.100B", (await at("consume.1")).rate, "records/s");
