@@ -27,6 +27,7 @@ const byCode: Record<string, { grpc: GrpcStatus; http: number }> = {
   OFFSET_OUT_OF_RANGE: { grpc: GrpcStatus.OUT_OF_RANGE, http: 404 },
   TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
   INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
+  CORRUPT: { grpc: GrpcStatus.DATA_LOSS, http: 500 },
   PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
   CLOSED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },

@@ -45,7 +45,7 @@ async function unary<Response>(
     observe(ctx, method, started, GrpcStatus.OK);
   } catch (error) {
     const failure = toServiceError(error);
-    if (failure.grpcStatus === GrpcStatus.INTERNAL) {
+    if (failure.httpStatus >= 500 && failure.grpcStatus !== GrpcStatus.UNAVAILABLE) {
       ctx.logger.error(`${method} failed`, { error: String(error) });
     }
     callback({ code: failure.grpcStatus, details: failure.message });

@@ -57,7 +57,7 @@ function dispatcher(service: Service, routes: Map<string, HttpHandler>) {
       else await getRecordByPath(service, request, response, recordPath.exec(url.pathname)![1]!);
     } catch (error) {
       const failure = toServiceError(error);
-      if (failure.httpStatus === 500) {
+      if (failure.httpStatus === 500) { // INTERNAL or DATA_LOSS: worth a log line
         service.context.logger.error("HTTP request failed", { error: String(error) });
       }
       sendError(response, failure);

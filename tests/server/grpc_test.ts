@@ -172,3 +172,23 @@ Deno.test("ConsumeStream with stopAtEnd ends at the end of the log as it was", a
   assertEquals(none, [], "past the end: nothing, no wait");
   assertEquals(h.log.waiters.size, 0);
 });
+
+Deno.test("A record failing its checksum is DATA_LOSS, and other records still read", async () => {
+  await using h = await startHarness();
+  await h.client.produceBatch(["a", "b"].map((v) => encoder.encode(v)));
+  const read = h.log.read.bind(h.log);
+  h.log.read = (offset) => {
+    if (offset === 0) {
+      throw Object.assign(new Error("Cannot read offset 0: checksum mismatch"), {
+        code: "CORRUPT",
+      });
+    }
+    return read(offset);
+  };
+  const failure = await rejection(h.client.consume(0));
+  assertEquals([failure.code, failure.details], [
+    status.DATA_LOSS,
+    "Cannot read offset 0: checksum mismatch",
+  ]);
+  assertEquals(text((await h.client.consume(1)).value), "b");
+});
