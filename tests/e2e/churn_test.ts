@@ -14,9 +14,8 @@ const failures: string[] = [];
 /**
  * CANCELLED resets of calls this client never cancelled. Deno 2.8.3's HTTP/2 *client* resets
  * whole batches of fresh calls after many cancels and closes in the same process; a Node
- * grpc-js client running the same pattern (240 channels in
- * batches of 24) against the same server saw none. They are counted, not
- * failed: what this test guards is the server.
+ * grpc-js client running the same pattern (240 channels in batches of 24) against the same
+ * server saw none. They are counted, not failed: what this test guards is the server.
  */
 const clientResets: string[] = [];
 
