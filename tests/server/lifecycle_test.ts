@@ -91,3 +91,20 @@ Deno.test("Health is NOT_SERVING until the owner says the node serves", async ()
     await grpc.close(1000);
   }
 });
+
+Deno.test("Shutdown lets in-flight requests finish before the server closes", async () => {
+  await using h = await startHarness();
+  let release = () => {};
+  h.log.gate = new Promise((resolve) => release = resolve);
+  const inFlight = h.client.produce(encoder.encode("in flight"));
+  await eventually(() => h.log.appendCalls === 1, "the append to start");
+  h.service.beginShutdown();
+  let closed = false;
+  const closing = h.grpc.close(10_000).then(() => closed = true);
+  const late = await rejection(h.client.consume(0));
+  assertEquals(late.code, status.UNAVAILABLE, "new requests are refused meanwhile");
+  assertEquals(closed, false, "the server waits for the in-flight call");
+  release();
+  assertEquals(await inFlight, 0, "the in-flight produce is acknowledged");
+  await closing;
+});
