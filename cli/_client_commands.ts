@@ -8,10 +8,14 @@ import { status } from "@grpc/grpc-js";
 import { LogClient } from "../client/mod.ts";
 import type { RecordMessage } from "../proto/mod.ts";
 import { CliError } from "./_errors.ts";
+import { type FlagValues, loadClientGrpcSecurity, SecurityError } from "../security/mod.ts";
 
 const common = `  --addr HOST:PORT          server gRPC address (default 127.0.0.1:8400)
-  --tls-cert-file FILE, --tls-key-file FILE, --tls-ca-file FILE
-                            client TLS (security issue: not supported yet)
+  --tls-ca-file FILE        use TLS, trusting this CA for the server's certificate
+  --tls-cert-file FILE, --tls-key-file FILE
+                            client certificate for mutual TLS (its CN is the ACL subject)
+  --tls-server-name NAME    verify the server as NAME (default: the --addr host; for a
+                            loopback IP, localhost: Deno cannot verify IP addresses)
   -h, --help                this text`;
 
 /** Help text of `produce`. */
@@ -54,6 +58,7 @@ const clientOptions = {
   "tls-cert-file": { type: "string" },
   "tls-key-file": { type: "string" },
   "tls-ca-file": { type: "string" },
+  "tls-server-name": { type: "string" },
 } as const;
 
 function parse<T extends Record<string, { type: "string" | "boolean" }>>(
@@ -68,13 +73,28 @@ function parse<T extends Record<string, { type: "string" | "boolean" }>>(
   }
 }
 
-function connect(values: Record<string, unknown>): LogClient {
-  for (const flag of ["tls-cert-file", "tls-key-file", "tls-ca-file"]) {
-    if (values[flag] !== undefined) {
-      throw new CliError(`--${flag} is not supported yet: TLS arrives with the security issue`);
+/** Opens a client; TLS (and mutual TLS) from the --tls-* flags, plaintext without them. */
+async function connect(values: Record<string, unknown>): Promise<LogClient> {
+  const addr = String(values.addr ?? "127.0.0.1:8400");
+  const flags = { ...values } as FlagValues & Record<string, unknown>;
+  const host = addr.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  if (flags["tls-ca-file"] !== undefined && flags["tls-server-name"] === undefined) {
+    // Deno's TLS refuses an IP address as server name; a local node answers to localhost.
+    if (/^127\.|^::1$/.test(host)) flags["tls-server-name"] = "localhost";
+    else if (/^[\d.]+$|:/.test(host)) {
+      throw new CliError(`Cannot verify ${host} over TLS by IP address: add --tls-server-name`);
     }
   }
-  return new LogClient(String(values.addr ?? "127.0.0.1:8400"));
+  try {
+    const security = await loadClientGrpcSecurity(flags);
+    return new LogClient(addr, {
+      credentials: security.credentials,
+      channelOptions: security.channelOptions,
+    });
+  } catch (error) {
+    if (error instanceof SecurityError) throw new CliError(error.message);
+    throw error;
+  }
 }
 
 function describe(error: unknown): CliError {
@@ -113,7 +133,7 @@ async function produceLines(client: LogClient, input: AsyncIterable<string>): Pr
 /** `strand produce`. */
 export async function runProduce(args: string[]): Promise<number> {
   const { values, positionals } = parse("produce", args, { file: { type: "string" } });
-  const client = connect(values);
+  const client = await connect(values);
   try {
     if (positionals.length > 0) {
       const encoder = new TextEncoder();
@@ -168,7 +188,7 @@ export async function runConsume(args: string[]): Promise<number> {
   const from = count(values.from, "--from");
   const limit = count(values.count, "--count");
   const print = printer(values.output ?? "raw");
-  const client = connect(values);
+  const client = await connect(values);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
@@ -189,7 +209,7 @@ export async function runConsume(args: string[]): Promise<number> {
 /** `strand servers`. */
 export async function runServers(args: string[]): Promise<number> {
   const { values } = parse("servers", args, {});
-  const client = connect(values);
+  const client = await connect(values);
   try {
     for (const server of await client.getServers()) {
       console.log(`${server.id}\t${server.rpcAddr}\t${server.isLeader ? "leader" : "follower"}`);

@@ -30,8 +30,10 @@ Deno.test("cli: flags of features not built yet are rejected, never ignored", as
     assertEquals(result.code, 2, args.join(" "));
     assert(result.stderr.includes(message), result.stderr);
   }
-  const consume = await runCli(["consume", "--tls-ca-file", "ca.pem"]);
-  assert(consume.stderr.includes("--tls-ca-file is not supported yet"), consume.stderr);
+  const consume = await runCli(["consume", "--tls-ca-file", "missing-ca.pem"]);
+  assert(consume.stderr.includes("Cannot read CA file missing-ca.pem"), consume.stderr);
+  const halfTls = await runCli(["consume", "--tls-cert-file", "c.pem"]);
+  assert(halfTls.stderr.includes("--tls-cert-file and --tls-key-file go"), halfTls.stderr);
 });
 
 Deno.test("cli: settings layer defaults < config file < STRAND_* env < flags", async () => {

@@ -14,7 +14,7 @@ import {
   tempDir,
   type TestCertificates,
 } from "./_helpers.ts";
-import { serve } from "./_serve.ts";
+import { runCli, serve } from "./_serve.ts";
 
 async function client(files: TestCertificates, subject: string, port: number) {
   const security = await loadClientGrpcSecurity({
@@ -100,4 +100,35 @@ Deno.test("serve refuses to start with a certificate whose key does not match", 
     ...["--server-tls-key-file", files.client("root").keyFile],
   ]).then(() => "started", (error: Error) => error.message);
   assert(error.includes("the key file holds the key of another certificate"), error);
+});
+
+Deno.test("produce and consume commands speak mutual TLS with --tls-* flags", async () => {
+  await using work = await tempDir();
+  const dataDir = `${work.path}/data`;
+  await Deno.mkdir(dataDir);
+  const files = await makeCertificates(`${work.path}/certs`, ["root"]);
+  const node = await serve(dataDir, [files.nodeCertFile, files.nodeKeyFile, files.caFile], [
+    ...["--server-tls-cert-file", files.nodeCertFile, "--server-tls-key-file", files.nodeKeyFile],
+    ...["--server-tls-ca-file", files.caFile],
+  ]);
+  try {
+    const tls = [
+      ...["--addr", `127.0.0.1:${node.rpcPort}`, "--tls-ca-file", files.caFile],
+      ...["--tls-cert-file", files.client("root").certFile],
+      ...["--tls-key-file", files.client("root").keyFile],
+    ];
+    const produced = await runCli(["produce", ...tls, "first", "second"]);
+    assertEquals([produced.code, produced.stdout], [0, "0\n1\n"], produced.stderr);
+    const consumed = await runCli(["consume", ...tls]);
+    assertEquals([consumed.code, consumed.stdout], [0, "first\nsecond\n"], consumed.stderr);
+    // Without the client certificate the same command is refused.
+    const anonymous = await runCli([
+      "consume",
+      ...["--addr", `127.0.0.1:${node.rpcPort}`, "--tls-ca-file", files.caFile],
+    ]);
+    assertEquals(anonymous.code, 1, anonymous.stderr);
+    assert(anonymous.stderr.includes("UNAVAILABLE"), anonymous.stderr);
+  } finally {
+    assertEquals(await node.stop(), 0);
+  }
 });
