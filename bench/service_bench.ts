@@ -124,12 +124,19 @@ async function latency(client: LogClient, address: string): Promise<Result> {
   const from = await client.produce(value100);
   const latenciesMs: number[] = [];
   const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 8);
+  let tailing = () => {};
+  const ready = new Promise<void>((resolve) => tailing = resolve);
   const reader = (async () => {
-    for await (const record of tail.consumeStream(from + 1)) {
+    for await (const record of tail.consumeStream(from)) {
+      if (record.offset === from) { // the stream is up: measuring starts with the next one
+        tailing();
+        continue;
+      }
       latenciesMs.push(performance.now() - view(record.value).getFloat64(0));
       if (latenciesMs.length >= 2000) break;
     }
   })();
+  await ready;
   const end = performance.now() + SECS * 1000;
   for (let i = 0; i < 2000 && performance.now() < end; i++) {
     const value = new Uint8Array(100);
