@@ -27,6 +27,8 @@ interface Result {
   rate: number;
   p50Ms?: number;
   p99Ms?: number;
+  /** Latency: delivery to the tailing consumer minus the producer's acknowledgement. */
+  afterAckP99Ms?: number;
 }
 
 // ---- the no-op ceiling server ------------------------------------------------------------
@@ -123,6 +125,8 @@ async function latency(client: LogClient, address: string): Promise<Result> {
   const tail = new LogClient(address);
   const from = await client.produce(value100);
   const latenciesMs: number[] = [];
+  const deliveredAtMs = new Map<number, number>();
+  const ackedAtMs = new Map<number, number>();
   const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 8);
   let tailing = () => {};
   const ready = new Promise<void>((resolve) => tailing = resolve);
@@ -132,7 +136,9 @@ async function latency(client: LogClient, address: string): Promise<Result> {
         tailing();
         continue;
       }
-      latenciesMs.push(performance.now() - view(record.value).getFloat64(0));
+      const now = performance.now();
+      latenciesMs.push(now - view(record.value).getFloat64(0));
+      deliveredAtMs.set(record.offset, now);
       if (latenciesMs.length >= 2000) break;
     }
   })();
@@ -141,12 +147,22 @@ async function latency(client: LogClient, address: string): Promise<Result> {
   for (let i = 0; i < 2000 && performance.now() < end; i++) {
     const value = new Uint8Array(100);
     view(value).setFloat64(0, performance.now());
-    await client.produce(value);
+    const offset = await client.produce(value);
+    ackedAtMs.set(offset, performance.now());
   }
   await Promise.race([reader, new Promise((resolve) => setTimeout(resolve, 2000))]);
   tail.close();
   const sorted = latenciesMs.toSorted((a, b) => a - b);
-  return { rate: sorted.length, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+  const afterAck = [...deliveredAtMs].map(([offset, at]) =>
+    Math.max(0, at - ackedAtMs.get(offset)!)
+  )
+    .filter((ms) => !Number.isNaN(ms)).toSorted((a, b) => a - b);
+  return {
+    rate: sorted.length,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+    afterAckP99Ms: quantile(afterAck, 0.99),
+  };
 }
 
 async function runClientCase(name: string, address: string): Promise<Result> {
@@ -287,6 +303,7 @@ async function measure(noop: string, service: string): Promise<void> {
   const latency = await at("latency");
   report(`service.tail.latency.p50.${tag}`, latency.p50Ms ?? NaN, "ms");
   report(`service.tail.latency.p99.${tag}`, latency.p99Ms ?? NaN, "ms");
+  report("service.tail.after_ack.p99", latency.afterAckP99Ms ?? NaN, "ms");
 }
 
 if (import.meta.main) {
