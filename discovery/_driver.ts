@@ -48,6 +48,8 @@ export interface GossipStats {
   pushPullsFailed: number;
   eventsDropped: number;
   handlerErrors: number;
+  /** UDP socket errors (for example ICMP port unreachable), treated as packet loss. */
+  socketErrors: number;
 }
 
 const frameBytesMax = 8 * 1024 * 1024;
@@ -162,6 +164,7 @@ export class GossipNode {
     pushPullsFailed: 0,
     eventsDropped: 0,
     handlerErrors: 0,
+    socketErrors: 0,
   };
   readonly #core: Membership;
   readonly #keyring: Keyring;
@@ -198,6 +201,9 @@ export class GossipNode {
       random: cryptoRandom,
       nowMs: performance.now(),
     });
+    // ICMP "port unreachable" from a peer that just stopped surfaces as a socket error: to
+    // SWIM that is a lost packet, never a reason to crash the node.
+    this.#socket.on("error", () => this.stats.socketErrors++);
     this.#socket.on("message", (message: Buffer, info: dgram.RemoteInfo) => {
       this.#track(this.#onDatagram(new Uint8Array(message), `${info.address}:${info.port}`));
     });

@@ -82,7 +82,7 @@ function sameTags(a: Tags, b: Tags): boolean {
  * @example
  * ```ts
  * const node = new Membership({ name: "a", address: "10.0.0.1:7946", random, nowMs: 0 });
- * node.join(0, ["10.0.0.2:7946"]);
+ * node.join(["10.0.0.2:7946"]);
  * node.tick(20);
  * const { packets, pushPulls, events } = node.takeReady();
  * ```
@@ -185,9 +185,8 @@ export class Membership {
   }
 
   /** Asks for a joining push/pull with each of `addresses`. */
-  join(nowMs: number, addresses: readonly string[]): void {
+  join(addresses: readonly string[]): void {
     this.#assertRunning("join");
-    void nowMs;
     for (const to of addresses) this.#ready.pushPulls.push({ to, join: true });
   }
 

@@ -222,7 +222,7 @@ Deno.test("core: serving a push/pull merges first, so a refutation rides back in
   const self = reply.find((member) => member.name === "a");
   assertEquals([self?.status, self?.incarnation], ["alive", 1]);
   assert(reply.some((member) => member.name === "b"), "b merged");
-  a.join(1, ["c:1"]);
+  a.join(["c:1"]);
   assertEquals(a.takeReady().pushPulls, [{ to: "c:1", join: true }]);
 });
 
@@ -253,4 +253,26 @@ Deno.test("core: failed members are retried for the reconnect window, then reape
   assert(reconnects >= 1, "a tried to reconnect to failed b");
   assert(namesAt6s.includes("b") && !namesAt6s.includes("d"), `at 6 s: ${namesAt6s}`);
   assert(!names().includes("b"), "b reaped after the reconnect window");
+});
+
+Deno.test("core: a fresh suspect is probed next, with the suspicion in the ping (buddy system)", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, Array.from({ length: 20 }, (_, i) => alive(`m${i}`)));
+  a.receive(0, "m1:1", [{ type: "suspect", name: "m7", incarnation: 0, from: "m1" }]);
+  a.takeReady();
+  let probe: Message[] = [];
+  for (let nowMs = 10; nowMs <= defaultConfig.probeIntervalMs && probe.length === 0; nowMs += 10) {
+    a.tick(nowMs);
+    probe = a.takeReady().packets.find((packet) => packet.messages[0]?.type === "ping")?.messages
+      .slice() ?? [];
+  }
+  const [ping, ...rest] = probe;
+  assert(
+    ping?.type === "ping" && ping.target === "m7",
+    `first probe goes to the suspect: ${ping?.type}`,
+  );
+  assert(
+    rest.some((m) => m.type === "suspect" && m.name === "m7"),
+    "the ping tells m7 it is suspected",
+  );
 });

@@ -36,6 +36,8 @@ export interface SimNode {
   readonly startedAtMs: number;
   crashedAtMs: number | null;
   leftAtMs: number | null;
+  /** A stop-the-world pause (GC, overloaded host): no ticks, input waits until then. */
+  pausedUntilMs: number;
   udpBytesSent: number;
   tcpBytesSent: number;
 }
@@ -115,6 +117,7 @@ export class SimCluster {
       startedAtMs: this.nowMs,
       crashedAtMs: null,
       leftAtMs: null,
+      pausedUntilMs: 0,
       udpBytesSent: 0,
       tcpBytesSent: 0,
     };
@@ -143,8 +146,14 @@ export class SimCluster {
   join(name: string, seedNames: readonly string[]): void {
     const node = this.#node(name);
     const addresses = seedNames.map((seed) => this.#node(seed).address);
-    node.core.join(this.nowMs, addresses);
+    node.core.join(addresses);
     this.#drain(node);
+  }
+
+  /** Freezes a node for `durationMs`: it neither ticks nor reads packets meanwhile. */
+  pause(name: string, durationMs: number): void {
+    const node = this.#node(name);
+    node.pausedUntilMs = Math.max(node.pausedUntilMs, this.nowMs + durationMs);
   }
 
   crash(name: string): void {
@@ -192,7 +201,7 @@ export class SimCluster {
       }
       this.nowMs = stepEndMs;
       for (const node of this.nodes.values()) {
-        if (node.crashedAtMs !== null) continue;
+        if (node.crashedAtMs !== null || node.pausedUntilMs > this.nowMs) continue;
         node.core.tick(this.nowMs);
         this.#drain(node);
       }
@@ -227,6 +236,11 @@ export class SimCluster {
   #deliver(delivery: Delivery): void {
     const node = this.#target(delivery.to);
     if (node === undefined) return;
+    if (node.pausedUntilMs > this.nowMs) {
+      // Input waits in the socket buffer until the pause ends, in arrival order.
+      this.#queue.push({ ...delivery, atMs: node.pausedUntilMs });
+      return;
+    }
     if (delivery.kind === "packet") {
       node.core.receive(this.nowMs, delivery.from, delivery.messages);
     } else if (delivery.kind === "pushPull") {

@@ -23,6 +23,7 @@ export const scenarioKinds = [
   "join",
   "rejoin",
   "tags",
+  "pause",
 ] as const;
 /** One of {@linkcode scenarioKinds}. */
 export type ScenarioKind = typeof scenarioKinds[number];
@@ -102,6 +103,8 @@ export function runScenario(
       return rejoinScenario(random, seed, options);
     case "tags":
       return tagsScenario(random, seed, options);
+    case "pause":
+      return pauseScenario(random, seed, options);
   }
 }
 
@@ -353,6 +356,46 @@ function tagsScenario(
     notes: [
       describeNetwork(network),
       `spread in ${seenAtMs === null ? "never" : seenAtMs - startMs} ms`,
+    ],
+  };
+}
+
+/**
+ * Lifeguard's case: members freeze for up to a second at a time (GC, an overloaded host)
+ * and wake up to expired probe deadlines. A slow member may itself be suspected, but it
+ * must never get a healthy member declared failed.
+ */
+function pauseScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? random.intBetween(5, 40);
+  const network = randomNetwork(random, 0.05);
+  const cluster = formedCluster(random, size, network);
+  const slow = pickDistinct(random, names(size), Math.max(1, Math.floor(size / 10)));
+  const endMs = 120_000;
+  let pauses = 0;
+  for (let step = 0; step < 1_000 && cluster.nowMs < endMs; step++) {
+    cluster.runUntil(cluster.nowMs + random.intBetween(200, 3_000));
+    cluster.pause(slow[random.intBelow(slow.length)] as string, random.intBetween(100, 1_000));
+    pauses++;
+  }
+  cluster.runUntil(cluster.nowMs + 2_000);
+  const violations = checkNoFalseFailures(cluster).filter((violation) =>
+    !slow.some((name) => violation.includes(`running ${name} failed`))
+  );
+  const slowAwareness = slow.map((name) => cluster.nodes.get(name)?.core.awareness ?? 0);
+  return {
+    kind: "pause",
+    seed,
+    size,
+    violations,
+    notes: [
+      describeNetwork(network),
+      `slow=${slow.join(",")}`,
+      `pauses=${pauses}`,
+      `awareness=${slowAwareness.join(",")}`,
     ],
   };
 }

@@ -88,3 +88,7 @@ Deno.test("sim: the same seed replays the same run", () => {
   if (first === trace(8)) throw new Error("seeds 7 and 8 produced the same run");
   if (!first.includes(":fail:node-3@")) throw new Error("the crash was not detected");
 });
+
+Deno.test("sim: members frozen for up to a second never get a healthy member declared failed", () => {
+  runSeeds("pause", 40);
+});
