@@ -195,10 +195,10 @@ export class SecurityState {
     if (material === undefined) return undefined;
     return {
       ...httpsServerOptions(material),
-      // Hands each handshake that names a server (every Deno client does) the context in
-      // force, so a server built from these options follows reloads without a reference
-      // to it. Clients that send no server name get the start-up context unless the
-      // server is also passed to attachHttpsServer.
+      // Hands each handshake the context in force, so a server built from these options
+      // follows reloads without a reference to it. Deno calls it also when the client
+      // sends no server name (tests/security/reload_test.ts checks that); under Node's
+      // rules such clients would need attachHttpsServer as well.
       SNICallback: (_serverName, callback) => callback(null, this.#httpsContext()),
     };
   }

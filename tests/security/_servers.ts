@@ -113,10 +113,13 @@ export interface HttpsTestServer {
 }
 
 /** Starts an HTTPS server on 127.0.0.1:0: POST /produce needs produce, GET /consume consume. */
-export async function startHttpsServer(security: SecurityState): Promise<HttpsTestServer> {
-  const options = security.httpsServerOptions();
-  if (options === undefined) throw new Error("the HTTPS test server needs TLS material");
-  const server = https.createServer(options, (request: IncomingMessage, response) => {
+export async function startHttpsServer(
+  security: SecurityState,
+  options: { attach?: boolean } = {},
+): Promise<HttpsTestServer> {
+  const serverOptions = security.httpsServerOptions();
+  if (serverOptions === undefined) throw new Error("the HTTPS test server needs TLS material");
+  const server = https.createServer(serverOptions, (request: IncomingMessage, response) => {
     const action: Action = request.url === "/produce" ? "produce" : "consume";
     try {
       security.authorize(subjectOfHttpsRequest(request), action);
@@ -127,7 +130,8 @@ export async function startHttpsServer(security: SecurityState): Promise<HttpsTe
     }
     response.writeHead(200).end(subjectOfHttpsRequest(request));
   });
-  const detach = security.attachHttpsServer(server);
+  // attach: false leaves reloads to the SNICallback of the options, as `serve` does.
+  const detach = options.attach === false ? () => {} : security.attachHttpsServer(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   return {

@@ -1,3 +1,4 @@
+import tls from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { type ReloadOutcome, SecurityState } from "../../security/mod.ts";
 import {
@@ -227,6 +228,57 @@ Deno.test("reload: the file watch survives replacements and sees every later cha
     assert(security.can("carol", "produce"));
     assert(logger.lines.some((line) => line.level === "error"), "the refusal is logged");
   } finally {
+    await security.close();
+  }
+});
+
+Deno.test("reload: an HTTPS client that sends no server name also gets the new certificate", async () => {
+  // `serve` hands httpsServerOptions() to the HTTP server and keeps no reference to it:
+  // reloads reach handshakes only through the options' SNICallback. Deno calls it also
+  // when a client sends no server name (curl or Prometheus dialing an IP send none).
+  await using dir = await tempDir();
+  await using otherDir = await tempDir();
+  const files = await makeCertificates(dir.path, []);
+  const security = await SecurityState.load({
+    serverTls: { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile },
+  }, { logger: recordingLogger() });
+  const server = await startHttpsServer(security, { attach: false });
+  // Dialing 127.0.0.1 without `servername` sends no SNI; the IP SAN is verified.
+  const handshakeByIp = (caPem: string) =>
+    new Promise<string>((resolve) => {
+      const socket = tls.connect({ host: "127.0.0.1", port: server.port, ca: caPem }, () => {
+        resolve("verified");
+        socket.end();
+      });
+      socket.on("error", () => resolve("refused"));
+    });
+  try {
+    const oldCa = await Deno.readTextFile(files.caFile);
+    assertEquals(await handshakeByIp(oldCa), "verified");
+    await certs(["ca", "--dir", otherDir.path]);
+    await certs([
+      "node",
+      "--dir",
+      dir.path,
+      "--name",
+      "node-1",
+      "--dns",
+      "localhost",
+      "--ip",
+      "127.0.0.1",
+      "--ca-cert-file",
+      `${otherDir.path}/ca.pem`,
+      "--ca-key-file",
+      `${otherDir.path}/ca-key.pem`,
+    ]);
+    assertEquals((await security.reload())[0]?.status, "reloaded");
+    assertEquals(
+      await handshakeByIp(await Deno.readTextFile(`${otherDir.path}/ca.pem`)),
+      "verified",
+    );
+    assertEquals(await handshakeByIp(oldCa), "refused");
+  } finally {
+    await server.stop();
     await security.close();
   }
 });
