@@ -15,9 +15,14 @@ interface StreamRequest {
   url: URL;
 }
 
-function options(url: URL, log: ServiceContext["log"]) {
+function options(url: URL, lastEventId: string | undefined, log: ServiceContext["log"]) {
   const params = url.searchParams;
-  const from = params.has("from") ? parseOffset(params.get("from"), "from") : log.firstOffset();
+  // An EventSource that reconnects sends the id of the last event it got: resume after it.
+  const from = params.has("from")
+    ? parseOffset(params.get("from"), "from")
+    : lastEventId !== undefined
+    ? parseOffset(lastEventId, "Last-Event-ID") + 1
+    : log.firstOffset();
   const limit = params.has("limit") ? parseOffset(params.get("limit"), "limit") : 0;
   const follow = params.get("follow") === "true" || params.get("follow") === "1";
   // Without follow, the stream ends at the end of the log as it is now.
@@ -28,7 +33,12 @@ function options(url: URL, log: ServiceContext["log"]) {
 /** Streams records until the limit, the end (without follow), disconnect or shutdown. */
 export async function streamHttpRecords(ctx: ServiceContext, io: StreamRequest): Promise<void> {
   const { request, response, url } = io;
-  const { from, limit, end } = options(url, ctx.log);
+  const lastEventId = request.headers["last-event-id"];
+  const { from, limit, end } = options(
+    url,
+    Array.isArray(lastEventId) ? lastEventId[0] : lastEventId,
+    ctx.log,
+  );
   const first = ctx.log.firstOffset();
   if (from < first) throw outOfRange(from, first, ctx.log.nextOffset());
   const sse = (request.headers.accept ?? "").includes("text/event-stream");

@@ -201,3 +201,14 @@ Deno.test("HTTP: a follow stream to a reader that stalls stops reading the log",
   }
   await eventually(() => h.log.waiters.size === 0, "the stream to end after the disconnect");
 });
+
+Deno.test("HTTP: an event stream resumes after Last-Event-ID", async () => {
+  await using h = await startHarness();
+  await h.log.append(["a", "b", "c"].map((v) => encoder.encode(v)));
+  const response = await fetch(`${h.httpUrl}/v1/records?limit=1`, {
+    headers: { accept: "text/event-stream", "last-event-id": "1" },
+  });
+  const text = await response.text();
+  assert(text.startsWith("id: 2\n"), text);
+  assertEquals(atob(JSON.parse(text.split("data: ")[1]!).value), "c");
+});
