@@ -55,7 +55,14 @@ export async function streamHttpRecords(ctx: ServiceContext, io: StreamRequest):
     let offset = from;
     let remaining = limit;
     while (remaining > 0 && offset < end && !stop.signal.aborted) {
-      if (offset < ctx.log.firstOffset()) break; // retention overtook a slow reader
+      if (offset < ctx.log.firstOffset()) {
+        // Retention overtook a slow reader. The status line is gone, so the error is the last
+        // line (NDJSON) or an `error` event (SSE).
+        const failure = outOfRange(offset, ctx.log.firstOffset(), ctx.log.nextOffset());
+        const body = JSON.stringify({ error: { code: failure.code, message: failure.message } });
+        response.write(sse ? `event: error\ndata: ${body}\n\n` : `${body}\n`);
+        break;
+      }
       if (offset >= ctx.log.nextOffset()) {
         await ctx.log.waitForOffset(offset, stop.signal);
         continue;

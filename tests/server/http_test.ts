@@ -212,3 +212,25 @@ Deno.test("HTTP: an event stream resumes after Last-Event-ID", async () => {
   assert(text.startsWith("id: 2\n"), text);
   assertEquals(atob(JSON.parse(text.split("data: ")[1]!).value), "c");
 });
+
+Deno.test("HTTP: a stream overtaken by retention ends with an error line", async () => {
+  await using h = await startHarness();
+  await h.log.append([encoder.encode("a")]);
+  const response = await fetch(`${h.httpUrl}/v1/records?from=0&follow=true`);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = (await reader.read()).value ?? "";
+  await eventually(() => h.log.waiters.size === 1, "the stream to wait at offset 1");
+  h.log.first = 5; // retention removed offsets 0 to 4 ...
+  await h.log.append(["b", "c", "d", "e", "f"].map((v) => encoder.encode(v))); // ... and it wakes
+  for (let i = 0; i < 100; i++) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const lines = text.trim().split("\n").map((line) => JSON.parse(line));
+  assertEquals(lines[0].offset, 0);
+  assertEquals(lines[1].error, {
+    code: "OFFSET_OUT_OF_RANGE",
+    message: "Cannot read offset 1: the log holds offsets 5 to 5",
+  });
+});
