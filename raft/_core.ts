@@ -250,6 +250,10 @@ export class CoreBase {
       this.send({ type: MessageType.HeartbeatResponse, to: m.from, readSeq: 0 });
     } else if (m.type === MessageType.PreVote) {
       this.send({ type: MessageType.PreVoteResponse, to: m.from, granted: false });
+    } else if (m.type === MessageType.Vote) {
+      // §5.1: the candidate learns our term. Without this, a candidate whose configuration
+      // omits the nodes with higher terms never hears of them and campaigns forever.
+      this.send({ type: MessageType.VoteResponse, to: m.from, granted: false });
     }
   }
 

@@ -43,3 +43,11 @@ export {
   type Role,
 } from "./_options.ts";
 export type { PersistWork } from "./_raft_log.ts";
+export { CodecError, decodeBody, encodeFrame, FRAME_BYTES_MAX, FrameSplitter } from "./_codec.ts";
+export { type Committed, RaftNode, type RaftNodeOptions } from "./_driver.ts";
+export {
+  dialTcp,
+  type PeerStream,
+  PeerTransport,
+  type PeerTransportOptions,
+} from "./_transport.ts";

@@ -7,7 +7,9 @@
 
 import { type Entry, EntryKind } from "../../../log/mod.ts";
 import {
+  decodeBody,
   decodePersistentState,
+  encodeFrame,
   encodePersistentState,
   type Membership,
   type Message,
@@ -208,8 +210,10 @@ export class SimCluster {
   }
 
   /** The network: cuts, loss, duplication and random delays (which also reorder). */
-  send(message: Message): void {
+  send(original: Message): void {
     this.messagesSent++;
+    // Every message crosses the wire codec, so the simulation exercises it too.
+    const message = decodeBody(encodeFrame(original).subarray(4));
     if (this.cuts.has(`${message.from}>${message.to}`)) return;
     if (this.#random.chance(this.world.dropRate)) return;
     const copies = this.#random.chance(this.world.duplicateRate) ? 2 : 1;

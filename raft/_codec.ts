@@ -1,0 +1,345 @@
+/**
+ * The peer wire format: a compact hand-written binary encoding of {@linkcode Message}.
+ *
+ * A frame is `u32 length (big-endian) | body`; a body is `u8 version | u8 type | from | to |
+ * term | fields of the type`. Integers are unsigned LEB128 varints (exact up to 2^53), strings
+ * and byte arrays are a varint length followed by the bytes. Decoding checks every bound
+ * and throws {@linkcode CodecError}; a peer that sends garbage loses its connection, never
+ * crashes the node.
+ * @module
+ */
+
+import { type Entry, type EntryKind } from "../log/mod.ts";
+import { type Membership, type Message, MessageType } from "./_messages.ts";
+
+const VERSION = 1;
+/** Largest frame body accepted (bounds memory per connection). */
+export const FRAME_BYTES_MAX = 64 << 20;
+
+/** A malformed frame or message. */
+export class CodecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CodecError";
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+class Writer {
+  #bytes = new Uint8Array(256);
+  #length = 0;
+
+  #reserve(extra: number): void {
+    if (this.#length + extra <= this.#bytes.length) return;
+    let size = this.#bytes.length * 2;
+    while (size < this.#length + extra) size *= 2;
+    const grown = new Uint8Array(size);
+    grown.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = grown;
+  }
+
+  byte(value: number): void {
+    this.#reserve(1);
+    this.#bytes[this.#length++] = value;
+  }
+
+  varint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new CodecError(`Cannot encode ${value}: not a non-negative safe integer`);
+    }
+    this.#reserve(8);
+    let rest = value;
+    while (rest >= 0x80) {
+      this.#bytes[this.#length++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    this.#bytes[this.#length++] = rest;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.varint(value.byteLength);
+    this.#reserve(value.byteLength);
+    this.#bytes.set(value, this.#length);
+    this.#length += value.byteLength;
+  }
+
+  string(value: string): void {
+    this.bytes(encoder.encode(value));
+  }
+
+  /** The frame: length prefix + body. */
+  frame(): Uint8Array {
+    const body = this.#length - 4;
+    new DataView(this.#bytes.buffer).setUint32(0, body);
+    return this.#bytes.subarray(0, this.#length);
+  }
+}
+
+class Reader {
+  readonly #bytes: Uint8Array;
+  #position = 0;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  #need(count: number): void {
+    if (this.#position + count > this.#bytes.length) {
+      throw new CodecError(
+        `Cannot decode message: needs ${count} bytes at ${this.#position}, body has ${this.#bytes.length}`,
+      );
+    }
+  }
+
+  byte(): number {
+    this.#need(1);
+    return this.#bytes[this.#position++] as number;
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      const byte = this.byte();
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+    throw new CodecError(`Cannot decode message: varint longer than 8 bytes at ${this.#position}`);
+  }
+
+  bytes(): Uint8Array {
+    const length = this.varint();
+    this.#need(length);
+    const value = this.#bytes.slice(this.#position, this.#position + length);
+    this.#position += length;
+    return value;
+  }
+
+  string(): string {
+    return decoder.decode(this.bytes());
+  }
+
+  done(): void {
+    if (this.#position !== this.#bytes.length) {
+      throw new CodecError(
+        `Cannot decode message: ${this.#bytes.length - this.#position} trailing bytes`,
+      );
+    }
+  }
+}
+
+/** Encodes a message as one length-prefixed frame. */
+export function encodeFrame(message: Message): Uint8Array {
+  const w = new Writer();
+  for (let i = 0; i < 4; i++) w.byte(0);
+  w.byte(VERSION);
+  w.byte(message.type);
+  w.string(message.from);
+  w.string(message.to);
+  w.varint(message.term);
+  writeFields(w, message);
+  return w.frame();
+}
+
+function writeFields(w: Writer, m: Message): void {
+  switch (m.type) {
+    case MessageType.PreVote:
+    case MessageType.Vote:
+      w.varint(m.lastIndex);
+      w.varint(m.lastTerm);
+      return w.byte(m.transfer ? 1 : 0);
+    case MessageType.PreVoteResponse:
+    case MessageType.VoteResponse:
+      return w.byte(m.granted ? 1 : 0);
+    case MessageType.Append:
+      w.varint(m.prevIndex);
+      w.varint(m.prevTerm);
+      w.varint(m.commit);
+      w.varint(m.entries.length);
+      for (const entry of m.entries) writeEntry(w, entry);
+      return;
+    case MessageType.AppendResponse:
+      w.byte(m.success ? 1 : 0);
+      w.varint(m.index);
+      w.varint(m.conflictTerm);
+      return w.varint(m.conflictIndex);
+    case MessageType.Heartbeat:
+      w.varint(m.commit);
+      return w.varint(m.readSeq);
+    case MessageType.HeartbeatResponse:
+      return w.varint(m.readSeq);
+    case MessageType.InstallSnapshot:
+      w.varint(m.index);
+      w.varint(m.snapshotTerm);
+      w.varint(m.nextOffset);
+      w.varint(m.configIndex);
+      return writeMembership(w, m.config);
+    case MessageType.TimeoutNow:
+      return;
+    case MessageType.ReadIndex:
+      return w.string(m.readId);
+    case MessageType.ReadIndexResponse:
+      w.string(m.readId);
+      return w.varint(m.index);
+  }
+}
+
+function writeEntry(w: Writer, entry: Entry): void {
+  w.varint(entry.term);
+  w.varint(entry.index);
+  w.byte(entry.kind);
+  w.varint(entry.baseOffset);
+  w.varint(entry.records.length);
+  for (const record of entry.records) w.bytes(record);
+  w.bytes(entry.data);
+}
+
+function writeMembership(w: Writer, membership: Membership): void {
+  w.varint(membership.voters.length);
+  for (const id of membership.voters) w.string(id);
+  w.varint(membership.learners.length);
+  for (const id of membership.learners) w.string(id);
+}
+
+/** Decodes a frame body (the bytes after the length prefix). */
+export function decodeBody(body: Uint8Array): Message {
+  const r = new Reader(body);
+  const version = r.byte();
+  if (version !== VERSION) throw new CodecError(`Cannot decode message: version ${version}`);
+  const type = r.byte();
+  const envelope = { from: r.string(), to: r.string(), term: r.varint() };
+  const message = readFields(r, type, envelope);
+  r.done();
+  return message;
+}
+
+type Envelope = { from: string; to: string; term: number };
+
+function readFields(r: Reader, type: number, e: Envelope): Message {
+  switch (type) {
+    case MessageType.PreVote:
+    case MessageType.Vote:
+      return { ...e, type, lastIndex: r.varint(), lastTerm: r.varint(), transfer: r.byte() === 1 };
+    case MessageType.PreVoteResponse:
+    case MessageType.VoteResponse:
+      return { ...e, type, granted: r.byte() === 1 };
+    case MessageType.Append: {
+      const prevIndex = r.varint();
+      const prevTerm = r.varint();
+      const commit = r.varint();
+      const entries = readList(r, () => readEntry(r));
+      return { ...e, type, prevIndex, prevTerm, commit, entries };
+    }
+    case MessageType.AppendResponse:
+      return {
+        ...e,
+        type,
+        success: r.byte() === 1,
+        index: r.varint(),
+        conflictTerm: r.varint(),
+        conflictIndex: r.varint(),
+      };
+    case MessageType.Heartbeat:
+      return { ...e, type, commit: r.varint(), readSeq: r.varint() };
+    case MessageType.HeartbeatResponse:
+      return { ...e, type, readSeq: r.varint() };
+    case MessageType.InstallSnapshot:
+      return {
+        ...e,
+        type,
+        index: r.varint(),
+        snapshotTerm: r.varint(),
+        nextOffset: r.varint(),
+        configIndex: r.varint(),
+        config: readMembership(r),
+      };
+    case MessageType.TimeoutNow:
+      return { ...e, type };
+    case MessageType.ReadIndex:
+      return { ...e, type, readId: r.string() };
+    case MessageType.ReadIndexResponse:
+      return { ...e, type, readId: r.string(), index: r.varint() };
+    default:
+      throw new CodecError(`Cannot decode message: unknown type ${type}`);
+  }
+}
+
+function readList<T>(r: Reader, item: () => T): T[] {
+  const count = r.varint();
+  if (count > FRAME_BYTES_MAX) throw new CodecError(`Cannot decode message: ${count} items`);
+  const items: T[] = [];
+  for (let i = 0; i < count; i++) items.push(item());
+  return items;
+}
+
+function readEntry(r: Reader): Entry {
+  const term = r.varint();
+  const index = r.varint();
+  const kind = r.byte();
+  if (kind < 1 || kind > 3) throw new CodecError(`Cannot decode entry ${index}: kind ${kind}`);
+  const baseOffset = r.varint();
+  const records = readList(r, () => r.bytes());
+  return { term, index, kind: kind as EntryKind, baseOffset, records, data: r.bytes() };
+}
+
+function readMembership(r: Reader): Membership {
+  return { voters: readList(r, () => r.string()), learners: readList(r, () => r.string()) };
+}
+
+/**
+ * Splits a byte stream into frame bodies. Feed it chunks as they arrive; it returns the
+ * complete bodies and keeps the remainder (chunks are copied only when a frame spans them).
+ */
+export class FrameSplitter {
+  #chunks: Uint8Array[] = [];
+  #total = 0;
+  #expected: number | null = null;
+
+  /** Appends `chunk` and returns every complete frame body. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#total += chunk.length;
+    }
+    const bodies: Uint8Array[] = [];
+    for (;;) {
+      if (this.#expected === null) {
+        if (this.#total < 4) break;
+        const header = this.#take(4);
+        const length = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+        if (length > FRAME_BYTES_MAX) {
+          throw new CodecError(`Cannot read frame: ${length} bytes exceeds ${FRAME_BYTES_MAX}`);
+        }
+        this.#expected = length;
+      }
+      if (this.#total < this.#expected) break;
+      bodies.push(this.#take(this.#expected));
+      this.#expected = null;
+    }
+    return bodies;
+  }
+
+  #take(count: number): Uint8Array {
+    this.#total -= count;
+    const first = this.#chunks[0] as Uint8Array;
+    if (first.length >= count) {
+      if (first.length === count) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(count);
+      return first.subarray(0, count);
+    }
+    const out = new Uint8Array(count);
+    let filled = 0;
+    while (filled < count) {
+      const chunk = this.#chunks[0] as Uint8Array;
+      const part = Math.min(chunk.length, count - filled);
+      out.set(chunk.subarray(0, part), filled);
+      filled += part;
+      if (part === chunk.length) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(part);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,121 @@
+import { EntryKind } from "../../log/mod.ts";
+import {
+  CodecError,
+  decodeBody,
+  encodeFrame,
+  FrameSplitter,
+  type Message,
+  MessageType,
+} from "../../raft/mod.ts";
+import { assert, assertEquals } from "./_harness.ts";
+
+const base = { from: "node-a", to: "node-b", term: 2 ** 40 + 3 };
+
+/** One message of every type, with non-trivial field values. */
+export const SAMPLES: Message[] = [
+  { ...base, type: MessageType.PreVote, lastIndex: 7, lastTerm: 6, transfer: false },
+  { ...base, type: MessageType.Vote, lastIndex: 2 ** 50, lastTerm: 1, transfer: true },
+  { ...base, type: MessageType.PreVoteResponse, granted: true },
+  { ...base, type: MessageType.VoteResponse, granted: false },
+  {
+    ...base,
+    type: MessageType.Append,
+    prevIndex: 10,
+    prevTerm: 3,
+    commit: 9,
+    entries: [
+      {
+        term: 3,
+        index: 11,
+        kind: EntryKind.Records,
+        baseOffset: 300,
+        records: [new Uint8Array([1, 2, 3]), new Uint8Array(0)],
+        data: new Uint8Array(0),
+      },
+      {
+        term: 3,
+        index: 12,
+        kind: EntryKind.Config,
+        baseOffset: 302,
+        records: [],
+        data: new TextEncoder().encode("{}"),
+      },
+    ],
+  },
+  {
+    ...base,
+    type: MessageType.AppendResponse,
+    success: false,
+    index: 10,
+    conflictTerm: 2,
+    conflictIndex: 4,
+  },
+  { ...base, type: MessageType.Heartbeat, commit: 12, readSeq: 5 },
+  { ...base, type: MessageType.HeartbeatResponse, readSeq: 5 },
+  {
+    ...base,
+    type: MessageType.InstallSnapshot,
+    index: 100,
+    snapshotTerm: 4,
+    nextOffset: 5000,
+    configIndex: 90,
+    config: { voters: ["a", "b", "ü"], learners: ["d"] },
+  },
+  { ...base, type: MessageType.TimeoutNow },
+  { ...base, type: MessageType.ReadIndex, readId: "r-1" },
+  { ...base, type: MessageType.ReadIndexResponse, readId: "r-1", index: 77 },
+];
+
+function plain(message: Message): unknown {
+  return JSON.parse(JSON.stringify(message, (_k, v) => v instanceof Uint8Array ? [...v] : v));
+}
+
+Deno.test("codec: every message type survives a round trip", () => {
+  for (const message of SAMPLES) {
+    const frame = encodeFrame(message);
+    const length = new DataView(frame.buffer, frame.byteOffset).getUint32(0);
+    assertEquals(length, frame.length - 4, `length prefix of type ${message.type}`);
+    assertEquals(plain(decodeBody(frame.subarray(4))), plain(message), `type ${message.type}`);
+  }
+});
+
+Deno.test("codec: the splitter reassembles frames cut at every byte boundary", () => {
+  const stream = new Uint8Array(SAMPLES.flatMap((m) => [...encodeFrame(m)]));
+  for (const cut of [1, 2, 3, 5, 17, 64]) {
+    const splitter = new FrameSplitter();
+    const bodies: Uint8Array[] = [];
+    for (let position = 0; position < stream.length; position += cut) {
+      bodies.push(...splitter.push(stream.subarray(position, position + cut)));
+    }
+    assertEquals(bodies.map((b) => decodeBody(b).type), SAMPLES.map((m) => m.type), `cut ${cut}`);
+  }
+});
+
+Deno.test("codec: truncated, trailing or unknown bytes raise CodecError", () => {
+  const body = encodeFrame(SAMPLES[4] as Message).subarray(4);
+  const broken = [
+    body.subarray(0, body.length - 1),
+    new Uint8Array([...body, 0]),
+    new Uint8Array([9, ...body.subarray(1)]),
+    new Uint8Array([1, 99, 0, 0, 0]),
+  ];
+  for (const bytes of broken) {
+    let error: unknown = null;
+    try {
+      decodeBody(bytes);
+    } catch (caught) {
+      error = caught;
+    }
+    assert(error instanceof CodecError, `expected CodecError, got ${error}`);
+  }
+});
+
+Deno.test("codec: an oversized length prefix is refused before buffering", () => {
+  let error: unknown = null;
+  try {
+    new FrameSplitter().push(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+  } catch (caught) {
+    error = caught;
+  }
+  assert(error instanceof CodecError);
+});
