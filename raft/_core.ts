@@ -146,7 +146,13 @@ export class CoreBase {
     this.randomizedTimeoutTicks = base + this.random.intBelow(base);
   }
 
-  protected becomeFollower(term: number, leader: NodeId | null): void {
+  /**
+   * Steps down. `resetTimer` is false when a vote request with a higher term caused it: as in
+   * the Raft paper, only a leader's message, a granted vote or an own campaign restart the
+   * timer. Otherwise a candidate that cannot win (stale log) would keep postponing, forever,
+   * the election of the node that can.
+   */
+  protected becomeFollower(term: number, leader: NodeId | null, resetTimer = true): void {
     if (term > this.term) {
       this.term = term;
       this.vote = null;
@@ -155,7 +161,7 @@ export class CoreBase {
     this.role = "follower";
     this.leader = leader;
     this.votes.clear();
-    this.resetElectionTimer();
+    if (resetTimer) this.resetElectionTimer();
     this.onLeadershipLost();
   }
 
@@ -240,7 +246,7 @@ export class CoreBase {
     if (m.type === MessageType.PreVoteResponse && m.granted) return true;
     const fromLeader = m.type === MessageType.Append || m.type === MessageType.Heartbeat ||
       m.type === MessageType.InstallSnapshot;
-    this.becomeFollower(m.term, fromLeader ? m.from : null);
+    this.becomeFollower(m.term, fromLeader ? m.from : null, !isVoteRequest);
     return true;
   }
 
