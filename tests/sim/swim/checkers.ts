@@ -50,11 +50,11 @@ export function failedAtMs(
   sinceMs: number,
 ): number | null {
   let failed = false;
-  for (const { observer: who, event } of cluster.events) {
+  for (const { observer: who, event, atMs } of cluster.events) {
     if (who !== observer || event.member.address !== member.address) continue;
-    if (event.atMs >= sinceMs) {
+    if (atMs >= sinceMs) {
       if (failed) return sinceMs;
-      if (event.type === "fail") return event.atMs;
+      if (event.type === "fail") return atMs;
       continue;
     }
     if (event.type === "fail") failed = true;
@@ -66,15 +66,13 @@ export function failedAtMs(
 /** No member is declared failed while it runs (no false positive). */
 export function checkNoFalseFailures(cluster: SimCluster): string[] {
   const violations: string[] = [];
-  for (const { observer, event } of cluster.events) {
+  for (const { observer, event, atMs } of cluster.events) {
     if (event.type !== "fail") continue;
     const member = instanceOf(cluster, event.member);
     if (member === undefined) continue;
-    const crashed = member.crashedAtMs !== null && member.crashedAtMs <= event.atMs;
+    const crashed = member.crashedAtMs !== null && member.crashedAtMs <= atMs;
     if (!crashed) {
-      violations.push(
-        `${observer.name} declared running ${member.name} failed at ${event.atMs} ms`,
-      );
+      violations.push(`${observer.name} declared running ${member.name} failed at ${atMs} ms`);
       if (violations.length >= violationsMax) break;
     }
   }
@@ -84,11 +82,11 @@ export function checkNoFalseFailures(cluster: SimCluster): string[] {
 /** A member that left gracefully is never reported failed after it started leaving. */
 export function checkLeftNeverFailed(cluster: SimCluster): string[] {
   const violations: string[] = [];
-  for (const { observer, event } of cluster.events) {
+  for (const { observer, event, atMs } of cluster.events) {
     if (event.type !== "fail") continue;
     const member = instanceOf(cluster, event.member);
     if (member?.leftAtMs === null || member === undefined) continue;
-    if (event.atMs >= member.leftAtMs) {
+    if (atMs >= member.leftAtMs) {
       violations.push(`${observer.name} reported ${member.name} failed after it left`);
       if (violations.length >= violationsMax) break;
     }

@@ -36,16 +36,21 @@ export interface SimNode {
   readonly startedAtMs: number;
   crashedAtMs: number | null;
   leftAtMs: number | null;
+  /** This node's clock reads `clockOffsetMs + clockRate · simulated time` (drift). */
+  readonly clockOffsetMs: number;
+  readonly clockRate: number;
   /** A stop-the-world pause (GC, overloaded host): no ticks, input waits until then. */
   pausedUntilMs: number;
   udpBytesSent: number;
   tcpBytesSent: number;
 }
 
-/** A membership event as observed by one node. */
+/** A membership event as observed by one node, at simulated time `atMs`. */
 export interface ObservedEvent {
   readonly observer: SimNode;
   readonly event: MembershipEvent;
+  /** Simulated time (the event's own `atMs` is the observer's drifting clock). */
+  readonly atMs: number;
 }
 
 type Delivery =
@@ -60,6 +65,8 @@ export interface SimClusterOptions {
   config?: Partial<MembershipConfig>;
   /** Simulation step; every running node is ticked once per step. */
   tickMs?: number;
+  /** Each node's clock runs at a rate drawn from [1 - max, 1 + max]; default 0.02. */
+  clockDriftMax?: number;
 }
 
 const defaultNetwork: NetworkOptions = {
@@ -86,6 +93,8 @@ export class SimCluster {
   readonly #queue = new TimeHeap<Delivery>();
   readonly #networkRandom: SeededRandom;
   readonly #nodeSeeds: SeededRandom;
+  readonly #clocks: SeededRandom;
+  readonly #clockDriftMax: number;
   #addressCount = 0;
 
   constructor(options: SimClusterOptions) {
@@ -96,21 +105,28 @@ export class SimCluster {
     const root = new SeededRandom(options.seed);
     this.#networkRandom = root.fork();
     this.#nodeSeeds = root.fork();
+    this.#clocks = root.fork();
+    this.#clockDriftMax = options.clockDriftMax ?? 0.02;
   }
 
   /** Starts a node (a new address each time, as a rescheduled pod gets a new IP). */
   addNode(name: string, tags: Tags = {}): SimNode {
     const index = ++this.#addressCount;
     const address = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}:7946`;
+    // Clocks disagree on the time of day and drift apart; the core must only use durations.
+    const clockOffsetMs = this.#clocks.intBelow(1_000_000_000);
+    const clockRate = 1 + (this.#clocks.next() * 2 - 1) * this.#clockDriftMax;
     const core = new Membership({
       name,
       address,
       tags,
       config: this.config,
       random: this.#nodeSeeds.fork(),
-      nowMs: this.nowMs,
+      nowMs: clockOffsetMs + clockRate * this.nowMs,
     });
     const node: SimNode = {
+      clockOffsetMs,
+      clockRate,
       name,
       address,
       core,
@@ -131,7 +147,7 @@ export class SimCluster {
   bootstrap(): void {
     const states = this.running().flatMap((node) => node.core.localState());
     for (const node of this.running()) {
-      node.core.mergeRemoteState(this.nowMs, states);
+      node.core.mergeRemoteState(this.#localNow(node), states);
       this.#drain(node);
     }
   }
@@ -163,13 +179,13 @@ export class SimCluster {
   leave(name: string): void {
     const node = this.#node(name);
     node.leftAtMs = this.nowMs;
-    node.core.leave(this.nowMs);
+    node.core.leave(this.#localNow(node));
     this.#drain(node);
   }
 
   setTags(name: string, tags: Tags): void {
     const node = this.#node(name);
-    node.core.setTags(this.nowMs, tags);
+    node.core.setTags(this.#localNow(node), tags);
     this.#drain(node);
   }
 
@@ -202,7 +218,7 @@ export class SimCluster {
       this.nowMs = stepEndMs;
       for (const node of this.nodes.values()) {
         if (node.crashedAtMs !== null || node.pausedUntilMs > this.nowMs) continue;
-        node.core.tick(this.nowMs);
+        node.core.tick(this.#localNow(node));
         this.#drain(node);
       }
       if (onStep?.() === true) return;
@@ -212,6 +228,10 @@ export class SimCluster {
   /** How `observer` currently sees the member called `name`. */
   viewOf(observer: SimNode, name: string): MemberState | undefined {
     return observer.core.members().find((member) => member.name === name);
+  }
+
+  #localNow(node: SimNode): number {
+    return node.clockOffsetMs + node.clockRate * this.nowMs;
   }
 
   #node(name: string): SimNode {
@@ -242,9 +262,9 @@ export class SimCluster {
       return;
     }
     if (delivery.kind === "packet") {
-      node.core.receive(this.nowMs, delivery.from, delivery.messages);
+      node.core.receive(this.#localNow(node), delivery.from, delivery.messages);
     } else if (delivery.kind === "pushPull") {
-      const states = node.core.handlePushPull(this.nowMs, delivery.states);
+      const states = node.core.handlePushPull(this.#localNow(node), delivery.states);
       node.tcpBytesSent += encodePushPull({ join: false, states }).length + sealOverheadBytes;
       // TCP: the reply needs the way back open too.
       if (this.#isOpen(delivery.to, delivery.from)) {
@@ -252,7 +272,7 @@ export class SimCluster {
         this.#queue.push({ atMs, kind: "reply", from: delivery.to, to: delivery.from, states });
       }
     } else {
-      node.core.mergeRemoteState(this.nowMs, delivery.states);
+      node.core.mergeRemoteState(this.#localNow(node), delivery.states);
     }
     this.#drain(node);
   }
@@ -274,7 +294,7 @@ export class SimCluster {
       const atMs = this.nowMs + this.#delayMs();
       this.#queue.push({ atMs, kind: "pushPull", from: node.address, to: request.to, states });
     }
-    for (const event of ready.events) this.events.push({ observer: node, event });
+    for (const event of ready.events) this.events.push({ observer: node, event, atMs: this.nowMs });
   }
 
   #sendPacket(from: string, to: string, messages: readonly Message[]): void {
