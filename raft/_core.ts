@@ -263,10 +263,19 @@ export class CoreBase {
     }
   }
 
-  /** Within an election timeout of hearing from a leader, vote requests are ignored. */
+  /**
+   * Shortly after hearing from a leader, vote requests are ignored (so a returning node
+   * cannot disrupt a healthy cluster). The lease is two ticks shorter than the election
+   * timeout: a leader heartbeats every tick or so, and without the slack a candidate whose
+   * clock runs a tick ahead of its peers' (tick phase, drift) would be ignored and lose a
+   * whole extra election timeout after a real leader failure.
+   */
   protected inLease(): boolean {
-    return this.limits.checkQuorum && this.leader !== null &&
-      this.electionElapsed < this.limits.electionTimeoutTicks;
+    const leaseTicks = Math.max(
+      this.limits.heartbeatTicks + 1,
+      this.limits.electionTimeoutTicks - 2,
+    );
+    return this.limits.checkQuorum && this.leader !== null && this.electionElapsed < leaseTicks;
   }
 
   protected onVoteRequest(m: VoteRequest): void {

@@ -24,7 +24,13 @@ export class Checkers {
   readonly #leaders = new Map<number, string>();
   /** Applied (hence committed) entries by index. */
   readonly committed = new Map<number, string>();
-  readonly #committedTerms = new Map<number, number>();
+  /**
+   * For each committed index: the term of the entry, and the term of the leader that first
+   * committed it. Leader completeness binds leaders of later terms only: a stale candidate
+   * may still win an older term after a newer leader committed (its votes were in flight).
+   */
+  readonly #commitTerms = new Map<number, { entryTerm: number; leaderTerm: number }>();
+  #commitSeen = 0;
 
   #fail(nowMs: number, message: string): void {
     this.violations.push(`t=${nowMs}ms: ${message}`);
@@ -37,16 +43,26 @@ export class Checkers {
       this.#fail(nowMs, `two leaders in term ${term}: ${existing} and ${id}`);
     }
     this.#leaders.set(term, id);
-    for (const [index, committedTerm] of this.#committedTerms) {
-      if (index < core.firstIndex()) continue;
-      if (core.termAt(index) !== committedTerm) {
+    for (const [index, { entryTerm, leaderTerm }] of this.#commitTerms) {
+      if (index < core.firstIndex() || leaderTerm >= term) continue;
+      if (core.termAt(index) !== entryTerm) {
         this.#fail(
           nowMs,
-          `leader ${id} (term ${term}) lacks committed index ${index} of term ${committedTerm}`,
+          `leader ${id} (term ${term}) lacks index ${index} (term ${entryTerm}) committed in term ${leaderTerm}`,
         );
         return;
       }
     }
+  }
+
+  /** A leader's commit index moved: remember in which term each index got committed. */
+  onLeaderCommit(term: number, core: RaftCore): void {
+    const commit = core.status().commitIndex;
+    for (let index = Math.max(this.#commitSeen + 1, core.firstIndex()); index <= commit; index++) {
+      const entryTerm = core.termAt(index);
+      if (entryTerm !== null) this.#commitTerms.set(index, { entryTerm, leaderTerm: term });
+    }
+    this.#commitSeen = Math.max(this.#commitSeen, commit);
   }
 
   /** A node applied `entry`; `expectedOffset` is where its previous entry ended, if known. */
@@ -55,7 +71,6 @@ export class Checkers {
     const existing = this.committed.get(entry.index);
     if (existing === undefined) {
       this.committed.set(entry.index, signature);
-      this.#committedTerms.set(entry.index, entry.term);
     } else if (existing !== signature) {
       this.#fail(nowMs, `${id} applied ${signature} at index ${entry.index}, others ${existing}`);
     }

@@ -206,6 +206,7 @@ export class SimCluster {
     if (isLeader && !node.wasLeader) {
       this.checkers.onLeader(this.scheduler.nowMs, node.id, status.term, core);
     }
+    if (isLeader) this.checkers.onLeaderCommit(status.term, core);
     node.wasLeader = isLeader;
   }
 

@@ -1,0 +1,117 @@
+/**
+ * Raft benchmarks (`deno task bench raft`):
+ * - replicated appends per second of the core alone: a 3-node cluster in memory, messages
+ *   delivered in-process, every Ready persisted to a MemoryLog — the CPU cost of consensus
+ *   per entry. Baseline in the same run: appending the same entries to one MemoryLog.
+ * - election time after a leader crash, in simulated time, with the default timeouts
+ *   (the driver's 40 ms ticks, 10-tick election timeout, pre-vote and check-quorum on).
+ *   Target: < 1 s.
+ * @module
+ */
+
+import { type Entry, EntryKind, MemoryLog } from "../log/mod.ts";
+import { DEFAULT_TICK_MS } from "../raft/mod.ts";
+import { SeededRandom } from "../tests/sim/random.ts";
+import { SimCluster } from "../tests/sim/raft/_cluster.ts";
+import { records, TestCluster } from "../tests/raft/_harness.ts";
+
+interface Figure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+const figures: Figure[] = [];
+
+function report(name: string, value: number, unit: string): void {
+  figures.push({ name, value: Math.round(value * 100) / 100, unit });
+}
+
+async function replicatedAppends(entryCount: number, windowSize: number): Promise<number> {
+  const cluster = new TestCluster(["a", "b", "c"]);
+  await cluster.elect("a");
+  const payload = records("x".repeat(100))[0] as Uint8Array;
+  const leader = cluster.core("a");
+  const started = performance.now();
+  for (let done = 0; done < entryCount; done += windowSize) {
+    for (let i = 0; i < windowSize; i++) leader.propose([payload]);
+    await cluster.settle(1000);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const applied = cluster.node("c").applied.length;
+  if (applied < entryCount) throw new Error(`only ${applied}/${entryCount} applied on c`);
+  return entryCount / seconds;
+}
+
+async function baselineAppends(entryCount: number): Promise<number> {
+  const log = new MemoryLog();
+  const payload = records("x".repeat(100))[0] as Uint8Array;
+  const started = performance.now();
+  for (let index = 1; index <= entryCount; index++) {
+    const entry: Entry = {
+      term: 1,
+      index,
+      kind: EntryKind.Records,
+      baseOffset: index - 1,
+      records: [payload],
+      data: new Uint8Array(0),
+    };
+    await log.appendEntries([entry]);
+  }
+  return entryCount / ((performance.now() - started) / 1000);
+}
+
+/** Simulated ms from crashing the leader until another node leads. */
+function electionAfterCrash(seed: number): number {
+  const random = new SeededRandom(seed);
+  const cluster = new SimCluster(random.fork(), ["n1", "n2", "n3"], {
+    tickMs: DEFAULT_TICK_MS,
+    electionTimeoutTicks: 10,
+    heartbeatTicks: 1,
+    preVote: true,
+    checkQuorum: true,
+    diskSlow: false,
+    dropRate: 0,
+    duplicateRate: 0,
+    delayMsMin: 1,
+    delayMsMax: 5,
+    driftMax: 0.05,
+  });
+  for (const node of cluster.nodes.values()) cluster.start(node);
+  cluster.scheduler.runUntil(3000, 1_000_000);
+  const old = cluster.leader();
+  if (old === null) throw new Error(`seed ${seed}: no leader after 3 s`);
+  const crashedAtMs = cluster.scheduler.nowMs;
+  cluster.crash(old);
+  for (let step = 0; step < 1000; step++) {
+    cluster.scheduler.runUntil(cluster.scheduler.nowMs + 5, 1_000_000);
+    const leader = cluster.leader();
+    if (leader !== null && leader !== old) return cluster.scheduler.nowMs - crashedAtMs;
+  }
+  throw new Error(`seed ${seed}: no new leader within 5 s`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+if (import.meta.main) {
+  const entries = 20_000;
+  const baseline = await baselineAppends(entries);
+  const raft = await replicatedAppends(entries, 256);
+  report("raft.baseline.memorylog.append.100B", baseline, "entries/s");
+  report("raft.core.replicated.3n.w256.100B", raft, "entries/s");
+  report("raft.core.replicated.3n.w256.100B.cpu_per_entry", 1e6 / raft, "us");
+  report("raft.core.replicated.3n.w256.100B.ratio_to_baseline", raft / baseline, "ratio");
+  const elections = Array.from({ length: 200 }, (_, i) => electionAfterCrash(i + 1));
+  elections.sort((a, b) => a - b);
+  report("raft.election_after_crash.p50", percentile(elections, 0.5), "sim_ms");
+  report("raft.election_after_crash.p90", percentile(elections, 0.9), "sim_ms");
+  report("raft.election_after_crash.p99", percentile(elections, 0.99), "sim_ms");
+  const underOneSecond = elections.filter((ms) => ms < 1000).length / elections.length;
+  report("raft.election_after_crash.under_1s", underOneSecond, "fraction");
+  report("raft.election_after_crash.max", elections[elections.length - 1] as number, "sim_ms");
+  console.log("| figure | value | unit |\n| --- | ---: | --- |");
+  for (const f of figures) console.log(`| ${f.name} | ${f.value} | ${f.unit} |`);
+  for (const f of figures) console.log(JSON.stringify(f));
+}
