@@ -24,6 +24,8 @@ export class Checkers {
   readonly #leaders = new Map<number, string>();
   /** Applied (hence committed) entries by index. */
   readonly committed = new Map<number, string>();
+  /** Record values of applied entries by index (the committed log, whatever was retained). */
+  readonly committedValues = new Map<number, string[]>();
   /**
    * For each committed index: the term of the entry, and the term of the leader that first
    * committed it. Leader completeness binds leaders of later terms only: a stale candidate
@@ -71,6 +73,7 @@ export class Checkers {
     const existing = this.committed.get(entry.index);
     if (existing === undefined) {
       this.committed.set(entry.index, signature);
+      this.committedValues.set(entry.index, entry.records.map((r) => decoder.decode(r)));
     } else if (existing !== signature) {
       this.#fail(nowMs, `${id} applied ${signature} at index ${entry.index}, others ${existing}`);
     }

@@ -194,11 +194,13 @@ function finalChecks(cluster: SimCluster, workload: Workload): string[] {
   cluster.checkers.checkLogMatching(cluster.scheduler.nowMs, cluster.running());
   const leader = cluster.leader()?.core;
   if (leader === undefined || leader === null) return ["final: no leader"];
-  const decoder = new TextDecoder();
-  const finalLog: string[] = [];
+  // The committed log as applied anywhere (retention may have removed a prefix everywhere).
   const commit = leader.status().commitIndex;
-  for (const entry of leader.entries(leader.firstIndex(), commit + 1)) {
-    for (const record of entry.records) finalLog.push(decoder.decode(record));
+  const finalLog: string[] = [];
+  for (let index = 1; index <= commit; index++) {
+    const values = cluster.checkers.committedValues.get(index);
+    if (values === undefined) return [`final: committed index ${index} was never applied`];
+    finalLog.push(...values);
   }
   return [
     ...cluster.checkers.violations,
@@ -236,7 +238,8 @@ class FaultSchedule {
     else if (roll < 55) this.#cluster.cuts.clear();
     else if (roll < 68) this.#networkQuality();
     else if (roll < 80) this.#transfer();
-    else if (roll < 90) this.#changeMembership();
+    else if (roll < 88) this.#changeMembership();
+    else if (roll < 94) this.#retention();
     else this.#restartAll();
   }
 
@@ -322,6 +325,17 @@ class FaultSchedule {
       if (!(error instanceof RaftError)) throw error;
     }
     this.#cluster.process(leader);
+  }
+
+  /** Retention on one node: drop applied entries, so laggards need InstallSnapshot. */
+  #retention(): void {
+    const running = [...this.#cluster.nodes.values()].filter((node) => node.stores !== null);
+    const node = running[this.#random.intBelow(Math.max(1, running.length))];
+    if (node?.stores === null || node === undefined) return;
+    const beforeIndex = node.appliedIndex + 1 - this.#random.intBetween(0, 5);
+    if (beforeIndex > node.stores.entries.firstIndex()) {
+      void node.stores.entries.deletePrefix(beforeIndex);
+    }
   }
 
   #restartAll(): void {
