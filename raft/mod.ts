@@ -51,3 +51,4 @@ export {
   PeerTransport,
   type PeerTransportOptions,
 } from "./_transport.ts";
+export { dialTls, streamFromSocket } from "./_tls.ts";
