@@ -109,6 +109,15 @@ async function bindBoth(
   });
 }
 
+/** Closes a connection that a timeout, `close()` or the peer may already have closed. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed: nothing left to release.
+  }
+}
+
 async function readExactly(conn: Deno.Conn, into: Uint8Array): Promise<void> {
   let filled = 0;
   while (filled < into.length) {
@@ -282,7 +291,7 @@ export class GossipNode {
     clearInterval(this.#timer);
     for (const resolve of this.#leaveWaiters.splice(0)) resolve();
     this.#listener.close();
-    for (const conn of this.#conns) conn.close();
+    for (const conn of this.#conns) closeQuietly(conn);
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
     await Promise.allSettled([...this.#tasks]);
   }
@@ -348,7 +357,7 @@ export class GossipNode {
     const { hostname, port } = splitAddress(to);
     const conn = await Deno.connect({ hostname, port, transport: "tcp" });
     this.#conns.add(conn);
-    const timer = setTimeout(() => conn.close(), this.#pushPullTimeoutMs);
+    const timer = setTimeout(() => closeQuietly(conn), this.#pushPullTimeoutMs);
     try {
       const payload = encodePushPull({ join, states: this.#core.localState() });
       await writeFrame(conn, await this.#keyring.seal(payload));
@@ -370,11 +379,7 @@ export class GossipNode {
     } finally {
       clearTimeout(timer);
       this.#conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // Already closed by the timeout or by close().
-      }
+      closeQuietly(conn);
     }
   }
 
@@ -393,7 +398,7 @@ export class GossipNode {
   /** Server side of push/pull; a stream that fails authentication is dropped unanswered. */
   async #servePushPull(conn: Deno.Conn): Promise<void> {
     this.#conns.add(conn);
-    const timer = setTimeout(() => conn.close(), this.#pushPullTimeoutMs);
+    const timer = setTimeout(() => closeQuietly(conn), this.#pushPullTimeoutMs);
     try {
       const request = await this.#keyring.open(await readFrame(conn));
       if (request === null) {
@@ -414,11 +419,7 @@ export class GossipNode {
     } finally {
       clearTimeout(timer);
       this.#conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
+      closeQuietly(conn);
     }
   }
 

@@ -318,12 +318,15 @@ export class Membership {
   }
 
   /**
-   * A ping from a member we do not know means we missed its join (its alive gossip was
-   * spent before we joined): a full-state exchange with it fixes that at once instead of
-   * waiting for the next periodic push/pull. At most one per address per push/pull interval.
+   * A ping from a member we do not know, or hold failed or left, means our view diverged:
+   * we missed its join, or its refutation (gossip is spent; a one-way partition can hide
+   * it). A full-state exchange with it fixes that at once, instead of waiting for the next
+   * periodic push/pull or for a reconnect that, at probability failed/live, may take n
+   * intervals. At most one per address per push/pull interval.
    */
   #syncWithStranger(nowMs: number, from: string, source: string): void {
-    if (this.#status !== "running" || this.#table.has(source)) return;
+    const record = this.#table.get(source);
+    if (this.#status !== "running" || (record !== undefined && isLive(record.status))) return;
     const lastMs = this.#strangerSyncs.get(from);
     if (lastMs !== undefined && nowMs - lastMs < this.config.pushPullIntervalMs) return;
     if (this.#strangerSyncs.size >= strangerSyncsMax) this.#strangerSyncs.clear();

@@ -206,7 +206,7 @@ Deno.test("core: a graceful leave is gossiped, then the node goes silent; nobody
   assert(!sim.events.some(({ event }) => event.type === "fail"), "no fail event");
 });
 
-Deno.test("core: a ping from an unknown member triggers a full-state exchange with it", () => {
+Deno.test("core: a ping from an unknown or failed member triggers a full-state exchange with it", () => {
   const a = core("a");
   a.receive(1, "s:1", [{ type: "ping", seq: 9, target: "a", source: "stranger" }]);
   const ready = a.takeReady();
@@ -214,6 +214,14 @@ Deno.test("core: a ping from an unknown member triggers a full-state exchange wi
   assert(ready.packets.some((p) => p.to === "s:1" && p.messages[0]?.type === "ack"), "still acked");
   a.receive(2, "s:1", [{ type: "ping", seq: 10, target: "a", source: "stranger" }]);
   assertEquals(a.takeReady().pushPulls.length, 0, "rate-limited");
+  // A member we hold failed is evidently running: we missed its refutation.
+  a.mergeRemoteState(3, [alive("b"), alive("c")]);
+  a.receive(3, "c:1", [{ type: "dead", name: "b", incarnation: 0, from: "c" }]);
+  a.takeReady();
+  a.receive(4, "b:1", [{ type: "ping", seq: 11, target: "a", source: "b" }]);
+  assertEquals(a.takeReady().pushPulls, [{ to: "b:1", join: false }]);
+  a.receive(5, "c:1", [{ type: "ping", seq: 12, target: "a", source: "c" }]);
+  assertEquals(a.takeReady().pushPulls.length, 0, "no exchange with a member held alive");
 });
 
 Deno.test("core: serving a push/pull merges first, so a refutation rides back in the reply", () => {
