@@ -3,6 +3,7 @@
  * leader, replicate, lose the leader to SIGKILL, elect again, and lose nothing acknowledged.
  */
 
+import { type AppendOperation, checkHistory } from "../sim/raft/history.ts";
 import { assert, assertEquals } from "./_harness.ts";
 
 const FIXTURE = new URL("./fixtures/raft_node.ts", import.meta.url).pathname;
@@ -130,10 +131,24 @@ async function awaitLeader(nodes: NodeProcess[], afterTerm: number): Promise<Nod
   throw new Error("no leader elected within 30 s");
 }
 
+/** Client operations recorded as the history checker expects them. */
+const history: AppendOperation[] = [];
+
 async function proposeAll(leader: NodeProcess, values: string[]): Promise<Map<string, number>> {
-  const replies = await Promise.all(
-    values.map((value) => leader.request({ op: "propose", value })),
-  );
+  const replies = await Promise.all(values.map(async (value) => {
+    const invokeMs = performance.now();
+    const reply = await leader.request({ op: "propose", value });
+    const offset = reply.ok === true ? reply.result?.baseOffset as number : null;
+    history.push({
+      kind: "append",
+      value,
+      invokeMs,
+      completeMs: performance.now(),
+      outcome: reply.ok === true ? "ok" : "unknown",
+      offset,
+    });
+    return reply;
+  }));
   const offsets = new Map<string, number>();
   replies.forEach((reply, i) => {
     assert(reply.ok === true, `propose ${values[i]}: ${reply.error}`);
@@ -169,6 +184,7 @@ Deno.test({
           assertEquals(values[offset], value, `${node.id} holds ${value} at ${offset}`);
         }
         assertEquals(new Set(values).size, values.length, `${node.id} has no duplicates`);
+        assertEquals(checkHistory(history, values), [], `${node.id}: history`);
       }
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));
