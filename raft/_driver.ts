@@ -142,7 +142,11 @@ export class RaftNode {
    * applied everything committed when the read started. Works on followers too.
    */
   readBarrier(): Promise<number> {
-    this.#checkOpen();
+    try {
+      this.#checkOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const readId = `${this.id}:${++this.#readSeq}`;
     const promise = this.#wait(this.#reads, readId);
     try {
@@ -170,14 +174,17 @@ export class RaftNode {
     if (this.#closed) throw new RaftError("NO_LEADER", `Cannot serve: node ${this.id} stopped`);
   }
 
-  #propose(
-    make: () => { index: number; term: number },
-  ): Promise<Committed> {
-    this.#checkOpen();
-    const { index, term } = make();
-    const promise = this.#wait(this.#proposals, index, { term });
-    this.#kick();
-    return promise;
+  /** Errors (not leader, overloaded, stopped) come back as a rejected promise. */
+  #propose(make: () => { index: number; term: number }): Promise<Committed> {
+    try {
+      this.#checkOpen();
+      const { index, term } = make();
+      const promise = this.#wait(this.#proposals, index, { term });
+      this.#kick();
+      return promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #wait<K, T>(map: Map<K, Waiter<T>>, key: K, extra: object = {}): Promise<T> {
