@@ -85,6 +85,8 @@ export class RaftNode {
   readonly #reads = new Map<string, Waiter<number>>();
   readonly #readyReads: { readId: string; index: number }[] = [];
   #appliedIndex = 0;
+  /** The high watermark: consumers may read offsets below it (committed, durable here). */
+  #appliedNextOffset = 0;
   #readSeq = 0;
   #loop: Promise<void> | null = null;
   #failure: Error | null = null;
@@ -99,6 +101,7 @@ export class RaftNode {
       persisted: saved === null ? null : decodePersistentState(saved),
     });
     this.#appliedIndex = options.store.firstIndex() - 1;
+    this.#appliedNextOffset = offsetAt(options.store, options.store.firstIndex());
     this.#timer = setInterval(
       () => this.#input(() => this.#core.tick()),
       options.tickMs ?? DEFAULT_TICK_MS,
@@ -111,8 +114,12 @@ export class RaftNode {
   }
 
   /** Volatile state (role, term, leader, commit index, membership). */
-  status(): RaftStatus & { appliedIndex: number } {
-    return { ...this.#core.status(), appliedIndex: this.#appliedIndex };
+  status(): RaftStatus & { appliedIndex: number; appliedNextOffset: number } {
+    return {
+      ...this.#core.status(),
+      appliedIndex: this.#appliedIndex,
+      appliedNextOffset: this.#appliedNextOffset,
+    };
   }
 
   /** Hands a peer's message to the core. */
@@ -254,6 +261,7 @@ export class RaftNode {
 
   #apply(entry: Entry): void {
     this.#appliedIndex = entry.index;
+    this.#appliedNextOffset = entry.baseOffset + entry.records.length;
     this.#options.onApply?.(entry);
     const waiter = this.#proposals.get(entry.index);
     if (waiter === undefined) return;
@@ -271,4 +279,10 @@ export class RaftNode {
       this.#settle(this.#reads, read.readId, read.index);
     }
   }
+}
+
+/** The offset of the first record at or after entry `index` (the next offset if none). */
+function offsetAt(store: EntryStore, index: number): number {
+  if (index > store.lastIndex()) return store.nextOffset();
+  return (store.entries(index, index + 1, 0)[0] as Entry).baseOffset;
 }

@@ -67,6 +67,7 @@ Deno.test("driver: proposals resolve with dense offsets once committed; follower
       leader.propose(records("d")),
     ]);
     assertEquals(results.map((r) => r.baseOffset), [0, 2, 3]);
+    assertEquals(leader.status().appliedNextOffset, 4, "the high watermark follows applies");
     const follower = [...cluster.nodes.values()].find((node) => node !== leader) as RaftNode;
     let error: unknown = null;
     try {
