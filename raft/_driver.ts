@@ -122,6 +122,11 @@ export class RaftNode {
     };
   }
 
+  /** The leader's view of its followers (see {@linkcode RaftCore.followers}). */
+  followers(): ReturnType<RaftCore["followers"]> {
+    return this.#core.followers();
+  }
+
   /** Hands a peer's message to the core. */
   step(message: Message): void {
     this.#input(() => this.#core.step(message));

@@ -142,6 +142,19 @@ export class RaftCore extends CoreBase {
     this.send({ type: MessageType.ReadIndex, to: this.leader, readId });
   }
 
+  /**
+   * The leader's view of each follower and learner (empty on other roles): how far its log
+   * matches, for promoting a learner once it caught up, and for metrics.
+   */
+  followers(): { id: NodeId; match: number; state: "probe" | "replicate"; active: boolean }[] {
+    return [...this.#progress].map(([id, progress]) => ({
+      id,
+      match: progress.match,
+      state: progress.state,
+      active: progress.recentActive,
+    }));
+  }
+
   // ---- outputs --------------------------------------------------------------------------
 
   /** Whether {@linkcode ready} has work. */

@@ -18,6 +18,8 @@ Deno.test("a learner catches up, does not count for quorum, then is promoted", a
   await cluster.settle();
   await cluster.tickAll(1);
   assertEquals(appliedValues(cluster.node("d")), ["x"]);
+  const learner = cluster.core("a").followers().find((follower) => follower.id === "d");
+  assertEquals(learner?.match, cluster.core("a").lastIndex(), "the leader sees it caught up");
   assertEquals(cluster.core("a").membership(), { voters: ["a", "b", "c"], learners: ["d"] });
   // With b and c cut off, a and the learner are not a quorum.
   cluster.isolate("b");
