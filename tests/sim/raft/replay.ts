@@ -1,7 +1,8 @@
 /**
  * Replays simulation seeds: `deno task sim:raft --seed 42` runs one seed and prints its
- * result; `--from 1 --count 10000` runs a range (the long run). Exits non-zero on a failure,
- * printing the seed and the command that replays it.
+ * result; `--from 1 --count 10000` runs a range (the long run); `--nodes 5` and
+ * `--fault-ms 30000` override the seed's cluster size and the fault phase. Exits non-zero on
+ * a failure, printing the seed and the command that replays it.
  * @module
  */
 
@@ -27,13 +28,23 @@ if (import.meta.main) {
   let failed = 0;
   const started = performance.now();
   for (let s = from; s < from + count; s++) {
-    const result = runSeed({ seed: s });
+    const nodeCount = argument("nodes");
+    const faultMs = argument("fault-ms");
+    const result = runSeed({
+      seed: s,
+      ...(nodeCount === null ? {} : { nodeCount }),
+      ...(faultMs === null ? {} : { faultMs }),
+    });
     if (verbose) console.log(describe(result));
     if (result.violations.length > 0) {
       failed++;
       console.log(`FAIL ${describe(result)}`);
       for (const violation of result.violations.slice(0, 10)) console.log(`  ${violation}`);
-      console.log(`  replay: deno task sim:raft --seed ${s}`);
+      const flags = ["nodes", "fault-ms"].flatMap((name) => {
+        const value = argument(name);
+        return value === null ? [] : [`--${name} ${value}`];
+      });
+      console.log(`  replay: deno task sim:raft --seed ${s} ${flags.join(" ")}`.trimEnd());
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
