@@ -211,3 +211,32 @@ Deno.test("a restarted follower keeps its log and rejoins at the same offsets", 
   assertEquals(appliedValues(cluster.node("b")), ["x", "y"]);
   assertEquals(cluster.core("b").status().term, 1);
 });
+
+Deno.test("a conflict arriving while a write is in flight truncates it in the next Ready", async () => {
+  const cluster = new TestCluster(["a", "b", "c"]);
+  const b = cluster.node("b");
+  const append = (term: number, entries: Entry[]) =>
+    b.core.step({
+      type: MessageType.Append,
+      from: term === 1 ? "a" : "c",
+      to: "b",
+      term,
+      prevIndex: 0,
+      prevTerm: 0,
+      entries,
+      commit: 0,
+    });
+  append(1, [entry(1, 1, 0, "old1"), entry(2, 1, 1, "old2")]);
+  const first = b.core.ready(); // in flight: not yet persisted, not advanced
+  assertEquals(first.persist.entries.map((e) => e.index), [1, 2]);
+  append(2, [entry(1, 1, 0, "old1"), entry(2, 2, 1, "new2"), entry(3, 2, 2, "new3")]);
+  await b.persist(first);
+  b.core.advance(first);
+  const second = b.core.ready();
+  assertEquals(second.persist.truncateFrom, 2);
+  assertEquals(second.persist.entries.map((e) => [e.index, e.term]), [[2, 2], [3, 2]]);
+  await b.persist(second);
+  b.core.advance(second);
+  assertEquals([b.store.lastIndex(), b.store.termAt(2), b.store.nextOffset()], [3, 2, 3]);
+  assertEquals(b.core.termAt(2), 2);
+});
