@@ -54,7 +54,8 @@ export interface LogObserver {
 /** Raft figures, read on scrape (the Raft issue registers this through the same registry). */
 export interface RaftStats {
   readonly term: number;
-  readonly role: "follower" | "candidate" | "leader";
+  /** `follower`, `preCandidate`, `candidate` or `leader` (raft/'s `Role`). */
+  readonly role: string;
   readonly commitIndex: number;
   readonly appliedIndex: number;
   /** Entries each follower is behind the leader's last index; empty unless leader. */
@@ -98,6 +99,7 @@ const latencyBucketsDefault = [
 /** A batch of 1 (no coalescing) up to 4096 appends. */
 const batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096];
 const batchBytesBuckets = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216];
+const raftRoles = ["follower", "preCandidate", "candidate", "leader"];
 const metricNamePattern = /^strand_[a-z][a-z0-9_]*$/;
 
 /**
@@ -261,7 +263,8 @@ export class Metrics {
         this.reset();
         const role = read()?.role;
         if (role === undefined) return;
-        for (const each of ["follower", "candidate", "leader"]) {
+        // Every known role is exposed (0 or 1) so a role change never leaves a stale series.
+        for (const each of new Set([...raftRoles, role])) {
           this.set({ role: each }, +(each === role));
         }
       },

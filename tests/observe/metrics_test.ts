@@ -153,10 +153,10 @@ Deno.test("raft and membership figures register through the same registry", asyn
   assertEquals(valueOf(exposition, "strand_raft_commit_index"), 120);
   assertEquals(valueOf(exposition, "strand_raft_applied_index"), 118);
   assertEquals(
-    ["follower", "candidate", "leader"].map((role) =>
+    ["follower", "preCandidate", "candidate", "leader"].map((role) =>
       valueOf(exposition, "strand_raft_role", { role })
     ),
-    [0, 0, 1],
+    [0, 0, 0, 1],
   );
   assertEquals(valueOf(exposition, "strand_raft_follower_lag_entries", { peer: "n3" }), 14);
   assertEquals(valueOf(exposition, "strand_members", { state: "suspect" }), 1);
