@@ -27,8 +27,12 @@ function report(name: string, value: number, unit: string): void {
   figures.push({ name, value: Math.round(value * 100) / 100, unit });
 }
 
-async function replicatedAppends(entryCount: number, windowSize: number): Promise<number> {
-  const cluster = new TestCluster(["a", "b", "c"]);
+async function replicatedAppends(
+  ids: string[],
+  entryCount: number,
+  windowSize: number,
+): Promise<number> {
+  const cluster = new TestCluster(ids);
   await cluster.elect("a");
   const payload = records("x".repeat(100))[0] as Uint8Array;
   const leader = cluster.core("a");
@@ -38,8 +42,9 @@ async function replicatedAppends(entryCount: number, windowSize: number): Promis
     await cluster.settle(1000);
   }
   const seconds = (performance.now() - started) / 1000;
-  const applied = cluster.node("c").applied.length;
-  if (applied < entryCount) throw new Error(`only ${applied}/${entryCount} applied on c`);
+  const last = ids[ids.length - 1] as string;
+  const applied = cluster.node(last).applied.length;
+  if (applied < entryCount) throw new Error(`only ${applied}/${entryCount} applied on ${last}`);
   return entryCount / seconds;
 }
 
@@ -98,11 +103,14 @@ function percentile(sorted: number[], p: number): number {
 if (import.meta.main) {
   const entries = 20_000;
   const baseline = await baselineAppends(entries);
-  const raft = await replicatedAppends(entries, 256);
+  const raft = await replicatedAppends(["a", "b", "c"], entries, 256);
+  const raft5 = await replicatedAppends(["a", "b", "c", "d", "e"], entries, 256);
   report("raft.baseline.memorylog.append.100B", baseline, "entries/s");
   report("raft.core.replicated.3n.w256.100B", raft, "entries/s");
   report("raft.core.replicated.3n.w256.100B.cpu_per_entry", 1e6 / raft, "us");
   report("raft.core.replicated.3n.w256.100B.ratio_to_baseline", raft / baseline, "ratio");
+  report("raft.core.replicated.5n.w256.100B", raft5, "entries/s");
+  report("raft.core.replicated.5n.w256.100B.ratio_to_baseline", raft5 / baseline, "ratio");
   const elections = Array.from({ length: 200 }, (_, i) => electionAfterCrash(i + 1));
   elections.sort((a, b) => a - b);
   report("raft.election_after_crash.p50", percentile(elections, 0.5), "sim_ms");
