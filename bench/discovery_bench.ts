@@ -74,10 +74,12 @@ function joinConvergence(size: number, seed: number): number {
 /** Steady-state gossip traffic in bytes per second per member, and false failures. */
 function traffic(size: number, seed: number, lossRate: number, durationMs: number) {
   const cluster = formed(size, seed, lossRate);
-  cluster.runUntil(5_000);
+  // Past the first (unscaled) push/pull of every node, so the window shows the steady rate.
+  const warmupMs = 2 * defaultConfig.pushPullIntervalMs + 5_000;
+  cluster.runUntil(warmupMs);
   const before = cluster.running().reduce((sum, n) => sum + n.udpBytesSent + n.tcpBytesSent, 0);
   const eventsBefore = cluster.events.length;
-  cluster.runUntil(5_000 + durationMs);
+  cluster.runUntil(warmupMs + durationMs);
   const after = cluster.running().reduce((sum, n) => sum + n.udpBytesSent + n.tcpBytesSent, 0);
   const falseFailures =
     cluster.events.slice(eventsBefore).filter((e) => e.event.type === "fail").length;
@@ -95,7 +97,7 @@ function measure(size: number): { row: string[]; figures: Figure[] } {
   const joinMs = mean(
     Array.from({ length: trials }, (_, i) => joinConvergence(size, 2000 * size + i)),
   );
-  const steady = traffic(size, 3000 * size, 0, 60_000);
+  const steady = traffic(size, 3000 * size, 0, 300_000);
   const lossy = traffic(size, 4000 * size, 0.1, 1_000 * defaultConfig.probeIntervalMs);
   const wallMs = performance.now() - started;
   const n = `n${size}`;

@@ -26,7 +26,10 @@ export interface MembershipConfig {
   readonly suspicionMaxTimeoutMult: number;
   /** Self-awareness (Lifeguard) score ceiling; timeouts are stretched by `score + 1`. */
   readonly awarenessMax: number;
-  /** Time between two periodic full-state exchanges with a random live member. */
+  /**
+   * Time between two periodic full-state exchanges with a random live member, for up to 32
+   * members (see `pushPullIntervalMs()` for larger clusters).
+   */
   readonly pushPullIntervalMs: number;
   /** Time between two attempts to reconnect to a failed member (heals partitions). */
   readonly reconnectIntervalMs: number;
@@ -86,6 +89,20 @@ export function suspicionTimeoutsMs(
   const scale = Math.max(1, Math.log10(Math.max(1, memberCount)));
   const minMs = Math.round(config.suspicionMult * scale * config.probeIntervalMs);
   return { minMs, maxMs: minMs * config.suspicionMaxTimeoutMult };
+}
+
+/** Clusters up to this size push/pull at the configured interval; larger ones less often. */
+const pushPullScaleThreshold = 32;
+
+/**
+ * The push/pull interval for `memberCount` members: full-state exchanges cost O(n) bytes
+ * each, so above 32 members the interval grows with log2(n) (as in memberlist), keeping
+ * their share of the traffic flat.
+ */
+export function pushPullIntervalMs(config: MembershipConfig, memberCount: number): number {
+  if (memberCount <= pushPullScaleThreshold) return config.pushPullIntervalMs;
+  const multiplier = Math.ceil(Math.log2(memberCount) - Math.log2(pushPullScaleThreshold)) + 1;
+  return multiplier * config.pushPullIntervalMs;
 }
 
 /**

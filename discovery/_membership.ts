@@ -20,6 +20,7 @@
 import {
   defaultConfig,
   type MembershipConfig,
+  pushPullIntervalMs,
   retransmitLimit,
   suspicionTimeoutsMs,
 } from "./_config.ts";
@@ -503,7 +504,7 @@ export class Membership {
 
   #tickPeriodic(nowMs: number): void {
     if (nowMs >= this.#nextPushPullMs) {
-      this.#nextPushPullMs = nowMs + this.config.pushPullIntervalMs;
+      this.#nextPushPullMs = nowMs + pushPullIntervalMs(this.config, this.#table.liveCount);
       const [peer] = this.#table.randomMembers(1, (record) => record.status === "alive");
       if (peer !== undefined) this.#ready.pushPulls.push({ to: peer.address, join: false });
     }

@@ -45,6 +45,7 @@ export {
   defaultConfig,
   failureDetectionBoundMs,
   type MembershipConfig,
+  pushPullIntervalMs,
   retransmitLimit,
   suspicionTimeoutsMs,
 } from "./_config.ts";

@@ -4,7 +4,11 @@
  * a run exactly. Results carry readable violations; an empty list means the run passed.
  */
 
-import { defaultConfig, failureDetectionBoundMs } from "../../../discovery/mod.ts";
+import {
+  defaultConfig,
+  failureDetectionBoundMs,
+  pushPullIntervalMs,
+} from "../../../discovery/mod.ts";
 import { SeededRandom } from "../random.ts";
 import {
   checkDetection,
@@ -55,7 +59,9 @@ export const healConvergenceBoundMs = 2 * defaultConfig.reconnectIntervalMs +
  * second; a member that missed a join's alive gossip learns it at the latest from a
  * periodic push/pull (first one 1–2 intervals after start) or when the newcomer probes it.
  */
-export const joinConvergenceBoundMs = 2 * defaultConfig.pushPullIntervalMs + 10_000;
+export function joinConvergenceBoundMs(size: number): number {
+  return 2 * pushPullIntervalMs(defaultConfig, size) + 10_000;
+}
 
 const names = (count: number): string[] => Array.from({ length: count }, (_, i) => `node-${i}`);
 
@@ -273,11 +279,11 @@ function joinScenario(
     cluster.join(all[i] as string, [all[random.intBelow(i)] as string]);
   }
   const lastJoinMs = cluster.nowMs;
-  const convergedAtMs = runUntilConverged(cluster, lastJoinMs + joinConvergenceBoundMs);
+  const convergedAtMs = runUntilConverged(cluster, lastJoinMs + joinConvergenceBoundMs(size));
   const violations = checkNoFalseFailures(cluster);
   if (convergedAtMs === null) {
     violations.push(
-      `views did not converge within ${joinConvergenceBoundMs} ms`,
+      `views did not converge within ${joinConvergenceBoundMs(size)} ms`,
       ...viewMismatches(cluster),
     );
   }
@@ -338,7 +344,7 @@ function tagsScenario(
   cluster.setTags(owner, { role: "voter", rpcAddress });
   const startMs = cluster.nowMs;
   let seenAtMs: number | null = null;
-  cluster.runUntil(startMs + joinConvergenceBoundMs, () => {
+  cluster.runUntil(startMs + joinConvergenceBoundMs(size), () => {
     const missing = cluster.running().some((node) =>
       cluster.viewOf(node, owner)?.tags["rpcAddress"] !== rpcAddress
     );
@@ -351,7 +357,7 @@ function tagsScenario(
     seed,
     size,
     violations: seenAtMs === null
-      ? [`tags of ${owner} did not reach everyone in ${joinConvergenceBoundMs} ms`]
+      ? [`tags of ${owner} did not reach everyone in ${joinConvergenceBoundMs(size)} ms`]
       : [],
     notes: [
       describeNetwork(network),
