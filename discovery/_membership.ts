@@ -99,6 +99,12 @@ export class Membership {
   readonly #prober: Prober;
   /** When we last synced with an unknown pinger, by address (bounded by `strangerSyncsMax`). */
   readonly #strangerSyncs = new Map<string, number>();
+  /**
+   * Leaves of members we did not know yet, by name: a member that leaves right after
+   * joining can have its leave overtake its join; the late alive must not revive it.
+   * Bounded by `strangerSyncsMax`, forgotten after `tombstoneTimeoutMs`.
+   */
+  readonly #earlyLeaves = new Map<string, { incarnation: number; atMs: number }>();
   readonly #suspicions = new Map<string, Suspicion>();
   readonly #broadcasts: BroadcastQueue;
   #nextGossipMs: number;
@@ -393,7 +399,24 @@ export class Membership {
     if (!same) this.#refute(message.incarnation);
   }
 
+  #rememberEarlyLeave(nowMs: number, message: DeadMessage): void {
+    if (this.#earlyLeaves.size >= strangerSyncsMax) this.#earlyLeaves.clear();
+    this.#earlyLeaves.set(message.name, { incarnation: message.incarnation, atMs: nowMs });
+  }
+
+  /** True when `message` announces a member whose leave we already saw. */
+  #leftEarly(nowMs: number, message: AliveMessage): boolean {
+    const leave = this.#earlyLeaves.get(message.name);
+    if (leave === undefined) return false;
+    if (nowMs - leave.atMs >= this.config.tombstoneTimeoutMs) {
+      this.#earlyLeaves.delete(message.name);
+      return false;
+    }
+    return message.incarnation <= leave.incarnation;
+  }
+
   #addMember(nowMs: number, message: AliveMessage): void {
+    if (this.#leftEarly(nowMs, message)) return;
     const record: MemberRecord = {
       name: message.name,
       address: message.address,
@@ -446,8 +469,9 @@ export class Membership {
 
   #onDead(nowMs: number, message: DeadMessage): void {
     const record = this.#table.get(message.name);
-    if (record === undefined || message.incarnation < record.incarnation) return;
     const leaving = message.from === message.name;
+    if (record === undefined && leaving) return this.#rememberEarlyLeave(nowMs, message);
+    if (record === undefined || message.incarnation < record.incarnation) return;
     if (record === this.#self) {
       if (this.#status === "running") this.#refute(message.incarnation);
       return;

@@ -284,3 +284,12 @@ Deno.test("core: a fresh suspect is probed next, with the suspicion in the ping 
     "the ping tells m7 it is suspected",
   );
 });
+
+Deno.test("core: a leave that overtakes the member's join keeps the late alive from reviving it", () => {
+  const a = core("a");
+  a.receive(0, "b:1", [{ type: "dead", name: "x", incarnation: 0, from: "x" }]);
+  a.receive(1, "b:1", [{ type: "alive", name: "x", address: "x:1", incarnation: 0, tags: {} }]);
+  assert(!a.members().some((member) => member.name === "x"), "the stale alive is ignored");
+  a.receive(2, "b:1", [{ type: "alive", name: "x", address: "x:1", incarnation: 1, tags: {} }]);
+  assert(a.members().some((member) => member.name === "x"), "a newer incarnation joins again");
+});

@@ -28,6 +28,7 @@ export const scenarioKinds = [
   "rejoin",
   "tags",
   "pause",
+  "chaos",
 ] as const;
 /** One of {@linkcode scenarioKinds}. */
 export type ScenarioKind = typeof scenarioKinds[number];
@@ -111,6 +112,8 @@ export function runScenario(
       return tagsScenario(random, seed, options);
     case "pause":
       return pauseScenario(random, seed, options);
+    case "chaos":
+      return chaosScenario(random, seed, options);
   }
 }
 
@@ -402,6 +405,91 @@ function pauseScenario(
       `slow=${slow.join(",")}`,
       `pauses=${pauses}`,
       `awareness=${slowAwareness.join(",")}`,
+    ],
+  };
+}
+
+/**
+ * Everything at once: crashes, graceful leaves, joins and rejoins, pauses, tag updates and
+ * (one-way or symmetric) partitions, under loss. Checked: once the last partition heals,
+ * views converge; a member that left while the network was whole is never reported failed.
+ */
+function chaosScenario(
+  random: SeededRandom,
+  seed: number,
+  options: ScenarioOptions,
+): ScenarioResult {
+  const size = options.size ?? random.intBetween(5, 30);
+  const network = randomNetwork(random, 0.05);
+  const cluster = formedCluster(random, size, network);
+  const log: string[] = [];
+  let partitioned = false;
+  // A leave is checked in a settled network: a partition right after it legitimately turns
+  // it into a failure on the far side, and a suspicion begun during a partition that just
+  // healed may still expire as a failure. So leaves keep 10 s away from partitions.
+  let lastLeaveMs = -Infinity;
+  let lastHealMs = -Infinity;
+  // Newcomers join through seed members that stay up (an operator's --start-join-addrs):
+  // if every member bridging two groups died, no live member would know the other group,
+  // and SWIM (like serf) cannot rediscover it.
+  const seeds = ["node-0", "node-1"];
+  for (let step = 0; step < 40; step++) {
+    cluster.runUntil(cluster.nowMs + random.intBetween(100, 3_000));
+    const running = cluster.running().map((node) => node.name);
+    const pick = running[random.intBelow(running.length)] as string;
+    const action = random.intBelow(7);
+    const mortal = !seeds.includes(pick);
+    if (action === 0 && running.length > 3 && mortal) cluster.crash(pick);
+    else if (
+      action === 1 && running.length > 3 && mortal && !partitioned &&
+      cluster.nowMs - lastHealMs > 10_000 &&
+      // A node whose join has not been answered yet has nobody to tell it leaves.
+      (cluster.nodes.get(pick)?.core.liveCount ?? 0) > 1
+    ) {
+      cluster.leave(pick);
+      lastLeaveMs = cluster.nowMs;
+    } else if (action === 2) {
+      const name = `late-${step}`;
+      cluster.addNode(name);
+      cluster.join(name, [seeds[random.intBelow(seeds.length)] as string]);
+    } else if (action === 3) cluster.pause(pick, random.intBetween(100, 1_000));
+    else if (action === 4) cluster.setTags(pick, { step: String(step) });
+    else if (action === 5 && !partitioned && cluster.nowMs - lastLeaveMs > 10_000) {
+      const side = random.shuffle([...running]).slice(0, random.intBetween(1, running.length - 1));
+      cluster.partition(side, running.filter((name) => !side.includes(name)), random.chance(0.5));
+      partitioned = true;
+    } else if (action === 6 && partitioned) {
+      cluster.heal();
+      partitioned = false;
+      lastHealMs = cluster.nowMs;
+    } else continue;
+    log.push(`${action}:${pick}@${cluster.nowMs}`);
+  }
+  cluster.heal();
+  // A join cut off by a partition (or answered from a seed's stale view whose members
+  // then died) leaves a node alone: like the agent, retry its join once that shows.
+  cluster.runUntil(cluster.nowMs + 20_000);
+  const running = cluster.running();
+  for (const node of running) {
+    if (node.core.liveCount > 1 || running.length < 2) continue;
+    cluster.join(node.name, seeds);
+  }
+  const healedAtMs = cluster.nowMs;
+  const convergedAtMs = runUntilConverged(cluster, healedAtMs + healConvergenceBoundMs);
+  const violations = checkLeftNeverFailed(cluster);
+  if (convergedAtMs === null) {
+    violations.push(`views did not converge within ${healConvergenceBoundMs} ms of the heal`);
+    violations.push(...viewMismatches(cluster));
+  }
+  return {
+    kind: "chaos",
+    seed,
+    size,
+    violations,
+    notes: [
+      describeNetwork(network),
+      `actions=${log.length} ${log.join(" ")}`,
+      `running=${cluster.running().length}`,
     ],
   };
 }

@@ -92,3 +92,7 @@ Deno.test("sim: the same seed replays the same run", () => {
 Deno.test("sim: members frozen for up to a second never get a healthy member declared failed", () => {
   runSeeds("pause", 40);
 });
+
+Deno.test("sim: chaos (crashes, leaves, joins, pauses, tags, partitions) converges after the heal", () => {
+  runSeeds("chaos", 100);
+});
