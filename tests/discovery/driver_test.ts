@@ -1,6 +1,8 @@
 /** The real driver in one process: UDP + TCP on loopback, sealed with AES-GCM. */
 
+import dgram from "node:dgram";
 import {
+  encodePacket,
   generateGossipKey,
   GossipNode,
   Keyring,
@@ -122,5 +124,31 @@ Deno.test("driver: a blocked handler does not stall the protocol; overflow is co
   } finally {
     release();
     await Promise.all(nodes.map((node) => node.close()));
+  }
+});
+
+Deno.test("driver: UDP packets sealed under another key are dropped and counted", async () => {
+  const key = parseGossipKey(generateGossipKey());
+  const node = await startNode("a", await Keyring.create(key), []);
+  const sender = dgram.createSocket("udp4");
+  try {
+    await new Promise<void>((resolve) => sender.bind(0, "127.0.0.1", () => resolve()));
+    const [host, port] = [node.address.split(":")[0] as string, Number(node.address.split(":")[1])];
+    const announce = (name: string) =>
+      encodePacket([{ type: "alive", name, address: "127.0.0.1:1", incarnation: 0, tags: {} }]);
+    const stranger = await Keyring.create(parseGossipKey(generateGossipKey()));
+    sender.send(await stranger.seal(announce("intruder")), port, host);
+    sender.send(new Uint8Array([1, 2, 3]), port, host);
+    await eventually("both bad packets counted", () => node.stats.authFailures >= 2);
+    const friend = await Keyring.create(key);
+    sender.send(await friend.seal(announce("friend")), port, host);
+    await eventually(
+      "the well-sealed packet is accepted",
+      () => node.members().some((member) => member.name === "friend"),
+    );
+    assert(!node.members().some((member) => member.name === "intruder"), "intruder not admitted");
+  } finally {
+    await new Promise<void>((resolve) => sender.close(() => resolve()));
+    await node.close();
   }
 });
