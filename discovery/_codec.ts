@@ -33,7 +33,7 @@ const statusByCode: readonly (MemberStatus | undefined)[] = [
  * Bytes the sealed envelope adds to a plaintext packet: version (1) + nonce (12) + GCM tag
  * (16). The core subtracts it from `packetBytesMax` so sealed packets stay within it.
  */
-export const sealOverheadBytes = 1 + 12 + 16;
+export const sealOverheadBytes: number = 1 + 12 + 16;
 
 /** Most messages decoded from one packet; more means a malformed or hostile packet. */
 export const packetMessagesMax = 512;

@@ -14,8 +14,10 @@ export type DiscoveryErrorCode =
  */
 export class DiscoveryError extends Error {
   override name = "DiscoveryError";
+  /** Stable machine-readable cause; messages may change, codes never do. */
   readonly code: DiscoveryErrorCode;
 
+  /** An error with `code` and a message of the form "Cannot …: …". */
   constructor(code: DiscoveryErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;

@@ -115,6 +115,7 @@ export class Membership {
   #leaveDeadlineMs = 0;
   #ready: Ready = { packets: [], pushPulls: [], events: [] };
 
+  /** A running node that knows only itself until it joins or hears from others. */
   constructor(options: MembershipOptions) {
     this.config = { ...defaultConfig, ...options.config };
     this.#random = options.random;

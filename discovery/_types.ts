@@ -140,5 +140,6 @@ export interface Ready {
  * protocol's path, so a slow handler can never delay probes or acks.
  */
 export interface Handler {
+  /** Called once per event, in order; may return a promise (the next event waits for it). */
   onEvent(event: MembershipEvent): void | Promise<void>;
 }
