@@ -307,7 +307,9 @@ export function decodePacket(bytes: Uint8Array): Message[] {
 
 /** A push/pull payload: the sender's full member list. */
 export interface PushPullPayload {
+  /** True when the sender is joining. */
   readonly join: boolean;
+  /** The sender's view of every member it knows. */
   readonly states: readonly MemberState[];
 }
 

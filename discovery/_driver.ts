@@ -22,9 +22,13 @@ export interface GossipNodeOptions {
   readonly bindAddress: string;
   /** Address announced to others; defaults to the bound address (required for 0.0.0.0). */
   readonly advertiseAddress?: string;
+  /** Keys that seal and open every packet and stream. */
   readonly keyring: Keyring;
+  /** The member's metadata. */
   readonly tags?: Tags;
+  /** Receives membership events (optional). */
   readonly handler?: Handler;
+  /** Protocol settings overriding `defaultConfig`. */
   readonly config?: Partial<MembershipConfig>;
   /** Timer resolution of the protocol; default 10 ms. */
   readonly tickMs?: number;
@@ -36,17 +40,25 @@ export interface GossipNodeOptions {
 
 /** Transport counters. */
 export interface GossipStats {
+  /** UDP packets sent. */
   packetsSent: number;
+  /** UDP packets received (before authentication). */
   packetsReceived: number;
+  /** Sealed UDP bytes sent. */
   bytesSent: number;
+  /** Sealed UDP bytes received. */
   bytesReceived: number;
   /** Packets and streams dropped because no key authenticated them. */
   authFailures: number;
   /** Authenticated packets that did not decode. */
   malformed: number;
+  /** Push/pull exchanges answered. */
   pushPullsServed: number;
+  /** Push/pull exchanges that failed (either side). */
   pushPullsFailed: number;
+  /** Events dropped because the handler queue was full. */
   eventsDropped: number;
+  /** Events whose handler threw or rejected. */
   handlerErrors: number;
   /** UDP socket errors (for example ICMP port unreachable), treated as packet loss. */
   socketErrors: number;

@@ -13,6 +13,7 @@ export type DiscoveryErrorCode =
  * "Cannot decode packet: 3 bytes left, a string needs 9".
  */
 export class DiscoveryError extends Error {
+  /** Error class name, for logs. */
   override name = "DiscoveryError";
   /** Stable machine-readable cause; messages may change, codes never do. */
   readonly code: DiscoveryErrorCode;

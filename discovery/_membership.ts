@@ -52,8 +52,11 @@ export interface MembershipOptions {
   readonly name: string;
   /** Address others reach this node at, `host:port`. */
   readonly address: string;
+  /** The member's metadata. */
   readonly tags?: Tags;
+  /** Protocol settings overriding `defaultConfig`. */
   readonly config?: Partial<MembershipConfig>;
+  /** Randomness: seeded in simulation, crypto-backed in production. */
   readonly random: Random;
   /** The core's clock at creation. */
   readonly nowMs: number;
@@ -61,9 +64,13 @@ export interface MembershipOptions {
 
 /** Counters of the core's decisions, for metrics and tests. */
 export interface MembershipStats {
+  /** Probes started. */
   probes: number;
+  /** Probes that got no ack, direct or indirect. */
   probesFailed: number;
+  /** Suspicions this node started or adopted. */
   suspicionsStarted: number;
+  /** Times this node refuted a suspicion of itself. */
   refutations: number;
 }
 
