@@ -35,6 +35,7 @@ import {
 export interface LogClientOptions {
   /** Insecure when absent (security/ builds TLS credentials). */
   credentials?: ChannelCredentials;
+  /** Extra grpc-js channel options (merged over the defaults). */
   channelOptions?: ChannelOptions;
 }
 
@@ -72,6 +73,7 @@ export class ProduceStream {
   readonly #waiting: { resolve(r: ProduceResponse): void; reject(e: unknown): void }[] = [];
   #failure: unknown = null;
 
+  /** Wraps an open ProduceStream call (use {@linkcode LogClient.produceStream}). */
   constructor(call: ClientDuplexStream<ProduceRequest, ProduceResponse>) {
     this.#call = call;
     call.on("data", (response: ProduceResponse) => this.#waiting.shift()?.resolve(response));
@@ -126,14 +128,15 @@ export class LogClient {
   readonly #stub: Untyped;
   readonly #health: Untyped;
 
+  /** A client of the node at `address` ("host:port"); connects lazily. */
   constructor(address: string, options: LogClientOptions = {}) {
     const credentials = options.credentials ?? grpcCredentials.createInsecure();
-    this.#stub = new LogStub(address, credentials, options.channelOptions) as unknown as Untyped;
-    this.#health = new HealthStub(
-      address,
-      credentials,
-      options.channelOptions,
-    ) as unknown as Untyped;
+    // One connection per client, not grpc-js's process-wide shared one: on Deno 2.8.3 a stream
+    // cancelled on a shared HTTP/2 client connection can reset other calls on it (a Node
+    // client against the same server does not show it; see tests/e2e/churn_test.ts).
+    const channelOptions = { "grpc.use_local_subchannel_pool": 1, ...options.channelOptions };
+    this.#stub = new LogStub(address, credentials, channelOptions) as unknown as Untyped;
+    this.#health = new HealthStub(address, credentials, channelOptions) as unknown as Untyped;
   }
 
   /** Appends one record; resolves with its offset. */

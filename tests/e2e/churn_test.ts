@@ -1,7 +1,6 @@
 // Connection churn against a `serve` child process: hundreds of channels that call, open
 // streams, cancel them midway, close gracefully (GOAWAY after hundreds of calls: what aborts
 // Deno 2.9.6's HTTP/2 server) or vanish abruptly. The server must keep serving throughout.
-import { status } from "@grpc/grpc-js";
 import { LogClient } from "../../client/mod.ts";
 import { ServingStatus } from "../../proto/mod.ts";
 import { assert, assertEquals } from "../server/_assert.ts";
@@ -9,15 +8,12 @@ import { startNode, tempDir } from "./_node.ts";
 
 const encoder = new TextEncoder();
 const deadlineMs = 90_000; // the whole test's time cap
-/** Failures other than the client-side resets below: none allowed. */
-const failures: string[] = [];
 /**
- * CANCELLED resets of calls this client never cancelled. Deno 2.8.3's HTTP/2 *client* resets
- * whole batches of fresh calls after many cancels and closes in the same process; a Node
- * grpc-js client running the same pattern (240 channels in batches of 24) against the same
- * server saw none. They are counted, not failed: what this test guards is the server.
+ * Every failed channel, with the step it failed at: none allowed. (Each LogClient has its own
+ * connection: on a connection shared by many clients, Deno 2.8.3's HTTP/2 client resets calls
+ * after others' cancels, which a Node client against the same server never shows.)
  */
-const clientResets: string[] = [];
+const failures: string[] = [];
 
 async function shortLived(addr: string, id: number, graceful: boolean): Promise<void> {
   const client = new LogClient(addr);
@@ -33,14 +29,12 @@ async function shortLived(addr: string, id: number, graceful: boolean): Promise<
     for await (const _ of client.consumeStream(0)) {
       if (++seen === 5) break; // cancel midway
     }
-    // New streams on a connection after a cancel can be reset by Deno 2.8.3's HTTP/2 client
-    // (see client/mod.ts), so the cancel comes last and the produce stream was opened before.
+    // The cancels come last: Deno 2.8.3's HTTP/2 client has reset streams opened after a cancel
+    // on the same connection (see client/mod.ts), and this test is about the server.
     if (graceful) stream.end();
     else stream.cancel();
   } catch (error) {
-    const what = `channel ${id} failed at ${step}: ${error}`;
-    if ((error as { code?: number }).code === status.CANCELLED) clientResets.push(what);
-    else failures.push(what);
+    failures.push(`channel ${id} failed at ${step}: ${error}`);
   } finally {
     client.close();
   }
@@ -99,7 +93,5 @@ Deno.test("e2e: the server survives connection churn and keeps serving", async (
     probe.close();
   }
   assertEquals(await node.stop(), 0, "a clean shutdown after the churn");
-  assertEquals(failures, [], "no failure other than client-side resets");
-  assert(clientResets.length < 300 / 2, `${clientResets.length} client-side resets`);
-  console.log(`churn: 300 channels, ${clientResets.length} reset by the Deno HTTP/2 client`);
+  assertEquals(failures, [], "every churn channel did its work");
 });
