@@ -31,6 +31,7 @@ import { LocalCommitLog } from "./_local_log.ts";
 export interface AgentConfig {
   /** Data directory; the log lives in `<dataDir>/log`. */
   dataDir: string;
+  /** This node's unique name (GetServers id). */
   nodeName: string;
   /** Host the RPC and HTTP servers bind (the host of `--bind-addr`). */
   bindHost: string;
@@ -40,8 +41,11 @@ export interface AgentConfig {
   httpPort: number;
   /** Log options (fsync policy, size limits, retention). */
   log?: LogOptions;
+  /** Where the node logs (default: nowhere). */
   logger?: Logger;
+  /** ACL hook (default: allow everything). */
   authorize?: Authorize;
+  /** Called once per finished request (metrics, tracing). */
   observe?: RequestObserver;
   /** gRPC transport security (insecure when absent). */
   serverCredentials?: ServerCredentials;
@@ -61,8 +65,11 @@ export interface AgentConfig {
 
 /** A running node. */
 export interface Agent {
+  /** The bound gRPC port. */
   readonly rpcPort: number;
+  /** The bound HTTP port. */
   readonly httpPort: number;
+  /** The service behind both servers (health, shutdown state). */
   readonly service: Service;
   /** Stops in reverse setup order: not serving, drain servers, wake streams, close the log. */
   shutdown(): Promise<void>;

@@ -13,26 +13,35 @@ import { grpc as healthRoot, log } from "./gen/log.js";
 
 /** A record on the wire (book field numbers: value=1, offset=2, term=3, type=4). */
 export interface RecordMessage {
+  /** Field 1: the bytes. */
   value: Uint8Array;
+  /** Field 2: the offset (set by the server). */
   offset: number;
+  /** Field 3: the Raft term of its entry. */
   term: number;
+  /** Field 4: 0 for a client record. */
   type: number;
 }
 
 /** Produce input: one `record` (the book) or a batch in `records` (extension). */
 export interface ProduceRequest {
+  /** Field 1: one record (the book). */
   record?: Partial<RecordMessage> | null;
+  /** Field 2: a batch, appended atomically (extension). */
   records?: Partial<RecordMessage>[];
 }
 
 /** Produce output: the (first) offset and how many records were appended. */
 export interface ProduceResponse {
+  /** Field 1: offset of the (first) record. */
   offset: number;
+  /** Field 2: how many records were appended (extension). */
   count: number;
 }
 
 /** Consume input; `limit`, `batchRecordsMax` and `stopAtEnd` are stream extensions. */
 export interface ConsumeRequest {
+  /** Field 1: where to start. */
   offset: number;
   /** Stop after this many records (0: no limit). */
   limit: number;
@@ -44,19 +53,25 @@ export interface ConsumeRequest {
 
 /** Consume output: one `record` (the book) or a batch in `records` (extension). */
 export interface ConsumeResponse {
+  /** Field 2: one record (the book). */
   record?: RecordMessage | null;
+  /** Field 3: a batch of consecutive records (extension). */
   records?: RecordMessage[];
 }
 
 /** A member of the cluster as `GetServers` reports it. */
 export interface ServerMessage {
+  /** Field 1: the node's name. */
   id: string;
+  /** Field 2: its gRPC address. */
   rpcAddr: string;
+  /** Field 3: whether it leads. */
   isLeader: boolean;
 }
 
 /** GetServers output. */
 export interface GetServersResponse {
+  /** Field 1: every member. */
   servers: ServerMessage[];
 }
 
@@ -72,11 +87,13 @@ export type ServingStatus = typeof ServingStatus[keyof typeof ServingStatus];
 
 /** Health input: the service name ("" = the whole server). */
 export interface HealthCheckRequest {
+  /** Field 1: the service name ("" = the whole server). */
   service: string;
 }
 
 /** Health output. */
 export interface HealthCheckResponse {
+  /** Field 1: the status. */
   status: ServingStatus;
 }
 

@@ -14,15 +14,21 @@ import type {
 import { serviceError } from "./_errors.ts";
 import { type ServiceDeps, silentLogger } from "./_types.ts";
 
-/** Streams (ConsumeStream, health Watch) that must stop when the server shuts down. */
+/** What every handler shares: dependencies with defaults filled in, and the shutdown state. */
 export class ServiceContext {
+  /** The log being served. */
   readonly log: CommitLog;
+  /** Where handlers log. */
   readonly logger: Logger;
+  /** The ACL hook. */
   readonly authorize: Authorize;
+  /** The per-request observer. */
   readonly observe: RequestObserver;
+  /** The cluster's members for GetServers. */
   readonly servers: () => ServerInfo[] | Promise<ServerInfo[]>;
   readonly #shutdown = new AbortController();
 
+  /** `self` reports this node for GetServers when `deps.servers` is absent. */
   constructor(deps: ServiceDeps, self: () => ServerInfo[]) {
     this.log = deps.log;
     this.logger = deps.logger ?? silentLogger;
@@ -36,6 +42,7 @@ export class ServiceContext {
     return this.#shutdown.signal;
   }
 
+  /** Whether shutdown has begun. */
   get closing(): boolean {
     return this.#shutdown.signal.aborted;
   }

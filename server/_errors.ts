@@ -6,9 +6,13 @@ import { status as GrpcStatus } from "@grpc/grpc-js";
 
 /** A server-side failure with a domain code, a gRPC status and an HTTP status. */
 export class ServiceError extends Error {
+  /** Domain code ("OFFSET_OUT_OF_RANGE", "TOO_LARGE", …). */
   readonly code: string;
+  /** The gRPC status the code maps to. */
   readonly grpcStatus: GrpcStatus;
+  /** The HTTP status the code maps to. */
   readonly httpStatus: number;
+  /** Use {@linkcode serviceError} or {@linkcode toServiceError}. */
   constructor(
     code: string,
     message: string,

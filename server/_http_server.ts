@@ -13,6 +13,7 @@ import type { Service } from "./_service.ts";
 
 /** Where and how the HTTP server listens. */
 export interface HttpServerOptions {
+  /** Host to bind. */
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -26,6 +27,7 @@ export interface HttpServerOptions {
 
 /** A listening HTTP server. */
 export interface HttpServer {
+  /** The bound port. */
   readonly port: number;
   /** Stops accepting, waits for in-flight requests up to `graceMs`, then cuts the rest. */
   close(graceMs?: number): Promise<void>;

@@ -14,12 +14,15 @@ import type { ServerInfo, ServiceDeps } from "./_types.ts";
  * streams end).
  */
 export class Service {
+  /** Dependencies, defaults and the shutting-down state the handlers share. */
   readonly context: ServiceContext;
+  /** Serving status for health checks and readiness probes. */
   readonly health = new HealthState();
   /** Address `GetServers` reports for this node when `deps.servers` is not given. */
   rpcAddr = "";
   readonly #nodeId: string;
 
+  /** `nodeId` names this node in `GetServers` when `deps.servers` is not given. */
   constructor(deps: ServiceDeps, options: { nodeId?: string } = {}) {
     this.#nodeId = options.nodeId ?? "strand";
     this.context = new ServiceContext(deps, () => this.#self());

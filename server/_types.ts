@@ -6,8 +6,11 @@
 
 /** A record as the server hands it to clients. */
 export interface ServedRecord {
+  /** The record's bytes. */
   readonly value: Uint8Array;
+  /** Its offset, dense from 0. */
   readonly offset: number;
+  /** Raft term of the entry that holds it (0 without Raft). */
   readonly term: number;
 }
 
@@ -36,9 +39,13 @@ export interface CommitLog {
 
 /** Structured logger (observe/ provides the real one). */
 export interface Logger {
+  /** Detail for debugging. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** Normal operation (start, stop). */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something an operator should look at. */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A request or task failed unexpectedly. */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -53,11 +60,13 @@ export type Authorize = (subject: string, action: Action) => boolean | Promise<b
 
 /** One finished request, for metrics and tracing. */
 export interface RequestEvent {
+  /** Which server handled it. */
   readonly transport: "grpc" | "http";
   /** gRPC method name ("Produce") or HTTP route ("POST /v1/records"). */
   readonly method: string;
   /** gRPC status name ("OK", "OUT_OF_RANGE") or HTTP status code as a string. */
   readonly status: string;
+  /** From the request's arrival to its last byte (streams: their whole life). */
   readonly durationMs: number;
 }
 
@@ -66,16 +75,23 @@ export type RequestObserver = (event: RequestEvent) => void;
 
 /** A member of the cluster, as `GetServers` reports it. */
 export interface ServerInfo {
+  /** The node's name. */
   readonly id: string;
+  /** Its gRPC address (host:port). */
   readonly rpcAddr: string;
+  /** Whether it leads the cluster (a single node always does). */
   readonly isLeader: boolean;
 }
 
 /** Dependencies shared by the gRPC and HTTP servers. */
 export interface ServiceDeps {
+  /** The log to serve. */
   readonly log: CommitLog;
+  /** Default: {@linkcode silentLogger}. */
   readonly logger?: Logger;
+  /** Default: allow everything. */
   readonly authorize?: Authorize;
+  /** Default: none. */
   readonly observe?: RequestObserver;
   /** The cluster's members for `GetServers`; a single node reports itself. */
   readonly servers?: () => ServerInfo[] | Promise<ServerInfo[]>;

@@ -19,6 +19,7 @@ export class OffsetWaiters {
   readonly #waiting = new Set<{ offset: number; wake: () => void }>();
   #closed = false;
 
+  /** `nextOffset` tells what is readable now (the log's, or the commit index's). */
   constructor(nextOffset: () => number) {
     this.#nextOffset = nextOffset;
   }

@@ -29,6 +29,7 @@ export type {
 } from "./_types.ts";
 export { silentLogger } from "./_types.ts";
 export { Service } from "./_service.ts";
+export type { ServiceContext } from "./_context.ts";
 export { type GrpcServer, type GrpcServerOptions, startGrpcServer } from "./_grpc_server.ts";
 export { type HttpServer, type HttpServerOptions, startHttpServer } from "./_http_server.ts";
 export type { HttpHandler } from "./_http_routes.ts";
