@@ -110,14 +110,24 @@ interface Group {
  * new requests gather into one group that becomes the next append (one entry, one
  * group-commit slot), so a pipelining client's requests cost one log append per fsync rather
  * than one each, with no added wait when the stream is idle. Each request still gets its own
- * first offset. A failed append fails every request in it (none of them was appended).
+ * first offset. A failed append fails every request in it (none of them was appended) and
+ * every later one, which is then never appended: the stream ends at the first failure.
  */
 function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<number> {
   const queue: Group[] = [];
   let appending = false;
+  let failure: { error: unknown } | null = null;
+  const fail = (group: Group, error: unknown) => {
+    failure ??= { error };
+    for (const waiter of group.waiters) waiter.reject(error);
+  };
   const next = () => {
     const group = queue.shift();
     if (!group) return;
+    if (failure) {
+      fail(group, failure.error);
+      return next();
+    }
     appending = true;
     log.append(group.values).then(({ baseOffset }) => {
       let offset = baseOffset;
@@ -125,13 +135,14 @@ function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<n
         waiter.resolve(offset);
         offset += waiter.count;
       }
-    }, (error) => group.waiters.forEach((waiter) => waiter.reject(error)))
+    }, (error) => fail(group, error))
       .finally(() => {
         appending = false;
         next();
       });
   };
   return (values) => {
+    if (failure) return Promise.reject(failure.error);
     const bytes = values.reduce((sum, value) => sum + value.length, 0);
     let group = queue.at(-1);
     if (!group || group.bytes + bytes > coalesceBytesMax) {
@@ -150,10 +161,10 @@ function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<n
 }
 
 /**
- * Appends each request as it arrives (so the log group-commits a pipelining client's
- * requests) and answers in request order. Stops reading while `produceInFlightMax` appends
- * are pending or the response stream is backed up. The first failure ends the stream with
- * its status.
+ * Reads requests while earlier ones are appending (a pipelining client's requests coalesce
+ * into few appends) and answers in request order. Stops reading while `produceInFlightMax`
+ * requests are pending or the response stream is backed up. The first failure ends the stream
+ * with its status; nothing after an invalid request is appended.
  */
 export function pipelineProduce(
   ctx: ServiceContext,
@@ -192,14 +203,16 @@ export function pipelineProduce(
       onEnd(null);
     }
   };
+  let refused = false; // an invalid request was read: append nothing after it
   call.on("data", (request: ProduceRequest) => {
-    if (failed) return;
+    if (failed || refused) return;
     const appended = (async () => {
+      const values = valuesOf(request); // throws synchronously, before the next request
       if (ctx.closing) await ctx.admit("", "produce");
-      const values = valuesOf(request);
       return { offset: await append(values), count: values.length };
     })();
-    appended.catch(() => {}); // observed in order by flush(); avoid an unhandled rejection
+    // flush() reports the failure in order; this handler also keeps it from being unhandled.
+    appended.catch(() => refused = true);
     pending.push(appended);
     if (pending.length >= produceInFlightMax) call.pause();
     void flush();

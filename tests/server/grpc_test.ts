@@ -192,3 +192,21 @@ Deno.test("A record failing its checksum is DATA_LOSS, and other records still r
   ]);
   assertEquals(text((await h.client.consume(1)).value), "b");
 });
+
+Deno.test("ProduceStream appends nothing read after a failed request", async () => {
+  await using h = await startHarness();
+  let release = () => {};
+  h.log.gate = new Promise((resolve) => release = resolve);
+  const stream = h.client.produceStream();
+  const first = stream.send([encoder.encode("ok")]);
+  await eventually(() => h.log.appendCalls === 1, "the first append to hold");
+  const bad = stream.send([]); // a request without a record
+  const after = stream.send([encoder.encode("after")]);
+  await h.client.health(); // a round trip later, the server has read both
+  release();
+  h.log.gate = null;
+  assertEquals(Number((await first).offset), 0);
+  assertEquals((await rejection(bad)).code, status.INVALID_ARGUMENT);
+  await rejection(after);
+  assertEquals(h.log.nextOffset(), 1, "the request after the failure was not appended");
+});
