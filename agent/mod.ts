@@ -12,7 +12,11 @@
  * ```
  * @module
  */
-import type { ServerCredentials } from "@grpc/grpc-js";
+import type {
+  ServerCredentials,
+  ServiceDefinition,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import type { ServerOptions as HttpsOptions } from "node:https";
 import { type LogOptions, openLog } from "../log/mod.ts";
 import {
@@ -25,6 +29,15 @@ import {
   startGrpcServer,
   startHttpServer,
 } from "../server/mod.ts";
+import {
+  type Metrics,
+  metricsRoutes,
+  observeCommitLog,
+  RequestObserver as RequestMetrics,
+  traceGrpcService,
+  traceHttpListener,
+  withGroupCommitSpans,
+} from "../observe/mod.ts";
 import { LocalCommitLog } from "./_local_log.ts";
 
 /** Everything a node needs to start. */
@@ -45,8 +58,14 @@ export interface AgentConfig {
   logger?: Logger;
   /** ACL hook (default: allow everything). */
   authorize?: Authorize;
-  /** Called once per finished request (metrics, tracing). */
+  /** Called once per finished request (default with `metrics`: request metrics and logs). */
   observe?: RequestObserver;
+  /**
+   * The node's Prometheus registry. When given, the node serves `GET /metrics`, meters the
+   * log (group commits, size, offsets, records and bytes in and out), counts and logs every
+   * request, and traces requests (spans reach an exporter when run with OTEL_DENO=true).
+   */
+  metrics?: Metrics;
   /** gRPC transport security (insecure when absent). */
   serverCredentials?: ServerCredentials;
   /** HTTPS options for the HTTP API (plain HTTP when absent). */
@@ -113,6 +132,12 @@ function scheduleRetention(
   return () => clearInterval(timer);
 }
 
+/** Spans per call, and open streams counted, for the log service's handlers. */
+function tracedService(metrics: Metrics) {
+  return (definition: ServiceDefinition, implementation: UntypedServiceImplementation) =>
+    traceGrpcService(definition, implementation, { metrics });
+}
+
 /** Starts a node; resolves once it serves (health SERVING). */
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const logger = config.logger ?? silentLogger;
@@ -123,7 +148,10 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   let httpPort = 0;
   const undos = await runSteps([
     async () => {
-      const log = await openLog(`${config.dataDir}/log`, config.log);
+      const metrics = config.metrics;
+      const observer = metrics ? { observer: withGroupCommitSpans(metrics.logObserver) } : {};
+      const log = await openLog(`${config.dataDir}/log`, { ...config.log, ...observer });
+      metrics?.registerLogStats(() => log.stats());
       commitLog = new LocalCommitLog(log);
       const stopRetention = scheduleRetention(log, config, logger);
       return async () => {
@@ -133,11 +161,14 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       };
     },
     () => {
+      const metrics = config.metrics;
+      const observe = config.observe ??
+        (metrics ? new RequestMetrics({ logger, metrics }).record : undefined);
       service = new Service({
-        log: commitLog!,
+        log: metrics ? observeCommitLog(commitLog!, { metrics }) : commitLog!,
         logger,
         ...(config.authorize ? { authorize: config.authorize } : {}),
-        ...(config.observe ? { observe: config.observe } : {}),
+        ...(observe ? { observe } : {}),
       }, { nodeId: config.nodeName });
       return Promise.resolve(() => service!.beginShutdown());
     },
@@ -146,6 +177,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         host: config.bindHost,
         port: config.rpcPort,
         ...(config.serverCredentials ? { credentials: config.serverCredentials } : {}),
+        ...(config.metrics ? { wrapService: tracedService(config.metrics) } : {}),
       });
       rpcPort = grpc.port;
       return () => grpc.close(graceMs);
@@ -155,7 +187,8 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         host: config.bindHost,
         port: config.httpPort,
         ...(config.httpTls ? { tls: config.httpTls } : {}),
-        ...(config.httpRoutes ? { routes: config.httpRoutes } : {}),
+        ...(config.metrics ? { wrapListener: (listener) => traceHttpListener(listener) } : {}),
+        routes: { ...(config.metrics ? metricsRoutes(config.metrics) : {}), ...config.httpRoutes },
       });
       httpPort = http.port;
       return () => http.close(graceMs);

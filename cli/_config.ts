@@ -30,6 +30,7 @@ export const serveKeys = {
   "retention-bytes": "integer",
   "retention-ms": "integer",
   "log-level": "string",
+  "log-format": "string",
 } as const;
 
 /** A `serve` setting's name. */

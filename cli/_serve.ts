@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { type Agent, startAgent } from "../agent/mod.ts";
 import { type RawSettings, readConfigFile, readEnv, type ServeKey, serveKeys } from "./_config.ts";
 import { CliError } from "./_errors.ts";
-import { stderrLogger } from "./_logger.ts";
+import { createLogger, Metrics, redactSecrets } from "../observe/mod.ts";
 import type { Logger } from "../server/mod.ts";
 import { SecurityError, SecurityState } from "../security/mod.ts";
 import { resolveServeSettings, type ServeSettings } from "./_serve_settings.ts";
@@ -34,6 +34,7 @@ Options:
   --retention-bytes N       delete the oldest segments beyond N bytes (default: keep all)
   --retention-ms N          delete segments older than N ms (default: keep all)
   --log-level LEVEL         debug | info | warn | error (default info)
+  --log-format FORMAT       json | text (default: json, text when stderr is a terminal)
   --bootstrap               start a new cluster (a single node always is one)
   --start-join-addrs LIST   gossip addresses to join (cluster issue: not supported yet)
   --server-tls-cert-file FILE, --server-tls-key-file FILE
@@ -108,6 +109,7 @@ async function start(
   settings: ServeSettings,
   security: SecurityState,
   logger: Logger,
+  metrics: Metrics,
 ): Promise<Agent> {
   const httpTls = security.httpsServerOptions();
   try {
@@ -119,6 +121,7 @@ async function start(
       httpPort: settings.httpPort,
       log: settings.log,
       logger,
+      metrics,
       serverCredentials: security.grpcServerCredentials(),
       ...(httpTls ? { httpTls } : {}),
       ...(security.aclEnabled ? { authorize: security.can.bind(security) } : {}),
@@ -136,16 +139,20 @@ async function start(
 /** Runs `serve` until a signal; resolves with the exit code. */
 export async function runServe(args: string[]): Promise<number> {
   const settings = await collectSettings(args);
-  const logger = stderrLogger(settings.logLevel);
+  const logger = createLogger({ level: settings.logLevel, format: settings.logFormat })
+    .child({ node: settings.nodeName });
+  logger.info("configuration", { settings: redactSecrets(settings) });
+  const metrics = new Metrics({ defaultLabels: { node: settings.nodeName }, processMetrics: true });
   const security = await loadSecurity(settings, logger);
   let agent: Agent;
   try {
-    agent = await start(settings, security, logger);
+    agent = await start(settings, security, logger, metrics);
   } catch (error) {
     await security.close();
     throw error;
   }
   security.watch(); // SIGHUP and file changes reload certificates and policy
+  logger.info("node started", { rpcPort: agent.rpcPort, httpPort: agent.httpPort });
   // Listen before announcing readiness: a supervisor may signal as soon as it reads it.
   const signalled = waitForSignal();
   const host = settings.bindHost.includes(":") ? `[${settings.bindHost}]` : settings.bindHost;
@@ -157,6 +164,7 @@ export async function runServe(args: string[]): Promise<number> {
   console.log(`  auth  ${authSummary(security)}`);
   const signal = await signalled;
   console.log(`strand: ${signal} received, shutting down`);
+  logger.info("node stopping", { signal });
   // A second signal while draining stops at once.
   const force = () => Deno.exit(130);
   Deno.addSignalListener("SIGINT", force);
@@ -164,6 +172,7 @@ export async function runServe(args: string[]): Promise<number> {
   await agent.shutdown();
   await security.close();
   console.log("strand: stopped");
+  logger.info("node stopped");
   return 0;
 }
 

@@ -14,6 +14,7 @@ import {
 } from "./_config.ts";
 import { CliError } from "./_errors.ts";
 import { SecurityError, type SecurityFiles, securityFilesFromFlags } from "../security/mod.ts";
+import { defaultLogFormat, type LogFormat } from "../observe/mod.ts";
 
 /** A validated `serve` configuration. */
 export interface ServeSettings {
@@ -26,6 +27,8 @@ export interface ServeSettings {
   bootstrap: boolean;
   log: LogOptions;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** `json` (default when stderr is not a terminal) or readable `text`. */
+  logFormat: LogFormat;
   /** TLS, mutual TLS and ACL files; empty means plaintext without authentication. */
   security: SecurityFiles;
 }
@@ -58,6 +61,13 @@ function logLevel(raw: RawSettings): ServeSettings["logLevel"] {
   const level = stringSetting(raw, "log-level", "info");
   if (level === "debug" || level === "info" || level === "warn" || level === "error") return level;
   throw new CliError(`Cannot use --log-level=${level}: expected debug, info, warn or error`);
+}
+
+function logFormat(raw: RawSettings): LogFormat {
+  const format = stringSetting(raw, "log-format", "");
+  if (format === "") return defaultLogFormat();
+  if (format === "json" || format === "text") return format;
+  throw new CliError(`Cannot use --log-format=${format}: expected json or text`);
 }
 
 function logOptions(raw: RawSettings): LogOptions {
@@ -104,6 +114,7 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
     bootstrap: booleanSetting(raw, "bootstrap"),
     log: logOptions(raw),
     logLevel: logLevel(raw),
+    logFormat: logFormat(raw),
     security: securityFiles(raw),
   };
   for (const key of ["rpc-port", "http-port"] as const) {

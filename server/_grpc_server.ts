@@ -2,7 +2,13 @@
  * Binding, serving and shutting down the gRPC server.
  * @module
  */
-import { type ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
+import {
+  type ChannelOptions,
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 import { healthService, logService } from "../proto/mod.ts";
 import { logHandlers } from "./_grpc.ts";
 import { healthHandlers } from "./_health.ts";
@@ -20,6 +26,14 @@ export interface GrpcServerOptions {
   messageBytesMax?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: ChannelOptions;
+  /**
+   * Wraps the `log.v1.Log` handlers before they are registered (observe/'s
+   * `traceGrpcService`: a span per call). Health checks are not wrapped.
+   */
+  wrapService?: (
+    definition: ServiceDefinition,
+    implementation: UntypedServiceImplementation,
+  ) => UntypedServiceImplementation;
 }
 
 /** A listening gRPC server. */
@@ -62,7 +76,8 @@ export async function startGrpcServer(
     "grpc.max_receive_message_length": messageBytesMax,
     ...options.channelOptions,
   });
-  server.addService(logService, logHandlers(service.context));
+  const handlers = logHandlers(service.context);
+  server.addService(logService, options.wrapService?.(logService, handlers) ?? handlers);
   server.addService(healthService, healthHandlers(service.health, service.context.shutdownSignal));
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
   const port = await bind(server, formatAddress(options.host, options.port), credentials);

@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   bodyBytesMax?: number;
   /** More routes, keyed "METHOD /path" (e.g. observe/'s "GET /metrics"). */
   routes?: Record<string, HttpHandler>;
+  /** Wraps the request listener (observe/'s `traceHttpListener`: a span per request). */
+  wrapListener?: (listener: http.RequestListener) => http.RequestListener;
 }
 
 /** A listening HTTP server. */
@@ -88,7 +90,8 @@ export async function startHttpServer(
   const limits = { bodyBytesMax: options.bodyBytesMax ?? 2 * 1024 * 1024 };
   const routes = httpRoutes(service, limits);
   for (const [key, handler] of Object.entries(options.routes ?? {})) routes.set(key, handler);
-  const handle = dispatcher(service, routes);
+  const dispatch = dispatcher(service, routes);
+  const handle = options.wrapListener?.(dispatch) ?? dispatch;
   const server = options.tls ? https.createServer(options.tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
