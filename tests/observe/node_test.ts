@@ -1,12 +1,24 @@
 /**
  * A real `strand serve` (the least-privilege flags of `deno task start`) with observability
- * wired in: /metrics on the HTTP port moves after produce, consume and an error, and the
- * node's stderr is JSON lines with the documented fields.
+ * wired in: /metrics on the HTTP port moves after produce, consume and an error, the node's
+ * stderr is JSON lines with the documented fields, and with OTEL_DENO=true a request's spans
+ * continue the caller's traceparent down to the log's fsync.
  */
 
-import { startNode, tempDir } from "../e2e/_node.ts";
+import * as grpc from "@grpc/grpc-js";
+import { logService } from "../../proto/mod.ts";
+import { servePermissions, startNode, tempDir } from "../e2e/_node.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { parseExposition, valueOf } from "./_exposition.ts";
+import {
+  checkAppendSpans,
+  checkServerSpan,
+  newCaller,
+  otelEnv,
+  type OtlpSpan,
+  startReceiver,
+  waitFor,
+} from "./_otlp.ts";
 
 Deno.test("serve exposes /metrics and logs every request as JSON at debug", async () => {
   await using dir = await tempDir();
@@ -84,5 +96,98 @@ Deno.test("serve exposes /metrics and logs every request as JSON at debug", asyn
   const messages = lines.map((line) => line.msg);
   for (const expected of ["configuration", "node started", "node stopping", "node stopped"]) {
     assert(messages.includes(expected), `a "${expected}" line in ${JSON.stringify(messages)}`);
+  }
+});
+
+/** Spawns `strand serve` with least privilege and extra env; resolves with its addresses. */
+async function serveWithEnv(dataDir: string, env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...servePermissions(dataDir),
+      new URL("../../main.ts", import.meta.url).pathname,
+      "serve",
+      ...["--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0", "--log-level", "warn"],
+    ],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const killTimer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  try {
+    while (!/HTTP\s+\S+/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`serve exited before ready: ${text}${await stderr}`);
+      text += value;
+    }
+  } finally {
+    clearTimeout(killTimer);
+  }
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* discard */ }
+  })();
+  return {
+    rpcAddr: /gRPC\s+(\S+)/.exec(text)![1]!,
+    httpUrl: /HTTP\s+(\S+)/.exec(text)![1]!,
+    async stop(): Promise<number> {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await drained;
+      await stderr;
+      return status.code;
+    },
+  };
+}
+
+Deno.test("serve continues the caller's traceparent over HTTP and gRPC into Deno's exporter", async () => {
+  await using dir = await tempDir();
+  const spans: OtlpSpan[] = [];
+  const receiver = startReceiver(spans);
+  const http = newCaller();
+  const rpc = newCaller();
+  try {
+    const node = await serveWithEnv(dir.path, otelEnv(receiver));
+    try {
+      const produced = await fetch(`${node.httpUrl}/`, {
+        method: "POST",
+        headers: { traceparent: http.traceparent },
+        body: JSON.stringify({ record: { value: btoa("hello") } }),
+      });
+      assertEquals(produced.status, 200);
+      await produced.body?.cancel();
+      const Client = grpc.makeGenericClientConstructor(logService, "Log");
+      const client = new Client(node.rpcAddr, grpc.credentials.createInsecure()) as
+        & grpc.Client
+        & Record<string, (...args: unknown[]) => void>;
+      try {
+        const metadata = new grpc.Metadata();
+        metadata.set("traceparent", rpc.traceparent);
+        const reply = await new Promise<{ offset: unknown }>((resolve, reject) =>
+          client.produce!(
+            { record: { value: new TextEncoder().encode("hi") } },
+            metadata,
+            (error: Error | null, response: { offset: unknown }) =>
+              error ? reject(error) : resolve(response),
+          )
+        );
+        assertEquals(Number(reply.offset), 1);
+      } finally {
+        client.close();
+      }
+    } finally {
+      assertEquals(await node.stop(), 0);
+    }
+    await waitFor(
+      () => ["POST /", "Produce"].every((name) => spans.some((span) => span.name === name)),
+      "the request spans",
+    );
+    checkAppendSpans(spans, checkServerSpan(spans, http, "POST /"));
+    checkAppendSpans(spans, checkServerSpan(spans, rpc, "Produce"));
+  } finally {
+    await receiver.shutdown();
   }
 });
