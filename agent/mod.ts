@@ -17,6 +17,7 @@ import type {
   ServiceDefinition,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import type { RequestListener } from "node:http";
 import type { ServerOptions as HttpsOptions } from "node:https";
 import { type LogOptions, openLog } from "../log/mod.ts";
 import {
@@ -138,6 +139,11 @@ function tracedService(metrics: Metrics) {
     traceGrpcService(definition, implementation, { metrics });
 }
 
+/** A span per request, and open streams counted, for the HTTP API. */
+function tracedListener(metrics: Metrics) {
+  return (listener: RequestListener) => traceHttpListener(listener, { metrics });
+}
+
 /** Starts a node; resolves once it serves (health SERVING). */
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const logger = config.logger ?? silentLogger;
@@ -187,7 +193,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         host: config.bindHost,
         port: config.httpPort,
         ...(config.httpTls ? { tls: config.httpTls } : {}),
-        ...(config.metrics ? { wrapListener: (listener) => traceHttpListener(listener) } : {}),
+        ...(config.metrics ? { wrapListener: tracedListener(config.metrics) } : {}),
         routes: { ...(config.metrics ? metricsRoutes(config.metrics) : {}), ...config.httpRoutes },
       });
       httpPort = http.port;

@@ -53,7 +53,10 @@ export interface RequestEvent {
   readonly durationMs: number;
   /** Default: the subject the request decorators put in scope ("" when anonymous). */
   readonly subject?: string;
-  /** A long-lived stream, never reported as slow; default: the method name ends in "Stream". */
+  /**
+   * A long-lived stream, never reported as slow. Default: what the request decorators put in
+   * scope, else whether the method name ends in "Stream".
+   */
   readonly stream?: boolean;
   readonly error?: unknown;
   /** The request's trace, to correlate the log line with its spans; default: the active one. */
@@ -180,7 +183,8 @@ export class RequestObserver {
       status,
       durationSeconds: event.durationMs / 1000,
     });
-    const stream = event.stream ?? event.method.endsWith("Stream");
+    const stream = event.stream ?? currentRequestScope()?.stream ??
+      event.method.endsWith("Stream");
     const slow = !failed && !stream && event.durationMs >= this.#slowMs;
     // The common case (debug off, request fine) builds no log fields at all.
     if (!failed && !slow && !this.#debugEnabled) return;

@@ -11,6 +11,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 export interface RequestScope {
   /** The client certificate's common name; "" without mutual TLS. */
   readonly subject: string;
+  /** A long-lived stream (never reported as slow). */
+  readonly stream: boolean;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

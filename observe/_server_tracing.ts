@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestListener } from "node:http";
 import type {
   ServiceDefinition,
   ServiceError,
@@ -15,7 +15,7 @@ import type {
 } from "@grpc/grpc-js";
 import { context, SpanStatusCode } from "@opentelemetry/api";
 import type { Metrics } from "./_metrics.ts";
-import { commonNameOf, runInRequestScope } from "./_request_scope.ts";
+import { commonNameOf, type RequestScope, runInRequestScope } from "./_request_scope.ts";
 import { statusLabel } from "./_request.ts";
 import {
   contextFromGrpcMetadata,
@@ -28,8 +28,8 @@ import {
 
 type PeerCertificate = Parameters<typeof commonNameOf>[0];
 
-/** A `node:http` request listener. */
-export type HttpListener = (request: IncomingMessage, response: ServerResponse) => unknown;
+/** A `node:http` request listener (what `http.createServer` takes). */
+export type HttpListener = RequestListener;
 
 /** Options of {@linkcode traceHttpListener}. */
 export interface TraceHttpOptions {
@@ -39,6 +39,18 @@ export interface TraceHttpOptions {
    * path parameter), e.g. `GET /v1/records/{offset}`.
    */
   routeName?: (method: string, path: string) => string;
+  /**
+   * Whether a request is a long-lived stream: never reported as slow, and counted in
+   * `strand_open_streams` (given `metrics`). Default: `GET /v1/records` (the NDJSON/SSE tail).
+   */
+  isStream?: (method: string, path: string) => boolean;
+  /** Counts open streams in `strand_open_streams`. */
+  metrics?: Metrics;
+}
+
+/** Strand's HTTP stream: `GET /v1/records` (records from an offset, optionally followed). */
+export function defaultIsStream(method: string, path: string): boolean {
+  return method === "GET" && path === "/v1/records";
 }
 
 /** Options of {@linkcode traceGrpcService}. */
@@ -88,7 +100,7 @@ export function traceGrpcService(
       : noStreamCounter;
     traced[name] = method.responseStream
       ? traceStreamingResponse(rpcName, handler, opened)
-      : traceCallback(rpcName, handler, opened);
+      : traceCallback(rpcName, handler, opened, method.requestStream);
   }
   return traced;
 }
@@ -106,9 +118,9 @@ interface StreamCall extends GrpcCall {
 }
 
 /** Runs a handler in the request's trace context and request scope. */
-function serve(request: RequestSpan, subject: string, work: () => void): void {
-  if (subject !== "") request.span.setAttribute("strand.subject", subject);
-  runInRequestScope({ subject }, () => context.with(request.context, work));
+function serve(request: RequestSpan, scope: RequestScope, work: () => void): void {
+  if (scope.subject !== "") request.span.setAttribute("strand.subject", scope.subject);
+  runInRequestScope(scope, () => context.with(request.context, work));
 }
 
 function grpcSubject(call: GrpcCall): string {
@@ -123,6 +135,7 @@ function traceCallback(
   rpcName: string,
   handler: UntypedHandleCall,
   opened: StreamCounter,
+  stream: boolean,
 ): UntypedHandleCall {
   const inner = handler as unknown as CallbackHandler;
   const wrapped: CallbackHandler = (call, callback) => {
@@ -137,7 +150,7 @@ function traceCallback(
       }
       callback(error, ...rest);
     };
-    serve(request, grpcSubject(call), () => inner(call, tracedCallback));
+    serve(request, { subject: grpcSubject(call), stream }, () => inner(call, tracedCallback));
   };
   return wrapped as unknown as UntypedHandleCall;
 }
@@ -167,7 +180,7 @@ function traceStreamingResponse(
     call.once("cancelled", () => end(1));
     call.once("finish", () => end(code));
     call.once("close", () => end(code));
-    serve(request, grpcSubject(call), () => inner(call));
+    serve(request, { subject: grpcSubject(call), stream: true }, () => inner(call));
   };
   return wrapped as unknown as UntypedHandleCall;
 }
@@ -207,17 +220,22 @@ export function traceHttpListener(
   options: TraceHttpOptions = {},
 ): HttpListener {
   const routeName = options.routeName ?? defaultRouteName;
+  const isStream = options.isStream ?? defaultIsStream;
   return (request, response) => {
     const method = request.method ?? "GET";
     const path = (request.url ?? "/").split("?")[0] ?? "/";
+    const route = routeName(method, path);
+    const stream = isStream(method, path);
+    const streamClosed = stream ? options.metrics?.streamOpened("http", route) : undefined;
     const parent = contextFromHttpHeaders(request.headers);
     const traced = startRequestSpan({
       transport: "http",
-      method: routeName(method, path),
+      method: route,
       parent,
       attributes: { "http.request.method": method, "url.path": path },
     });
     response.once("close", () => {
+      streamClosed?.();
       const status = response.statusCode;
       traced.span.setAttribute("http.response.status_code", status);
       if (status >= 500) traced.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -227,7 +245,7 @@ export function traceHttpListener(
     const subject = commonNameOf(socket.getPeerCertificate?.());
     if (subject !== "") traced.span.setAttribute("strand.subject", subject);
     return runInRequestScope(
-      { subject },
+      { subject, stream },
       () => context.with(traced.context, () => listener(request, response)),
     );
   };

@@ -77,6 +77,7 @@ export {
   statusLabel,
 } from "./_request.ts";
 export {
+  defaultIsStream,
   defaultRouteName,
   type HttpListener,
   type TraceGrpcOptions,

@@ -144,3 +144,33 @@ Deno.test("the gRPC decorator puts the client certificate's subject in scope for
   );
   assertEquals(lines.map((line) => line.subject), ["bob,ops"]);
 });
+
+Deno.test("an HTTP tail is counted while open and never reported as slow", async () => {
+  const { lines, observer } = recordingObserver();
+  const metrics = new Metrics();
+  const openTails = async () =>
+    valueOf(parseExposition(await metrics.exposition()), "strand_open_streams", {
+      transport: "http",
+      method: "GET /v1/records",
+    });
+  let during = -1;
+  const listener = traceHttpListener(async () => {
+    during = await openTails();
+    observer.record({
+      transport: "http",
+      method: "GET /v1/records",
+      status: "200",
+      durationMs: 60_000,
+    });
+  }, { metrics });
+  const closeListeners: (() => void)[] = [];
+  const request = { method: "GET", url: "/v1/records?from=0&follow=true", headers: {}, socket: {} };
+  const response = {
+    statusCode: 200,
+    once: (_: string, listener: () => void) => closeListeners.push(listener),
+  };
+  await listener(request as unknown as IncomingMessage, response as unknown as ServerResponse);
+  closeListeners.forEach((close) => close());
+  assertEquals([during, await openTails()], [1, 0]);
+  assertEquals(lines.map((line) => [line.level, line.msg]), [["debug", "request"]]);
+});
