@@ -10,8 +10,11 @@ import { withSpan } from "./_tracing.ts";
 
 /** The parts of the server's `CommitLog` this decorator looks at; every other member passes through. */
 export interface MeteredLog {
+  /** Appends a batch; resolves once durable. */
   append(values: Uint8Array[]): Promise<unknown>;
+  /** The record at `offset`. */
   read(offset: number): { readonly value: Uint8Array };
+  /** Records from `offset` on, at most about `bytesMax` of values. */
   readFrom(offset: number, bytesMax: number): readonly { readonly value: Uint8Array }[];
 }
 

@@ -12,7 +12,9 @@ export type ObserveErrorCode =
  * ```
  */
 export class ObserveError extends Error {
+  /** What went wrong, for callers that branch on it. */
   readonly code: ObserveErrorCode;
+  /** Creates an error with `code` and a message naming what could not be done and why. */
   constructor(code: ObserveErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ObserveError";

@@ -17,9 +17,13 @@ export type LogFields = Readonly<Record<string, unknown>>;
 
 /** The narrow interface the rest of Strand logs through (server/, agent/ declare the same). */
 export interface Logger {
+  /** Detail for debugging: every request, every decision. */
   debug(message: string, fields?: LogFields): void;
+  /** Normal operation worth a line: start-up, shutdown, configuration. */
   info(message: string, fields?: LogFields): void;
+  /** Something is wrong or slow but the node carries on. */
   warn(message: string, fields?: LogFields): void;
+  /** An operation failed. */
   error(message: string, fields?: LogFields): void;
 }
 

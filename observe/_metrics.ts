@@ -12,11 +12,13 @@ export type Transport = "grpc" | "http";
 
 /** One finished request, as the server reports it. */
 export interface RequestSample {
+  /** Which front door the request came through. */
   readonly transport: Transport;
   /** The RPC or route name, e.g. `Produce`, `ConsumeStream`, `POST /v1/records`. */
   readonly method: string;
   /** gRPC status name (`OK`, `NOT_FOUND`) or HTTP status code (`200`). */
   readonly status: string;
+  /** From arrival to response, in seconds. */
   readonly durationSeconds: number;
 }
 
@@ -24,6 +26,7 @@ export interface RequestSample {
 export interface LogStats {
   /** Bytes of all segment files (store + index). */
   readonly bytes: number;
+  /** Segments (store + index file pairs) in the log. */
   readonly segments: number;
   /** Offset of the first retained record. */
   readonly firstOffset: number;
@@ -48,15 +51,19 @@ export interface GroupCommitEvent {
  * without `log/` importing `observe/` (it declares the same narrow interface). O(1).
  */
 export interface LogObserver {
+  /** Called after each group commit; must be cheap and must not throw. */
   onGroupCommit(event: GroupCommitEvent): void;
 }
 
 /** Raft figures, read on scrape (the Raft issue registers this through the same registry). */
 export interface RaftStats {
+  /** The node's current term. */
   readonly term: number;
   /** `follower`, `preCandidate`, `candidate` or `leader` (raft/'s `Role`). */
   readonly role: string;
+  /** Highest index known committed. */
   readonly commitIndex: number;
+  /** Highest index applied (records visible to consumers up to it). */
   readonly appliedIndex: number;
   /** Entries each follower is behind the leader's last index; empty unless leader. */
   readonly followerLagEntries: Readonly<Record<string, number>>;
@@ -129,6 +136,7 @@ export class Metrics {
   readonly #openStreams: Gauge<"transport" | "method">;
   readonly #appendSeconds: Histogram;
 
+  /** Creates the registry and registers the request, record, stream and log metrics. */
   constructor(options: MetricsOptions = {}) {
     if (options.defaultLabels !== undefined) {
       this.registry.setDefaultLabels({ ...options.defaultLabels });
@@ -376,8 +384,11 @@ export class Metrics {
 
 /** Name, help and label names of a metric registered through {@linkcode Metrics}. */
 export interface MetricConfig<L extends string> {
+  /** `strand_<snake_case>` with its unit last (`_seconds`, `_bytes`, `_total`). */
   readonly name: string;
+  /** One sentence for `# HELP`. */
   readonly help: string;
+  /** Label names; keep their values few (no offsets, ids or paths). */
   readonly labelNames?: readonly L[];
 }
 

@@ -20,6 +20,7 @@ import {
 
 /** What the server knows when a request arrives. */
 export interface RequestStart {
+  /** Which front door the request came through. */
   readonly transport: Transport;
   /** RPC name (`Produce`) or route (`POST /v1/records`). */
   readonly method: string;
@@ -46,10 +47,13 @@ export interface RequestEnd {
 
 /** One finished request, for {@linkcode RequestObserver.record} (the server's hook shape). */
 export interface RequestEvent {
+  /** Which front door the request came through. */
   readonly transport: Transport;
+  /** RPC name (`Produce`) or route (`POST /v1/records`). */
   readonly method: string;
   /** gRPC status (code number or name) or HTTP status code. */
   readonly status: number | string;
+  /** From arrival to response, in milliseconds. */
   readonly durationMs: number;
   /** Default: the subject the request decorators put in scope ("" when anonymous). */
   readonly subject?: string;
@@ -58,6 +62,7 @@ export interface RequestEvent {
    * scope, else whether the method name ends in "Stream".
    */
   readonly stream?: boolean;
+  /** The error behind a failed status, logged with the warn line. */
   readonly error?: unknown;
   /** The request's trace, to correlate the log line with its spans; default: the active one. */
   readonly traceId?: string;
@@ -75,7 +80,9 @@ export interface ObservedRequest {
 
 /** Options of {@linkcode RequestObserver}. */
 export interface RequestObserverOptions {
+  /** Where request lines go (debug per request, warn for failed and slow ones). */
   readonly logger: Logger;
+  /** Where request counts and latencies go. */
   readonly metrics: Metrics;
   /** Requests slower than this are logged at warn; default 1 s. Streams are exempt. */
   readonly slowRequestSeconds?: number;
@@ -159,6 +166,7 @@ export class RequestObserver {
   readonly #nowMs: () => number;
   readonly #debugEnabled: boolean;
 
+  /** Creates an observer writing to `options.logger` and `options.metrics`. */
   constructor(options: RequestObserverOptions) {
     this.#logger = options.logger;
     this.#metrics = options.metrics;

@@ -27,7 +27,9 @@ export type HttpHeaders = Headers | Readonly<Record<string, string | string[] | 
 
 /** What Strand needs of gRPC `Metadata` (grpc-js's class fits it). */
 export interface GrpcMetadata {
+  /** All values of `key` (grpc-js returns strings for text keys). */
   get(key: string): Array<string | Uint8Array>;
+  /** Replaces the values of `key`. */
   set(key: string, value: string): void;
 }
 
@@ -73,17 +75,21 @@ export function injectHttpHeaders(headers: Headers): void {
 
 /** What {@linkcode startRequestSpan} needs to know about a request. */
 export interface RequestSpanOptions {
+  /** Which front door the request came through. */
   readonly transport: Transport;
   /** RPC name or route, also the span name. */
   readonly method: string;
   /** The caller's context, from {@linkcode contextFromHttpHeaders} or gRPC metadata. */
   readonly parent: Context;
+  /** Extra span attributes (e.g. `strand.subject`). */
   readonly attributes?: Attributes;
 }
 
 /** A server span and the context to run the request's work in. */
 export interface RequestSpan {
+  /** The request's server span; end it when the request ends. */
   readonly span: Span;
+  /** `parent` with `span` set: run the request's work in it. */
   readonly context: Context;
 }
 
