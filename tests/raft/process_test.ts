@@ -3,7 +3,7 @@
  * leader, replicate, lose the leader to SIGKILL, elect again, and lose nothing acknowledged.
  */
 
-import { type AppendOperation, checkHistory } from "../sim/raft/history.ts";
+import { checkHistory, type Operation } from "../sim/raft/history.ts";
 import { assert, assertEquals } from "./_harness.ts";
 
 const FIXTURE = new URL("./fixtures/raft_node.ts", import.meta.url).pathname;
@@ -132,7 +132,7 @@ async function awaitLeader(nodes: NodeProcess[], afterTerm: number): Promise<Nod
 }
 
 /** Client operations recorded as the history checker expects them. */
-const history: AppendOperation[] = [];
+const history: Operation[] = [];
 
 async function proposeAll(leader: NodeProcess, values: string[]): Promise<Map<string, number>> {
   const replies = await Promise.all(values.map(async (value) => {
@@ -157,6 +157,28 @@ async function proposeAll(leader: NodeProcess, values: string[]): Promise<Map<st
   return offsets;
 }
 
+/**
+ * Linearizable reads on one node, recorded for the checker: the end of the log, then the
+ * record at each offset in [fromOffset, toOffset), including some not written yet.
+ */
+async function readAll(node: NodeProcess, fromOffset: number, toOffset: number): Promise<void> {
+  const invokeMs = performance.now();
+  const reply = await node.request({ op: "readEnd" });
+  const ok = reply.ok === true;
+  const end = ok ? reply.result?.end as number : null;
+  const outcome = ok ? "ok" : "unknown";
+  history.push({ kind: "read", invokeMs, completeMs: performance.now(), outcome, end });
+  await Promise.all(Array.from({ length: toOffset - fromOffset }, async (_, i) => {
+    const offset = fromOffset + i;
+    const invokeMs = performance.now();
+    const reply = await node.request({ op: "readAt", offset });
+    const ok = reply.ok === true;
+    const value = ok ? reply.result?.value as string | null : null;
+    const completeMs = performance.now();
+    history.push({ kind: "readOffset", offset, invokeMs, completeMs, outcome, value });
+  }));
+}
+
 Deno.test({
   name:
     "three processes: elect, replicate, SIGKILL the leader, elect again, lose nothing acknowledged",
@@ -170,11 +192,18 @@ Deno.test({
       await Promise.all(nodes.map((node) => node.request({ op: "peers", peers })));
       const first = await awaitLeader(nodes, 0);
       const firstTerm = (await first.status()).term;
-      const acked = await proposeAll(first, Array.from({ length: 30 }, (_, i) => `before-${i}`));
+      const [acked] = await Promise.all([
+        proposeAll(first, Array.from({ length: 30 }, (_, i) => `before-${i}`)),
+        ...nodes.map((node) => readAll(node, 0, 34)),
+      ]);
       await first.kill();
       const second = await awaitLeader(nodes, firstTerm);
       assert(second !== first, "a surviving node leads");
-      for (const [value, offset] of await proposeAll(second, ["after-0", "after-1", "after-2"])) {
+      const [afterAcked] = await Promise.all([
+        proposeAll(second, ["after-0", "after-1", "after-2"]),
+        ...nodes.filter((node) => node.alive).map((node) => readAll(node, 28, 36)),
+      ]);
+      for (const [value, offset] of afterAcked) {
         acked.set(value, offset);
       }
       for (const node of nodes.filter((n) => n.alive)) {
@@ -186,6 +215,9 @@ Deno.test({
         assertEquals(new Set(values).size, values.length, `${node.id} has no duplicates`);
         assertEquals(checkHistory(history, values), [], `${node.id}: history`);
       }
+      const offsetReads = history.filter((op) => op.kind === "readOffset" && op.outcome === "ok");
+      assert(offsetReads.some((op) => op.kind === "readOffset" && op.value !== null), "a hit");
+      assert(offsetReads.some((op) => op.kind === "readOffset" && op.value === null), "a miss");
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));
       await Deno.remove(dir, { recursive: true });

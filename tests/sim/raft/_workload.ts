@@ -1,7 +1,7 @@
 /**
- * Simulated clients: appends (batches of 1–3 unique values) and linearizable end-of-log
- * reads, sent to the node believed to lead or to a random node, recorded as a history for
- * the history checker.
+ * Simulated clients: appends (batches of 1–3 unique values), linearizable end-of-log reads
+ * and linearizable reads by offset, sent to the node believed to lead or to a random node,
+ * recorded as a history for the history checker.
  * @module
  */
 
@@ -9,7 +9,7 @@ import type { Entry } from "../../../log/mod.ts";
 import { RaftError } from "../../../raft/mod.ts";
 import type { SeededRandom } from "../random.ts";
 import type { SimCluster, SimNode } from "./_cluster.ts";
-import type { AppendOperation, Operation, ReadOperation } from "./history.ts";
+import type { AppendOperation, Operation, ReadOffsetOperation, ReadOperation } from "./history.ts";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -20,11 +20,12 @@ interface PendingAppend {
 }
 
 interface PendingRead {
-  readonly op: Mutable<ReadOperation>;
+  readonly op: Mutable<ReadOperation> | Mutable<ReadOffsetOperation>;
   index: number | null;
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Drives client traffic and resolves it from what nodes apply. */
 export class Workload {
@@ -34,7 +35,11 @@ export class Workload {
   readonly #random: SeededRandom;
   readonly #appends = new Map<string, Map<number, PendingAppend>>();
   readonly #reads = new Map<string, Map<string, PendingRead>>();
+  /** Record values each node applied since it last started, by offset (reads by offset). */
+  readonly #values = new Map<string, Map<number, string>>();
   #nextValue = 0;
+  /** Highest offset acknowledged so far: reads by offset aim around it. */
+  #offsetMax = -1;
   #nextRead = 0;
 
   constructor(cluster: SimCluster, random: SeededRandom) {
@@ -93,15 +98,34 @@ export class Workload {
 
   /** One linearizable read of the log's end. */
   read(): void {
-    const node = this.#pickNode();
-    if (node.core === null) return;
-    const op: Mutable<ReadOperation> = {
+    this.#startRead({
       kind: "read",
       invokeMs: this.#now(),
       completeMs: null,
       outcome: "unknown",
       end: null,
-    };
+    });
+  }
+
+  /** One linearizable read of the record at some offset up to a few past the acknowledged end. */
+  readOffset(): void {
+    this.#startRead({
+      kind: "readOffset",
+      // Half aim at the records in flight, whose reads race their appends.
+      offset: this.#random.chance(0.5)
+        ? this.#offsetMax + this.#random.intBetween(1, 6)
+        : this.#random.intBetween(0, Math.max(0, this.#offsetMax)),
+      invokeMs: this.#now(),
+      completeMs: null,
+      outcome: "unknown",
+      value: null,
+    });
+  }
+
+  /** ReadIndex on some node; the read completes once that node has applied the index. */
+  #startRead(op: PendingRead["op"]): void {
+    const node = this.#pickNode();
+    if (node.core === null) return;
     this.history.push(op);
     const readId = `r${this.#nextRead++}`;
     try {
@@ -120,9 +144,12 @@ export class Workload {
     op.offset = offset;
     op.completeMs = this.#now();
     if (outcome === "ok") this.acknowledged++;
+    if (offset !== null) this.#offsetMax = Math.max(this.#offsetMax, offset);
   }
 
   #onApplied(node: SimNode, entry: Entry): void {
+    const values = this.#valuesOf(node);
+    entry.records.forEach((record, i) => values.set(entry.baseOffset + i, decoder.decode(record)));
     const pending = this.#appendsOf(node).get(entry.index);
     if (pending !== undefined) {
       this.#appendsOf(node).delete(entry.index);
@@ -150,8 +177,18 @@ export class Workload {
     if (read.index === null || node.appliedIndex < read.index || node.appliedNextOffset === null) {
       return;
     }
-    read.op.outcome = "ok";
-    read.op.end = node.appliedNextOffset;
+    const end = node.appliedNextOffset;
+    if (read.op.kind === "read") {
+      read.op.outcome = "ok";
+      read.op.end = end;
+    } else if (read.op.offset >= end) {
+      read.op.outcome = "ok";
+    } else {
+      // Applied before this incarnation's first entry (a snapshot start): not servable here.
+      const value = this.#valuesOf(node).get(read.op.offset);
+      read.op.outcome = value === undefined ? "fail" : "ok";
+      read.op.value = value ?? null;
+    }
     read.op.completeMs = this.#now();
     for (const [id, candidate] of this.#readsOf(node)) {
       if (candidate === read) this.#readsOf(node).delete(id);
@@ -162,6 +199,13 @@ export class Workload {
   #onCrash(node: SimNode): void {
     this.#appends.delete(node.id);
     this.#reads.delete(node.id);
+    this.#values.delete(node.id);
+  }
+
+  #valuesOf(node: SimNode): Map<number, string> {
+    let map = this.#values.get(node.id);
+    if (map === undefined) this.#values.set(node.id, map = new Map());
+    return map;
   }
 
   #appendsOf(node: SimNode): Map<number, PendingAppend> {

@@ -17,7 +17,7 @@ function argument(name: string): number | null {
 }
 
 function describe(result: RunResult): string {
-  return `seed=${result.seed} nodes=${result.nodeCount} ops=${result.operations} acked=${result.acknowledged} messages=${result.messages} events=${result.events} recoveryMs=${result.recoveryMs}`;
+  return `seed=${result.seed} nodes=${result.nodeCount} ops=${result.operations} acked=${result.acknowledged} reads=${result.reads.end}/${result.reads.found}/${result.reads.missing} messages=${result.messages} events=${result.events} recoveryMs=${result.recoveryMs}`;
 }
 
 if (import.meta.main) {

@@ -11,7 +11,7 @@ import { RaftError } from "../../../raft/mod.ts";
 import { SeededRandom } from "../random.ts";
 import { SimCluster, type SimNode, type WorldOptions } from "./_cluster.ts";
 import { Workload } from "./_workload.ts";
-import { checkHistory } from "./history.ts";
+import { checkHistory, type Operation } from "./history.ts";
 
 /** Parameters of a run; everything else derives from the seed. */
 export interface RunOptions {
@@ -33,6 +33,8 @@ export interface RunResult {
   readonly violations: readonly string[];
   readonly acknowledged: number;
   readonly operations: number;
+  /** Answered reads: of the end, of an offset that held a value, of one not yet written. */
+  readonly reads: { readonly end: number; readonly found: number; readonly missing: number };
   readonly messages: number;
   readonly events: number;
   readonly recoveryMs: number | null;
@@ -67,6 +69,7 @@ export function runSeed(options: RunOptions): RunResult {
       violations: [`exception: ${text.split("\n").slice(0, 4).join(" | ")}`],
       acknowledged: 0,
       operations: 0,
+      reads: { end: 0, found: 0, missing: 0 },
       messages: 0,
       events: 0,
       recoveryMs: null,
@@ -100,10 +103,22 @@ function runSeedUnguarded(options: RunOptions): RunResult {
     violations,
     acknowledged: workload.acknowledged,
     operations: workload.history.length,
+    reads: countReads(workload.history),
     messages: cluster.messagesSent,
     events,
     recoveryMs: recovery.elapsedMs,
   };
+}
+
+function countReads(history: readonly Operation[]): RunResult["reads"] {
+  const reads = { end: 0, found: 0, missing: 0 };
+  for (const op of history) {
+    if (op.kind === "append" || op.outcome !== "ok") continue;
+    if (op.kind === "read") reads.end++;
+    else if (op.value === null) reads.missing++;
+    else reads.found++;
+  }
+  return reads;
 }
 
 function scheduleTraffic(
@@ -114,8 +129,10 @@ function scheduleTraffic(
 ): void {
   const next = () => {
     if (cluster.scheduler.nowMs >= untilMs) return;
-    if (random.chance(0.8)) workload.append();
-    else workload.read();
+    const roll = random.intBelow(10);
+    if (roll < 8) workload.append();
+    else if (roll < 9) workload.read();
+    else workload.readOffset();
     cluster.scheduler.after(random.intBetween(5, 80), next);
   };
   cluster.scheduler.after(random.intBetween(0, 50), next);

@@ -6,9 +6,13 @@ const SEEDS = 1000;
 Deno.test(`raft simulation: ${SEEDS} seeds keep every safety and liveness check`, () => {
   const failures: string[] = [];
   let acknowledged = 0;
+  const reads = { end: 0, found: 0, missing: 0 };
   for (let seed = 1; seed <= SEEDS; seed++) {
     const result = runSeed({ seed });
     acknowledged += result.acknowledged;
+    reads.end += result.reads.end;
+    reads.found += result.reads.found;
+    reads.missing += result.reads.missing;
     if (result.violations.length === 0) continue;
     failures.push(
       `seed=${seed}: ${
@@ -20,6 +24,10 @@ Deno.test(`raft simulation: ${SEEDS} seeds keep every safety and liveness check`
   if (failures.length > 0) throw new Error(failures.join("\n"));
   // A run that acknowledges nothing checks nothing: the workload must make progress.
   if (acknowledged < SEEDS * 20) throw new Error(`only ${acknowledged} appends acknowledged`);
+  // Likewise every kind of read must be answered often enough for the checker to bite.
+  if (Math.min(reads.end, reads.found, reads.missing) < SEEDS) {
+    throw new Error(`too few reads answered: ${JSON.stringify(reads)}`);
+  }
 });
 
 Deno.test("raft simulation: the same seed replays the same run", () => {
