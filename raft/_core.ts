@@ -53,6 +53,8 @@ export class CoreBase {
   protected electionElapsed = 0;
   protected heartbeatElapsed = 0;
   protected randomizedTimeoutTicks = 0;
+  /** Whether the current campaign was ordered by a leadership transfer (it bypasses leases). */
+  protected campaignTransfer = false;
   protected readonly votes = new Map<NodeId, boolean>();
   protected messages: Message[] = [];
   protected readStates: ReadState[] = [];
@@ -124,6 +126,16 @@ export class CoreBase {
     return this.membership().voters.includes(id);
   }
 
+  /**
+   * Whether this node may start an election: it is a voter in its latest configuration, or
+   * it was removed by a change not yet committed (Raft dissertation §4.2.2: the change may
+   * still be lost, and this node may hold the only copy of entries the cluster needs —
+   * without it the remaining voters can wait forever for a vote it will not give them).
+   */
+  protected mayCampaign(): boolean {
+    return this.isVoter() || this.committedConfig().membership.voters.includes(this.id);
+  }
+
   protected persistentState(): PersistentState {
     return { term: this.term, vote: this.vote, configs: this.configs.slice() };
   }
@@ -185,18 +197,29 @@ export class CoreBase {
     this.resetElectionTimer();
     this.onLeadershipLost();
     this.votes.set(this.id, true);
+    this.campaignTransfer = transfer;
     if (this.tallyVotes()) return;
-    const type = kind === "pre" ? MessageType.PreVote : MessageType.Vote;
-    const term = kind === "pre" ? this.term + 1 : this.term;
+    this.requestVotes();
+  }
+
+  /**
+   * Asks every voter that has not answered yet. Called when a campaign starts and again
+   * every heartbeat interval while it lasts: requests are idempotent (a voter grants the same
+   * candidate again and changes nothing else), and a request that was lost, delayed, or
+   * ignored by a voter still inside its leader lease would otherwise cost a whole randomized
+   * election timeout — the largest share of the time to replace a failed leader.
+   */
+  protected requestVotes(): void {
+    const pre = this.role === "preCandidate";
     for (const voter of this.membership().voters) {
-      if (voter === this.id) continue;
+      if (voter === this.id || this.votes.has(voter)) continue;
       this.send({
-        type,
+        type: pre ? MessageType.PreVote : MessageType.Vote,
         to: voter,
-        term,
+        term: pre ? this.term + 1 : this.term,
         lastIndex: this.log.lastIndex(),
         lastTerm: this.log.lastTerm(),
-        transfer,
+        transfer: this.campaignTransfer,
       });
     }
   }

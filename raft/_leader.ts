@@ -60,8 +60,12 @@ export class RaftCore extends CoreBase {
   tick(): void {
     if (this.role === "leader") return this.#tickLeader();
     this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedTimeoutTicks && this.isVoter()) {
+    if (this.electionElapsed >= this.randomizedTimeoutTicks && this.mayCampaign()) {
       this.campaign(this.limits.preVote ? "pre" : "real", false);
+    } else if (
+      this.role !== "follower" && this.electionElapsed % this.limits.heartbeatTicks === 0
+    ) {
+      this.requestVotes();
     }
   }
 

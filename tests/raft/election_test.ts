@@ -144,3 +144,31 @@ Deno.test("a higher term in any message turns a leader into a follower", async (
   const status = cluster.core("a").status();
   assertEquals([status.role, status.term, status.leader], ["follower", 9, null]);
 });
+
+Deno.test("a campaign asks again, each heartbeat, the voters that have not answered", async () => {
+  const cluster = new TestCluster(["a", "b", "c"]);
+  await cluster.elect("a");
+  cluster.isolate("a"); // the leader is gone; c still holds its lease, b does not
+  await cluster.tick("b", 10);
+  assertEquals(cluster.core("b").status().role, "preCandidate", "c ignored the pre-vote");
+  await cluster.tick("c", 8); // c's lease (election timeout - 2 ticks) runs out
+  await cluster.tick("b", 1);
+  // Elected one tick after the lease ended, not a whole election timeout later.
+  const status = cluster.core("b").status();
+  assertEquals([status.role, status.term], ["leader", 2]);
+});
+
+Deno.test("a campaign does not ask again a voter that already answered", async () => {
+  const cluster = new TestCluster(["a", "b", "c", "d", "e"]);
+  await cluster.elect("a");
+  cluster.isolate("a");
+  cluster.isolate("e");
+  await cluster.tick("b", 10); // c and d hold their lease: only b itself is for b
+  await cluster.tick("c", 8);
+  await cluster.tick("b", 1); // c answers this time, d still ignores it
+  assertEquals(cluster.core("b").status().role, "preCandidate");
+  cluster.core("b").tick();
+  await cluster.flush();
+  const asked = cluster.inbox.filter((m) => m.type === MessageType.PreVote).map((m) => m.to);
+  assertEquals(asked.sort(), ["a", "d", "e"]);
+});

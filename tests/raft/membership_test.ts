@@ -152,3 +152,29 @@ Deno.test("a follower behind the leader's retained log restarts from its first e
   assertEquals(c.store.nextOffset(), 6, "offsets continue where the leader's are");
   assertEquals(c.core.status().commitIndex, cluster.core("a").status().commitIndex);
 });
+
+Deno.test("a voter removed by a change not yet committed may still campaign (§4.2.2)", async () => {
+  const cluster = new TestCluster(["a", "b", "c"]);
+  await cluster.elect("c");
+  cluster.isolate("c"); // c's removal of itself stays in its log only, uncommitted
+  cluster.core("c").proposeConfigChange({ type: "remove", id: "c" });
+  await cluster.tick("c", 20); // check-quorum: c steps down on its second check
+  const status = cluster.core("c").status();
+  assertEquals([status.role, status.lastIndex, status.commitIndex], ["follower", 2, 1]);
+  assertEquals(status.membership.voters, ["a", "b"]);
+  // The change may yet be lost, and c may hold entries the others need: it must stand.
+  await cluster.tick("c", 10);
+  assertEquals(cluster.core("c").status().role, "preCandidate");
+});
+
+Deno.test("a voter whose removal is committed does not campaign", async () => {
+  const cluster = new TestCluster(["a", "b", "c"]);
+  await cluster.elect("c");
+  cluster.core("c").proposeConfigChange({ type: "remove", id: "c" });
+  await cluster.settle();
+  const status = cluster.core("c").status();
+  assertEquals([status.role, status.commitIndex], ["follower", 2], "c saw its removal commit");
+  cluster.isolate("c");
+  await cluster.tick("c", 40);
+  assertEquals(cluster.core("c").status().role, "follower");
+});
