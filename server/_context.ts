@@ -12,6 +12,7 @@ import type {
   ServerInfo,
 } from "./_types.ts";
 import { serviceError } from "./_errors.ts";
+import { appendBytesInFlightMaxDefault, withAppendAdmission } from "./_admission.ts";
 import { type ServiceDeps, silentLogger } from "./_types.ts";
 
 /** What every handler shares: dependencies with defaults filled in, and the shutdown state. */
@@ -30,7 +31,10 @@ export class ServiceContext {
 
   /** `self` reports this node for GetServers when `deps.servers` is absent. */
   constructor(deps: ServiceDeps, self: () => ServerInfo[]) {
-    this.log = deps.log;
+    this.log = withAppendAdmission(
+      deps.log,
+      deps.appendBytesInFlightMax ?? appendBytesInFlightMaxDefault,
+    );
     this.logger = deps.logger ?? silentLogger;
     this.authorize = deps.authorize ?? (() => true);
     this.observe = deps.observe ?? (() => {});

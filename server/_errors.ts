@@ -36,6 +36,7 @@ const byCode: Record<string, { grpc: GrpcStatus; http: number }> = {
   CLOSED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   NOT_LEADER: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  OVERLOADED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
   METHOD_NOT_ALLOWED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
 };

@@ -95,6 +95,11 @@ export interface ServiceDeps {
   readonly observe?: RequestObserver;
   /** The cluster's members for `GetServers`; a single node reports itself. */
   readonly servers?: () => ServerInfo[] | Promise<ServerInfo[]>;
+  /**
+   * Bytes of appends accepted but not yet acknowledged by the log, across all requests,
+   * past which new appends get UNAVAILABLE / HTTP 503 (`OVERLOADED`). Default 64 MiB.
+   */
+  readonly appendBytesInFlightMax?: number;
 }
 
 /** A logger that drops everything (the default). */
