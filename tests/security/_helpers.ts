@@ -1,6 +1,6 @@
 /** Assertions and fixtures shared by the security tests. */
 import { runCerts } from "../../cli/certs.ts";
-import type { ReloadOutcome } from "../../security/mod.ts";
+import type { ClientTlsMaterial, ReloadOutcome, SecurityFiles } from "../../security/mod.ts";
 
 /** Throws unless `condition` holds. */
 export function assert(condition: unknown, message = "assertion failed"): asserts condition {
@@ -67,6 +67,69 @@ export async function makeCertificates(
     nodeKeyFile: `${dir}/${nodeName}-key.pem`,
     client: (name) => ({ certFile: `${dir}/${name}.pem`, keyFile: `${dir}/${name}-key.pem` }),
   };
+}
+
+/** The client TLS material for `subject` (or CA-only, anonymous, when omitted). */
+export async function clientMaterial(
+  files: TestCertificates,
+  subject?: string,
+): Promise<ClientTlsMaterial> {
+  const caPem = await Deno.readTextFile(files.caFile);
+  if (subject === undefined) return { caPem };
+  const { certFile, keyFile } = files.client(subject);
+  return {
+    caPem,
+    certPem: await Deno.readTextFile(certFile),
+    keyPem: await Deno.readTextFile(keyFile),
+  };
+}
+
+/** Server security files: TLS from `files`, client certificates if `mutual`, the book ACL if `acl`. */
+export function serverFiles(
+  files: TestCertificates,
+  options: { mutual: boolean; acl: boolean },
+): SecurityFiles {
+  const tls = { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile };
+  return {
+    serverTls: options.mutual ? { ...tls, caFile: files.caFile } : tls,
+    ...(options.acl ? { acl: { modelFile: BOOK_MODEL_FILE, policyFile: BOOK_POLICY_FILE } } : {}),
+  };
+}
+
+/**
+ * Makes a new CA in `otherDir` and re-issues node-1 (localhost, plus 127.0.0.1 if `ip`)
+ * in `dir` from it, overwriting the node certificate and key in place: a rotation.
+ */
+export async function rotateToOtherCa(
+  dir: string,
+  otherDir: string,
+  options: { ip?: boolean } = {},
+): Promise<void> {
+  await certs(["ca", "--dir", otherDir]);
+  await certs([
+    "node",
+    "--dir",
+    dir,
+    "--name",
+    "node-1",
+    "--dns",
+    "localhost",
+    ...(options.ip ? ["--ip", "127.0.0.1"] : []),
+    "--ca-cert-file",
+    `${otherDir}/ca.pem`,
+    "--ca-key-file",
+    `${otherDir}/ca-key.pem`,
+  ]);
+}
+
+/** Runs a gRPC call, returning "ok" or the status code it failed with. */
+export async function codeOf(run: () => Promise<unknown>): Promise<number | "ok"> {
+  try {
+    await run();
+    return "ok";
+  } catch (error) {
+    return (error as { code: number }).code;
+  }
 }
 
 /** Runs `strand certs` with its output silenced; throws unless it exits 0. */

@@ -1,41 +1,17 @@
 import * as grpc from "@grpc/grpc-js";
-import { type ClientTlsMaterial, type SecurityFiles, SecurityState } from "../../security/mod.ts";
+import { SecurityState } from "../../security/mod.ts";
 import {
   assert,
   assertEquals,
   BOOK_MODEL_FILE,
-  BOOK_POLICY_FILE,
   certs,
+  clientMaterial,
   makeCertificates,
+  serverFiles,
   tempDir,
   type TestCertificates,
 } from "./_helpers.ts";
 import { callGrpc, startGrpcServer, tlsCredentials } from "./_servers.ts";
-
-async function clientMaterial(
-  files: TestCertificates,
-  subject?: string,
-): Promise<ClientTlsMaterial> {
-  const caPem = await Deno.readTextFile(files.caFile);
-  if (subject === undefined) return { caPem };
-  const { certFile, keyFile } = files.client(subject);
-  return {
-    caPem,
-    certPem: await Deno.readTextFile(certFile),
-    keyPem: await Deno.readTextFile(keyFile),
-  };
-}
-
-function serverFiles(
-  files: TestCertificates,
-  options: { mutual: boolean; acl: boolean },
-): SecurityFiles {
-  const tls = { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile };
-  return {
-    serverTls: options.mutual ? { ...tls, caFile: files.caFile } : tls,
-    ...(options.acl ? { acl: { modelFile: BOOK_MODEL_FILE, policyFile: BOOK_POLICY_FILE } } : {}),
-  };
-}
 
 async function withServer(
   files: TestCertificates,

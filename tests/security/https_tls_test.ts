@@ -1,38 +1,23 @@
 import http from "node:http";
-import { type ClientTlsMaterial, SecurityState } from "../../security/mod.ts";
+import { SecurityState } from "../../security/mod.ts";
 import {
   assert,
   assertEquals,
-  BOOK_MODEL_FILE,
-  BOOK_POLICY_FILE,
   certs,
+  clientMaterial,
   makeCertificates,
+  serverFiles,
   tempDir,
   type TestCertificates,
 } from "./_helpers.ts";
 import { callHttps, startHttpsServer } from "./_servers.ts";
 
-async function material(files: TestCertificates, name?: string): Promise<ClientTlsMaterial> {
-  const caPem = await Deno.readTextFile(files.caFile);
-  if (name === undefined) return { caPem };
-  const { certFile, keyFile } = files.client(name);
-  return {
-    caPem,
-    certPem: await Deno.readTextFile(certFile),
-    keyPem: await Deno.readTextFile(keyFile),
-  };
-}
-
 async function withHttps(
   files: TestCertificates,
-  { mutual, acl }: { mutual: boolean; acl: boolean },
+  options: { mutual: boolean; acl: boolean },
   run: (port: number) => Promise<void>,
 ): Promise<void> {
-  const tls = { certFile: files.nodeCertFile, keyFile: files.nodeKeyFile };
-  const security = await SecurityState.load({
-    serverTls: mutual ? { ...tls, caFile: files.caFile } : tls,
-    ...(acl ? { acl: { modelFile: BOOK_MODEL_FILE, policyFile: BOOK_POLICY_FILE } } : {}),
-  });
+  const security = await SecurityState.load(serverFiles(files, options));
   const server = await startHttpsServer(security);
   try {
     await run(server.port);
@@ -46,10 +31,10 @@ Deno.test("https mTLS + ACL: root is allowed, nobody gets 403 naming subject and
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path);
   await withHttps(files, { mutual: true, acl: true }, async (port) => {
-    const root = await material(files, "root");
+    const root = await clientMaterial(files, "root");
     assertEquals(await callHttps(port, "/produce", root), { status: 200, body: "root" });
     assertEquals(await callHttps(port, "/consume", root), { status: 200, body: "root" });
-    const nobody = await material(files, "nobody");
+    const nobody = await clientMaterial(files, "nobody");
     assertEquals(await callHttps(port, "/produce", nobody), {
       status: 403,
       body: 'Cannot produce as "nobody": the ACL does not allow it',
@@ -81,9 +66,9 @@ Deno.test("https mTLS: no certificate, another CA's and an expired one are refus
   ]);
   const caPem = await Deno.readTextFile(files.caFile);
   const refused = {
-    "no certificate": await material(files),
-    "another CA": { ...(await material(other, "root")), caPem },
-    "expired": await material(files, "expired"),
+    "no certificate": await clientMaterial(files),
+    "another CA": { ...(await clientMaterial(other, "root")), caPem },
+    "expired": await clientMaterial(files, "expired"),
   };
   await withHttps(files, { mutual: true, acl: false }, async (port) => {
     for (const [name, client] of Object.entries(refused)) {
@@ -113,7 +98,7 @@ Deno.test("https: a plaintext HTTP request on the TLS port gets no response", as
     });
     assert(result.startsWith("error"), result);
     // The same port answers a TLS client, so the refusal above is the TLS requirement.
-    const tls = await callHttps(port, "/produce", await material(files));
+    const tls = await callHttps(port, "/produce", await clientMaterial(files));
     assert("status" in tls, JSON.stringify(tls));
   });
 });

@@ -9,6 +9,7 @@ import {
   makeCertificates,
   nextReload,
   recordingLogger,
+  rotateToOtherCa,
   tempDir,
 } from "./_helpers.ts";
 import {
@@ -21,24 +22,6 @@ import {
 
 const isReloaded = (part: ReloadOutcome["part"]) => (outcome: ReloadOutcome) =>
   outcome.part === part && outcome.status === "reloaded";
-
-/** A node certificate from CA "B" written over the node files of `dir` (CA "A"). */
-async function rotateToOtherCa(dir: string, otherDir: string): Promise<void> {
-  await certs(["ca", "--dir", otherDir]);
-  await certs([
-    "node",
-    "--dir",
-    dir,
-    "--name",
-    "node-1",
-    "--dns",
-    "localhost",
-    "--ca-cert-file",
-    `${otherDir}/ca.pem`,
-    "--ca-key-file",
-    `${otherDir}/ca-key.pem`,
-  ]);
-}
 
 Deno.test("reload: a rotated gRPC server certificate is served without restarting", async () => {
   await using dir = await tempDir();
@@ -255,22 +238,7 @@ Deno.test("reload: an HTTPS client that sends no server name also gets the new c
   try {
     const oldCa = await Deno.readTextFile(files.caFile);
     assertEquals(await handshakeByIp(oldCa), "verified");
-    await certs(["ca", "--dir", otherDir.path]);
-    await certs([
-      "node",
-      "--dir",
-      dir.path,
-      "--name",
-      "node-1",
-      "--dns",
-      "localhost",
-      "--ip",
-      "127.0.0.1",
-      "--ca-cert-file",
-      `${otherDir.path}/ca.pem`,
-      "--ca-key-file",
-      `${otherDir.path}/ca-key.pem`,
-    ]);
+    await rotateToOtherCa(dir.path, otherDir.path, { ip: true });
     assertEquals((await security.reload())[0]?.status, "reloaded");
     assertEquals(
       await handshakeByIp(await Deno.readTextFile(`${otherDir.path}/ca.pem`)),

@@ -10,6 +10,7 @@ import {
   assertEquals,
   BOOK_MODEL_FILE,
   BOOK_POLICY_FILE,
+  codeOf,
   makeCertificates,
   tempDir,
   type TestCertificates,
@@ -23,15 +24,6 @@ async function client(files: TestCertificates, subject: string, port: number) {
     "tls-key-file": files.client(subject).keyFile,
   });
   return new LogClient(`localhost:${port}`, { credentials: security.credentials });
-}
-
-async function codeOf(run: () => Promise<unknown>): Promise<number | "ok"> {
-  try {
-    await run();
-    return "ok";
-  } catch (error) {
-    return (error as grpc.ServiceError).code;
-  }
 }
 
 Deno.test("serve with mTLS + ACL: root writes, nobody is denied until SIGHUP reloads the policy", async () => {

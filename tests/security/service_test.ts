@@ -17,8 +17,9 @@ import {
   assertEquals,
   BOOK_MODEL_FILE,
   BOOK_POLICY_FILE,
-  certs,
+  codeOf,
   makeCertificates,
+  rotateToOtherCa,
   tempDir,
   type TestCertificates,
 } from "./_helpers.ts";
@@ -67,15 +68,6 @@ async function clientFor(files: TestCertificates, subject: string, port: number)
     credentials: security.credentials,
     channelOptions: security.channelOptions,
   });
-}
-
-async function codeOf(run: () => Promise<unknown>): Promise<number | "ok"> {
-  try {
-    await run();
-    return "ok";
-  } catch (error) {
-    return (error as grpc.ServiceError).code;
-  }
 }
 
 Deno.test("service gRPC: root produces and consumes; nobody is denied both; health is open", async () => {
@@ -157,20 +149,7 @@ Deno.test("service HTTPS: a rotated certificate is served by the real server wit
   const node = await startNode(files);
   try {
     // The new node certificate comes from another CA; clients are told to trust only it.
-    await certs(["ca", "--dir", otherDir.path]);
-    await certs([
-      "node",
-      "--dir",
-      dir.path,
-      "--name",
-      "node-1",
-      "--dns",
-      "localhost",
-      "--ca-cert-file",
-      `${otherDir.path}/ca.pem`,
-      "--ca-key-file",
-      `${otherDir.path}/ca-key.pem`,
-    ]);
+    await rotateToOtherCa(dir.path, otherDir.path);
     const health = async (caFile: string) => {
       const tls = httpsClientOptions(
         await loadClientTlsMaterial({ caFile, ...files.client("root") }),
