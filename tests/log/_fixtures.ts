@@ -1,5 +1,5 @@
 /**
- * Helpers shared by the file log tests: temp directories and segment file listings.
+ * Helpers shared by the file log tests: temp directories, segment file listings, child kills.
  * @module
  */
 
@@ -35,4 +35,13 @@ export async function forgetCleanClose(dir: string): Promise<void> {
 /** A deterministic value for record `i`, of varying length. */
 export function valueOf(i: number): Uint8Array {
   return new TextEncoder().encode(`value-${i}-`.padEnd(10 + (i % 37), "x"));
+}
+
+/** SIGKILL, tolerating a child that already exited on its own (it then failed: see stderr). */
+export function killQuietly(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
 }

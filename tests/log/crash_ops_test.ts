@@ -2,7 +2,7 @@ import { openLog } from "../../log/mod.ts";
 import { SeededRandom } from "../sim/random.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { CRASH_OPS_SEGMENT_BYTES } from "./_crash_ops_child.ts";
-import { valueOf, withTempDir } from "./_fixtures.ts";
+import { killQuietly, valueOf, withTempDir } from "./_fixtures.ts";
 
 const ROUNDS = 16;
 const SEED = 7;
@@ -85,12 +85,3 @@ Deno.test(`crash: truncation and restart are atomic or leave a prefix (seed=${SE
     });
   }
 });
-
-/** SIGKILL, tolerating a child that already exited on its own (it then failed: see stderr). */
-function killQuietly(child: Deno.ChildProcess): void {
-  try {
-    child.kill("SIGKILL");
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-  }
-}

@@ -2,7 +2,7 @@ import { openLog } from "../../log/mod.ts";
 import { SeededRandom } from "../sim/random.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { parseCrashValue } from "./_crash_values.ts";
-import { withTempDir } from "./_fixtures.ts";
+import { killQuietly, withTempDir } from "./_fixtures.ts";
 
 const ROUNDS = 20;
 const SEED = 20261128;
@@ -75,12 +75,3 @@ Deno.test(`crash: ${ROUNDS} SIGKILLed writers leave a prefix holding every acked
       }
     }
   }));
-
-/** SIGKILL, tolerating a child that already exited on its own (it then failed: see stderr). */
-function killQuietly(child: Deno.ChildProcess): void {
-  try {
-    child.kill("SIGKILL");
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-  }
-}
