@@ -5,15 +5,23 @@ import { ServingStatus } from "../../proto/mod.ts";
 import { assertEquals, eventually, rejection } from "../server/_assert.ts";
 import { tempDir } from "./_node.ts";
 
-Deno.test("agent: serves the file log, then shuts down in reverse order", async () => {
-  await using dir = await tempDir();
-  const agent = await startAgent({
-    dataDir: dir.path,
-    nodeName: "n1",
+type AgentConfig = Parameters<typeof startAgent>[0];
+
+/** An agent on loopback with ephemeral ports; `extra` overrides or adds settings. */
+function startLocalAgent(dataDir: string, nodeName: string, extra: Partial<AgentConfig> = {}) {
+  return startAgent({
+    dataDir,
+    nodeName,
     bindHost: "127.0.0.1",
     rpcPort: 0,
     httpPort: 0,
+    ...extra,
   });
+}
+
+Deno.test("agent: serves the file log, then shuts down in reverse order", async () => {
+  await using dir = await tempDir();
+  const agent = await startLocalAgent(dir.path, "n1");
   const client = new LogClient(`127.0.0.1:${agent.rpcPort}`);
   try {
     assertEquals(await client.produce(new Uint8Array([1])), 0);
@@ -29,42 +37,20 @@ Deno.test("agent: serves the file log, then shuts down in reverse order", async 
   }
   assertEquals(agent.service.health.status, ServingStatus.NOT_SERVING);
   // The log was closed: the data dir is free for the next node.
-  const again = await startAgent({
-    dataDir: dir.path,
-    nodeName: "n1",
-    bindHost: "127.0.0.1",
-    rpcPort: 0,
-    httpPort: 0,
-  });
+  const again = await startLocalAgent(dir.path, "n1");
   await again.shutdown();
 });
 
 Deno.test("agent: a failing setup step unwinds the steps already done", async () => {
   await using dir = await tempDir();
-  const first = await startAgent({
-    dataDir: `${dir.path}/a`,
-    nodeName: "a",
-    bindHost: "127.0.0.1",
-    rpcPort: 0,
-    httpPort: 0,
-  });
+  const first = await startLocalAgent(`${dir.path}/a`, "a");
   try {
     // Same RPC port: the gRPC step fails after the log step opened (and locked) b's data dir.
-    const error = await rejection(startAgent({
-      dataDir: `${dir.path}/b`,
-      nodeName: "b",
-      bindHost: "127.0.0.1",
-      rpcPort: first.rpcPort,
-      httpPort: 0,
-    }));
+    const error = await rejection(
+      startLocalAgent(`${dir.path}/b`, "b", { rpcPort: first.rpcPort }),
+    );
     assertEquals(String(error.message).startsWith("Cannot listen on"), true);
-    const retry = await startAgent({
-      dataDir: `${dir.path}/b`,
-      nodeName: "b",
-      bindHost: "127.0.0.1",
-      rpcPort: 0,
-      httpPort: 0,
-    });
+    const retry = await startLocalAgent(`${dir.path}/b`, "b");
     await retry.shutdown(); // b's log was closed by the unwind, so it opens again
   } finally {
     await first.shutdown();
@@ -74,12 +60,7 @@ Deno.test("agent: a failing setup step unwinds the steps already done", async ()
 Deno.test("agent: age retention runs on a timer while the log is idle", async () => {
   await using dir = await tempDir();
   let nowMs = 1_000_000;
-  const agent = await startAgent({
-    dataDir: dir.path,
-    nodeName: "n1",
-    bindHost: "127.0.0.1",
-    rpcPort: 0,
-    httpPort: 0,
+  const agent = await startLocalAgent(dir.path, "n1", {
     log: { segmentBytesMax: 1024, retentionMs: 60_000, clock: () => nowMs },
     retentionCheckMs: 10,
   });
