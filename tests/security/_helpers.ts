@@ -1,6 +1,11 @@
 /** Assertions and fixtures shared by the security tests. */
 import { runCerts } from "../../cli/certs.ts";
-import type { ClientTlsMaterial, ReloadOutcome, SecurityFiles } from "../../security/mod.ts";
+import {
+  type ClientTlsMaterial,
+  type ReloadOutcome,
+  type SecurityFiles,
+  SecurityState,
+} from "../../security/mod.ts";
 
 /** Throws unless `condition` holds. */
 export function assert(condition: unknown, message = "assertion failed"): asserts condition {
@@ -94,6 +99,26 @@ export function serverFiles(
     serverTls: options.mutual ? { ...tls, caFile: files.caFile } : tls,
     ...(options.acl ? { acl: { modelFile: BOOK_MODEL_FILE, policyFile: BOOK_POLICY_FILE } } : {}),
   };
+}
+
+/**
+ * Loads security per {@linkcode serverFiles}, starts a server on it with `start`, runs `run`
+ * against its port, then stops the server and closes the security state.
+ */
+export async function withServer(
+  start: (security: SecurityState) => Promise<{ port: number; stop(): Promise<void> }>,
+  files: TestCertificates,
+  options: { mutual: boolean; acl: boolean },
+  run: (port: number) => Promise<void>,
+): Promise<void> {
+  const security = await SecurityState.load(serverFiles(files, options));
+  const server = await start(security);
+  try {
+    await run(server.port);
+  } finally {
+    await server.stop();
+    await security.close();
+  }
 }
 
 /**

@@ -7,32 +7,16 @@ import {
   certs,
   clientMaterial,
   makeCertificates,
-  serverFiles,
   tempDir,
-  type TestCertificates,
+  withServer,
 } from "./_helpers.ts";
 import { callGrpc, startGrpcServer, tlsCredentials } from "./_servers.ts";
-
-async function withServer(
-  files: TestCertificates,
-  options: { mutual: boolean; acl: boolean },
-  run: (port: number) => Promise<void>,
-): Promise<void> {
-  const security = await SecurityState.load(serverFiles(files, options));
-  const server = await startGrpcServer(security);
-  try {
-    await run(server.port);
-  } finally {
-    await server.stop();
-    await security.close();
-  }
-}
 
 Deno.test("grpc mTLS + ACL: root may produce and consume, and is seen as subject root", async () => {
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path);
   const root = tlsCredentials(await clientMaterial(files, "root"));
-  await withServer(files, { mutual: true, acl: true }, async (port) => {
+  await withServer(startGrpcServer, files, { mutual: true, acl: true }, async (port) => {
     assertEquals(await callGrpc(port, "produce", root), { subject: "root" });
     assertEquals(await callGrpc(port, "consume", root), { subject: "root" });
   });
@@ -42,7 +26,7 @@ Deno.test("grpc mTLS + ACL: subject nobody is denied produce and consume", async
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path);
   const nobody = tlsCredentials(await clientMaterial(files, "nobody"));
-  await withServer(files, { mutual: true, acl: true }, async (port) => {
+  await withServer(startGrpcServer, files, { mutual: true, acl: true }, async (port) => {
     assertEquals(await callGrpc(port, "produce", nobody), {
       code: grpc.status.PERMISSION_DENIED,
       details: 'Cannot produce as "nobody": the ACL does not allow it',
@@ -58,7 +42,7 @@ Deno.test("grpc mTLS: a client without a certificate is refused in the handshake
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path, []);
   const anonymous = tlsCredentials(await clientMaterial(files));
-  await withServer(files, { mutual: true, acl: false }, async (port) => {
+  await withServer(startGrpcServer, files, { mutual: true, acl: false }, async (port) => {
     const result = await callGrpc(port, "produce", anonymous);
     assertEquals("code" in result && result.code, grpc.status.UNAVAILABLE, JSON.stringify(result));
   });
@@ -74,7 +58,7 @@ Deno.test("grpc mTLS: a certificate from another CA is refused", async () => {
     ...(await clientMaterial(other, "root")),
     caPem: await Deno.readTextFile(files.caFile),
   };
-  await withServer(files, { mutual: true, acl: false }, async (port) => {
+  await withServer(startGrpcServer, files, { mutual: true, acl: false }, async (port) => {
     const result = await callGrpc(port, "produce", tlsCredentials(stranger));
     assertEquals("code" in result && result.code, grpc.status.UNAVAILABLE, JSON.stringify(result));
   });
@@ -97,7 +81,7 @@ Deno.test("grpc mTLS: an expired client certificate from our CA is refused", asy
     "2020-02-01T00:00:00Z",
   ]);
   const expired = await clientMaterial(files, "expired");
-  await withServer(files, { mutual: true, acl: false }, async (port) => {
+  await withServer(startGrpcServer, files, { mutual: true, acl: false }, async (port) => {
     const result = await callGrpc(port, "produce", tlsCredentials(expired));
     assertEquals("code" in result && result.code, grpc.status.UNAVAILABLE, JSON.stringify(result));
   });
@@ -106,7 +90,7 @@ Deno.test("grpc mTLS: an expired client certificate from our CA is refused", asy
 Deno.test("grpc TLS: a plaintext client on the TLS port gets no answer", async () => {
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path, []);
-  await withServer(files, { mutual: false, acl: false }, async (port) => {
+  await withServer(startGrpcServer, files, { mutual: false, acl: false }, async (port) => {
     const result = await callGrpc(port, "produce", grpc.credentials.createInsecure());
     assertEquals("code" in result && result.code, grpc.status.UNAVAILABLE, JSON.stringify(result));
     // The same port answers a TLS client, so the refusal above is the TLS requirement.
@@ -139,7 +123,7 @@ Deno.test("grpc: a consume-only policy lets root consume but not produce", async
 Deno.test("grpc TLS without client CA + ACL: every caller is anonymous and denied", async () => {
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path, ["root"]);
-  await withServer(files, { mutual: false, acl: true }, async (port) => {
+  await withServer(startGrpcServer, files, { mutual: false, acl: true }, async (port) => {
     // Even with a certificate: the server did not ask for one, so nobody is authenticated.
     const result = await callGrpc(
       port,

@@ -1,36 +1,19 @@
 import http from "node:http";
-import { SecurityState } from "../../security/mod.ts";
 import {
   assert,
   assertEquals,
   certs,
   clientMaterial,
   makeCertificates,
-  serverFiles,
   tempDir,
-  type TestCertificates,
+  withServer,
 } from "./_helpers.ts";
 import { callHttps, startHttpsServer } from "./_servers.ts";
-
-async function withHttps(
-  files: TestCertificates,
-  options: { mutual: boolean; acl: boolean },
-  run: (port: number) => Promise<void>,
-): Promise<void> {
-  const security = await SecurityState.load(serverFiles(files, options));
-  const server = await startHttpsServer(security);
-  try {
-    await run(server.port);
-  } finally {
-    await server.stop();
-    await security.close();
-  }
-}
 
 Deno.test("https mTLS + ACL: root is allowed, nobody gets 403 naming subject and action", async () => {
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path);
-  await withHttps(files, { mutual: true, acl: true }, async (port) => {
+  await withServer(startHttpsServer, files, { mutual: true, acl: true }, async (port) => {
     const root = await clientMaterial(files, "root");
     assertEquals(await callHttps(port, "/produce", root), { status: 200, body: "root" });
     assertEquals(await callHttps(port, "/consume", root), { status: 200, body: "root" });
@@ -70,7 +53,7 @@ Deno.test("https mTLS: no certificate, another CA's and an expired one are refus
     "another CA": { ...(await clientMaterial(other, "root")), caPem },
     "expired": await clientMaterial(files, "expired"),
   };
-  await withHttps(files, { mutual: true, acl: false }, async (port) => {
+  await withServer(startHttpsServer, files, { mutual: true, acl: false }, async (port) => {
     for (const [name, client] of Object.entries(refused)) {
       const result = await callHttps(port, "/produce", client);
       assert(
@@ -84,7 +67,7 @@ Deno.test("https mTLS: no certificate, another CA's and an expired one are refus
 Deno.test("https: a plaintext HTTP request on the TLS port gets no response", async () => {
   await using dir = await tempDir();
   const files = await makeCertificates(dir.path, []);
-  await withHttps(files, { mutual: false, acl: false }, async (port) => {
+  await withServer(startHttpsServer, files, { mutual: false, acl: false }, async (port) => {
     const result = await new Promise<string>((resolve) => {
       const request = http.request(
         { host: "127.0.0.1", port, path: "/produce", agent: false },
