@@ -39,7 +39,7 @@ export type ServeKey = keyof typeof serveKeys;
 export type RawSettings = Partial<Record<ServeKey, string | string[] | boolean>>;
 
 /** The environment variable of a key: `data-dir` → `STRAND_DATA_DIR`. */
-export function envName(key: ServeKey): string {
+function envName(key: ServeKey): string {
   return `STRAND_${key.toUpperCase().replaceAll("-", "_")}`;
 }
 

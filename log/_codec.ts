@@ -32,7 +32,7 @@ const FORMAT_VERSION = 1;
 const TWO_TO_32 = 0x1_0000_0000;
 
 /** Writes a safe non-negative integer as u64 little-endian. */
-export function setU64(view: DataView, position: number, value: number): void {
+function setU64(view: DataView, position: number, value: number): void {
   view.setUint32(position, value >>> 0, true);
   view.setUint32(position + 4, Math.floor(value / TWO_TO_32), true);
 }

@@ -94,7 +94,7 @@ interface ScanResult {
  * Walks the frames of `segment`'s store from its header to `storeSize`, verifying each
  * frame's checksum and that indexes and offsets continue. Reads in large chunks.
  */
-export function scanStore(segment: Segment, storeSize: number): ScanResult {
+function scanStore(segment: Segment, storeSize: number): ScanResult {
   const extent: SegmentExtent = {
     entryCount: 0,
     storeBytes: SEGMENT_HEADER_BYTES,

@@ -8,7 +8,7 @@ import { FRAME_HEADER_BYTES, INDEX_ENTRY_BYTES, readFrameHeader } from "./_codec
 import type { Segment } from "./_segment.ts";
 
 /** Append time of the segment's newest entry (read once from its last frame), or null. */
-export function readLastTimestamp(segment: Segment): number | null {
+function readLastTimestamp(segment: Segment): number | null {
   const extent = segment.extent;
   if (extent.lastTimestampMs !== null) return extent.lastTimestampMs;
   if (extent.entryCount === 0) return null;

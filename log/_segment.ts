@@ -39,13 +39,13 @@ export function readFully(file: Deno.FsFile, position: number, target: Uint8Arra
 }
 
 /** Writes all of `bytes` synchronously (each iteration makes progress). */
-export function writeFullySync(file: Deno.FsFile, bytes: Uint8Array): void {
+function writeFullySync(file: Deno.FsFile, bytes: Uint8Array): void {
   let done = 0;
   while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
 }
 
 /** Writes all of `bytes` (a write may be partial; each iteration makes progress). */
-export async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }

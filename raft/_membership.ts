@@ -86,8 +86,3 @@ export function quorumIndex(matches: number[]): number {
   const sorted = matches.slice().sort((a, b) => b - a);
   return sorted[quorumOf(matches.length) - 1] ?? 0;
 }
-
-/** All members (voters and learners) of a membership. */
-export function membersOf(membership: Membership): NodeId[] {
-  return [...membership.voters, ...membership.learners];
-}
