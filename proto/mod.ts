@@ -102,9 +102,11 @@ interface Codec {
   decode(bytes: Uint8Array): unknown;
 }
 
-function serializer<T>(codec: Codec): (message: T) => Buffer {
+// A message may also be passed already encoded (server/ encodes ConsumeStream messages itself
+// to count the bytes it sends).
+function serializer<T>(codec: Codec): (message: T | Uint8Array) => Buffer {
   return (message) => {
-    const bytes = codec.encode(message as never).finish();
+    const bytes = message instanceof Uint8Array ? message : codec.encode(message as never).finish();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
@@ -153,6 +155,11 @@ export const logService: ServiceDefinition = {
     unary,
   ),
 };
+
+/** Encodes a ConsumeResponse (the grpc-js serializers pass encoded bytes through). */
+export function encodeConsumeResponse(message: ConsumeResponse): Uint8Array {
+  return v1.ConsumeResponse.encode(message).finish();
+}
 
 const health = healthRoot.health.v1;
 

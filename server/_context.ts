@@ -27,6 +27,8 @@ export class ServiceContext {
   readonly observe: RequestObserver;
   /** The cluster's members for GetServers. */
   readonly servers: () => ServerInfo[] | Promise<ServerInfo[]>;
+  /** Consume streams now waiting for their client to read what they already wrote. */
+  streamsWaitingForClient = 0;
   readonly #shutdown = new AbortController();
 
   /** `self` reports this node for GetServers when `deps.servers` is absent. */

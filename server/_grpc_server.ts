@@ -13,6 +13,7 @@ import { healthService, logService } from "../proto/mod.ts";
 import { logHandlers } from "./_grpc.ts";
 import { healthHandlers } from "./_health.ts";
 import type { Service } from "./_service.ts";
+import { tapGrpcServer } from "./_h2_send_window.ts";
 
 /** Where and how the gRPC server listens. */
 export interface GrpcServerOptions {
@@ -81,6 +82,11 @@ export async function startGrpcServer(
   server.addService(healthService, healthHandlers(service.health, service.context.shutdownSignal));
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
   const port = await bind(server, formatAddress(options.host, options.port), credentials);
+  if (!tapGrpcServer(server)) {
+    service.context.logger.warn(
+      "grpc-js internals changed: ConsumeStream relies on write()/'drain' alone for flow control",
+    );
+  }
   if (service.rpcAddr === "") service.rpcAddr = formatAddress(options.host, port);
   let closed: Promise<void> | null = null;
   const close = (graceMs = 5000) => {

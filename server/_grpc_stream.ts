@@ -4,19 +4,28 @@
  * @module
  */
 import type { ServerDuplexStream, ServerWritableStream } from "@grpc/grpc-js";
-import type {
-  ConsumeRequest,
-  ConsumeResponse,
-  ProduceRequest,
-  ProduceResponse,
+import {
+  type ConsumeRequest,
+  type ConsumeResponse,
+  encodeConsumeResponse,
+  type ProduceRequest,
+  type ProduceResponse,
 } from "../proto/mod.ts";
 import type { ServiceContext } from "./_context.ts";
 import { outOfRange, toServiceError } from "./_errors.ts";
 import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import type { CommitLog, ServedRecord } from "./_types.ts";
+import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
+/**
+ * Bytes a consume stream may write beyond the window its client granted before it waits for
+ * the client to read (see _h2_send_window.ts); it goes on once the backlog is half that.
+ */
+export const clientBacklogBytesMax = 1024 * 1024;
+/** The gRPC length prefix of every message (compression flag + 4-byte length). */
+const grpcPrefixBytes = 5;
 /** Produce requests a stream may have appending at once before the server stops reading. */
 export const produceInFlightMax = 1024;
 
@@ -52,9 +61,29 @@ function nextBatch(ctx: ServiceContext, offset: number, wanted: number): ServedR
   return ctx.log.readFrom(offset, streamReadBytesMax).slice(0, wanted);
 }
 
-/** Sends `records` honouring flow control; false if the stream stopped meanwhile. */
+/** Waits until the client has read enough of what the stream wrote. */
+async function waitForClient(
+  ctx: ServiceContext,
+  window: StreamSendWindow,
+  signal: AbortSignal,
+): Promise<void> {
+  ctx.streamsWaitingForClient++;
+  try {
+    await window.waitBelow(clientBacklogBytesMax / 2, signal);
+  } finally {
+    ctx.streamsWaitingForClient--;
+  }
+}
+
+/**
+ * Sends `records` honouring flow control: grpc-js's write()/'drain', and our own account of
+ * the client's HTTP/2 window where the runtime does not report it; false if the stream
+ * stopped meanwhile.
+ */
 async function send(
+  ctx: ServiceContext,
   call: ConsumeCall,
+  window: StreamSendWindow | null,
   records: ServedRecord[],
   batchRecordsMax: number,
   signal: AbortSignal,
@@ -64,7 +93,14 @@ async function send(
     const message: ConsumeResponse = batchRecordsMax > 0
       ? { records: records.slice(i, i + batchRecordsMax).map(toRecordMessage) }
       : { record: toRecordMessage(records[i]!) };
-    if (!call.write(message)) await firstEvent(call, ["drain", "close"], signal);
+    // Encoded here so the account knows the exact DATA bytes (the serializer passes bytes on).
+    const bytes = encodeConsumeResponse(message);
+    const writable = call.write(bytes as unknown as ConsumeResponse);
+    window?.wrote(bytes.length + grpcPrefixBytes);
+    if (!writable) await firstEvent(call, ["drain", "close"], signal);
+    if (window && window.backlog() > clientBacklogBytesMax) {
+      await waitForClient(ctx, window, signal);
+    }
   }
   return !signal.aborted;
 }
@@ -82,15 +118,21 @@ export async function streamRecords(
   let offset = Number(call.request.offset ?? 0);
   let remaining = Number(limit ?? 0) > 0 ? Number(limit) : Infinity;
   const end = stopAtEnd ? ctx.log.nextOffset() : Infinity;
-  while (remaining > 0 && offset < end && !signal.aborted) {
-    const records = nextBatch(ctx, offset, Math.min(remaining, end - offset, 1 << 20));
-    if (records.length === 0) {
-      await ctx.log.waitForOffset(offset, signal);
-      continue;
+  const window = sendWindowOf(call);
+  try {
+    while (remaining > 0 && offset < end && !signal.aborted) {
+      const records = nextBatch(ctx, offset, Math.min(remaining, end - offset, 1 << 20));
+      if (records.length === 0) {
+        await ctx.log.waitForOffset(offset, signal);
+        continue;
+      }
+      const batch = Number(batchRecordsMax ?? 0);
+      if (!(await send(ctx, call, window, records, batch, signal))) return;
+      offset += records.length;
+      remaining -= records.length;
     }
-    if (!(await send(call, records, Number(batchRecordsMax ?? 0), signal))) return;
-    offset += records.length;
-    remaining -= records.length;
+  } finally {
+    window?.release();
   }
 }
 

@@ -9,7 +9,7 @@ import {
   startHttpServer,
 } from "../../server/mod.ts";
 import { LogClient } from "../../client/mod.ts";
-import { credentials, makeGenericClientConstructor } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, type ServerCredentials } from "@grpc/grpc-js";
 import { logService } from "../../proto/mod.ts";
 import { MemoryLog } from "./_memory_log.ts";
 
@@ -24,11 +24,14 @@ export interface Harness {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-export async function startHarness(deps: Partial<ServiceDeps> = {}): Promise<Harness> {
+export async function startHarness(
+  deps: Partial<ServiceDeps> = {},
+  grpcOptions: { credentials?: ServerCredentials } = {},
+): Promise<Harness> {
   const log = new MemoryLog(1024);
   const events: RequestEvent[] = [];
   const service = new Service({ log, observe: (event) => events.push(event), ...deps });
-  const grpc = await startGrpcServer(service, { host: "127.0.0.1", port: 0 });
+  const grpc = await startGrpcServer(service, { host: "127.0.0.1", port: 0, ...grpcOptions });
   const http = await startHttpServer(service, { host: "127.0.0.1", port: 0 });
   service.setServing();
   const client = new LogClient(`127.0.0.1:${grpc.port}`);

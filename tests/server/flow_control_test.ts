@@ -1,8 +1,8 @@
 // White-box tests of the ConsumeStream loop against a fake call, because the flow-control
 // contract is grpc-js's: write() returns false when the stream is full, 'drain' says when to go
 // on. (Deno 2.8.3's node:http2 completes writes before the peer's window opens, fixed upstream
-// by denoland/deno#36044, so an end-to-end stall cannot be observed through a real socket on
-// this runtime.)
+// by denoland/deno#36044; h2_window_test.ts checks the stall through a real socket, where our
+// own account of the client's HTTP/2 window stops the stream.)
 import { EventEmitter } from "node:events";
 import { ServiceContext } from "../../server/_context.ts";
 import { pipelineProduce, streamRecords } from "../../server/_grpc_stream.ts";

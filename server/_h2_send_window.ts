@@ -1,0 +1,279 @@
+/**
+ * Our own account of the HTTP/2 send windows the clients grant, so that a ConsumeStream stops
+ * writing when its client stops reading.
+ *
+ * Why: Deno 2.8.3's node:http2 completes a stream write as soon as the bytes are queued in
+ * nghttp2, before the peer's flow-control window admits them, and never reports backpressure
+ * (fixed upstream by denoland/deno#36044, in a runtime we cannot pin yet). grpc-js's
+ * `write()`/`'drain'` contract is therefore always "go on", and a stalled consumer would make
+ * the server queue the rest of the log in native memory.
+ *
+ * How: every HTTP/2 session's socket is tapped from its first byte (the tap sees plaintext
+ * frames, also under TLS). The tap reads only frame headers plus the payloads of SETTINGS
+ * (the initial stream window) and WINDOW_UPDATE (credit), and skips everything else. A
+ * tracked stream counts the DATA bytes it writes (5-byte gRPC prefix + message); its backlog
+ * is what it wrote beyond the credit the client granted, for the stream or for the
+ * connection. Both are lower bounds of what really waits in the server (other streams'
+ * bytes are not counted), so the account can under-state a backlog but never stall a stream
+ * whose client reads. Waiting for credit is woken by the WINDOW_UPDATE frame itself.
+ *
+ * If the tap meets bytes it does not understand it gives up: every backlog reads 0 and the
+ * stream falls back to grpc-js's own write()/'drain'.
+ * @module
+ */
+import type { Server } from "@grpc/grpc-js";
+
+const preface = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const frameHeaderBytes = 9;
+const defaultWindow = 65_535;
+const settingsType = 0x4;
+const windowUpdateType = 0x8;
+const ackFlag = 0x1;
+const initialWindowSizeSetting = 0x4;
+/** Largest SETTINGS payload read (the default max frame size); larger gives up the account. */
+const settingsBytesMax = 16_384;
+
+interface Waiter {
+  below: number;
+  resolve(): void;
+}
+
+/** One stream's side of the account. */
+export class StreamSendWindow {
+  /** DATA payload bytes this stream wrote. */
+  sent = 0;
+  /** Credit granted by WINDOW_UPDATE frames on this stream. */
+  credit = 0;
+  #waiter: Waiter | null = null;
+
+  constructor(readonly id: number, readonly session: SessionSendWindows) {}
+
+  /** Counts `bytes` of DATA written to the stream. */
+  wrote(bytes: number): void {
+    this.sent += bytes;
+    this.session.connectionSent += bytes;
+  }
+
+  /** Bytes written beyond what the client allows in flight (0 when the tap gave up). */
+  backlog(): number {
+    return this.session.backlogOf(this);
+  }
+
+  /** Resolves once the backlog is at most `below`, the session ends, or `signal` aborts. */
+  waitBelow(below: number, signal: AbortSignal): Promise<void> {
+    if (this.backlog() <= below || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal.removeEventListener("abort", done);
+        this.#waiter = null;
+        resolve();
+      };
+      this.#waiter = { below, resolve: done };
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Wakes the waiter if the backlog fell low enough (or unconditionally with `force`). */
+  wake(force = false): void {
+    const waiter = this.#waiter;
+    if (waiter && (force || this.backlog() <= waiter.below)) waiter.resolve();
+  }
+
+  /** Stops tracking the stream. */
+  release(): void {
+    this.wake(true);
+    this.session.streams.delete(this.id);
+  }
+}
+
+/** The account of one HTTP/2 session, fed with the bytes the client sends. */
+export class SessionSendWindows {
+  /** Tracked streams by id. */
+  readonly streams = new Map<number, StreamSendWindow>();
+  /** DATA bytes written by tracked streams (a lower bound of the connection's). */
+  connectionSent = 0;
+  #initialStreamWindow = defaultWindow;
+  #connectionCredit = defaultWindow;
+  #gaveUp = false;
+  #ended = false;
+  // Parser state: preface bytes still expected, payload bytes to skip, the frame being read.
+  #prefaceAt = 0;
+  #skip = 0;
+  #header = new Uint8Array(frameHeaderBytes);
+  #headerAt = 0;
+  #payload: Uint8Array | null = null;
+  #payloadAt = 0;
+  #frameType = 0;
+  #frameStream = 0;
+
+  /** Whether the account still holds (false after bytes it could not parse, or the end). */
+  get active(): boolean {
+    return !this.#gaveUp && !this.#ended;
+  }
+
+  /** Starts tracking stream `id`. */
+  track(id: number): StreamSendWindow {
+    const window = new StreamSendWindow(id, this);
+    this.streams.set(id, window);
+    return window;
+  }
+
+  /** The backlog of `stream`: the larger of its stream and connection shortfalls. */
+  backlogOf(stream: StreamSendWindow): number {
+    if (!this.active) return 0;
+    const ofStream = stream.sent - (this.#initialStreamWindow + stream.credit);
+    const ofConnection = this.connectionSent - this.#connectionCredit;
+    return Math.max(0, ofStream, ofConnection);
+  }
+
+  /** The session closed: nothing more will drain, so every waiter goes on (and ends). */
+  end(): void {
+    this.#ended = true;
+    for (const stream of this.streams.values()) stream.wake(true);
+  }
+
+  /** Feeds bytes the client sent, in order from the session's first byte. */
+  feed(chunk: Uint8Array): void {
+    let at = 0;
+    while (at < chunk.length && !this.#gaveUp) {
+      if (this.#prefaceAt < preface.length) {
+        if (chunk[at] !== preface[this.#prefaceAt]) return this.#giveUp();
+        this.#prefaceAt++;
+        at++;
+      } else if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - at);
+        this.#skip -= n;
+        at += n;
+      } else if (this.#payload) {
+        const n = Math.min(this.#payload.length - this.#payloadAt, chunk.length - at);
+        this.#payload.set(chunk.subarray(at, at + n), this.#payloadAt);
+        this.#payloadAt += n;
+        at += n;
+        if (this.#payloadAt === this.#payload.length) {
+          const payload = this.#payload;
+          this.#payload = null;
+          this.#onPayload(payload);
+        }
+      } else {
+        const n = Math.min(frameHeaderBytes - this.#headerAt, chunk.length - at);
+        this.#header.set(chunk.subarray(at, at + n), this.#headerAt);
+        this.#headerAt += n;
+        at += n;
+        if (this.#headerAt === frameHeaderBytes) {
+          this.#headerAt = 0;
+          this.#onHeader();
+        }
+      }
+    }
+  }
+
+  #onHeader(): void {
+    const h = this.#header;
+    const length = (h[0]! << 16) | (h[1]! << 8) | h[2]!;
+    const type = h[3]!;
+    const flags = h[4]!;
+    const stream = ((h[5]! & 0x7f) << 24 | (h[6]! << 16) | (h[7]! << 8) | h[8]!) >>> 0;
+    this.#frameType = type;
+    this.#frameStream = stream;
+    const wanted = (type === windowUpdateType && length === 4) ||
+      (type === settingsType && (flags & ackFlag) === 0 && length > 0);
+    if (!wanted) {
+      this.#skip = length;
+    } else if (length > settingsBytesMax || length % (type === settingsType ? 6 : 4) !== 0) {
+      this.#giveUp();
+    } else {
+      this.#payload = new Uint8Array(length);
+      this.#payloadAt = 0;
+    }
+  }
+
+  #onPayload(payload: Uint8Array): void {
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    if (this.#frameType === windowUpdateType) {
+      const increment = view.getUint32(0) & 0x7fff_ffff;
+      if (this.#frameStream === 0) {
+        this.#connectionCredit += increment;
+        for (const stream of this.streams.values()) stream.wake();
+      } else {
+        const stream = this.streams.get(this.#frameStream);
+        if (stream) {
+          stream.credit += increment;
+          stream.wake();
+        }
+      }
+      return;
+    }
+    for (let at = 0; at < payload.length; at += 6) {
+      if (view.getUint16(at) === initialWindowSizeSetting) {
+        this.#initialStreamWindow = view.getUint32(at + 2);
+        for (const stream of this.streams.values()) stream.wake();
+      }
+    }
+  }
+
+  #giveUp(): void {
+    this.#gaveUp = true;
+    for (const stream of this.streams.values()) stream.wake(true);
+  }
+}
+
+type Tappable = { on(event: "data", listener: (chunk: Uint8Array) => void): unknown };
+interface Http2SessionLike {
+  socket?: Tappable | null;
+  once(event: "close", listener: () => void): unknown;
+}
+
+const sessions = new WeakMap<object, SessionSendWindows>();
+
+/** Starts the account of `session`; call before it reads its first byte. */
+export function tapSession(session: Http2SessionLike): SessionSendWindows {
+  const windows = new SessionSendWindows();
+  sessions.set(session, windows);
+  session.socket?.on("data", (chunk) => windows.feed(chunk));
+  session.once("close", () => windows.end());
+  return windows;
+}
+
+/**
+ * Taps every session of a bound grpc-js server. grpc-js keeps its node:http2 servers in a
+ * private map: this reaches into it (grpc-js is pinned in deno.lock), and does nothing if the
+ * shape changed (streams then fall back to write()/'drain').
+ */
+export function tapGrpcServer(server: Server): boolean {
+  const servers = (server as unknown as { http2Servers?: Map<unknown, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) return false;
+  let tapped = false;
+  for (const http2Server of servers.keys()) {
+    const emitter = http2Server as {
+      on?(event: "session", listener: (session: Http2SessionLike) => void): unknown;
+    };
+    if (typeof emitter.on !== "function") continue;
+    emitter.on("session", (session) => tapSession(session));
+    tapped = true;
+  }
+  return tapped;
+}
+
+interface Http2StreamLike {
+  id?: number;
+  session?: object;
+}
+
+/** The node:http2 stream under a grpc-js server call (through its interceptor chain). */
+function http2StreamOf(call: unknown): Http2StreamLike | null {
+  let link = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
+  for (let depth = 0; link && depth < 8; depth++) {
+    const stream = link["stream"] as Http2StreamLike | undefined;
+    if (stream && typeof stream === "object" && "session" in stream) return stream;
+    link = link["nextCall"] as Record<string, unknown> | undefined;
+  }
+  return null;
+}
+
+/** The send window of a grpc-js server call, or null when its session is not tapped. */
+export function sendWindowOf(call: unknown): StreamSendWindow | null {
+  const stream = http2StreamOf(call);
+  const session = stream?.session ? sessions.get(stream.session) : undefined;
+  if (!session || !session.active || typeof stream?.id !== "number") return null;
+  return session.track(stream.id);
+}
