@@ -176,6 +176,14 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         ...(config.authorize ? { authorize: config.authorize } : {}),
         ...(observe ? { observe } : {}),
       }, { nodeId: config.nodeName });
+      const context = service.context;
+      metrics?.gauge({
+        name: "strand_consume_streams_waiting",
+        help: "ConsumeStreams paused because their client has not read what they sent.",
+        collect() {
+          this.set(context.streamsWaitingForClient);
+        },
+      });
       return Promise.resolve(() => service!.beginShutdown());
     },
     async () => {

@@ -6,7 +6,8 @@
  *
  * Prints a table and one JSON line per figure:
  * `{"name":"service.produce.unary.c64.100B","value":5800,"unit":"rpc/s"}`.
- * Flags: `--secs=N` per case (default 3), `--fsync=always|interval=…|never` (default always).
+ * Flags: `--secs=N` per case (default 3), `--fsync=always|interval=…|never` (default always),
+ * `--rounds=N` paired rounds behind each ratio (default 5; the ratio is their median).
  * Internal modes (one process each): `--noop-server`, `--client=<case> --addr=<host:port>`.
  * @module
  */
@@ -19,6 +20,8 @@ const flag = (name: string, fallback: string) =>
   Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const SECS = Number(flag("secs", "3"));
 const FSYNC = flag("fsync", "always");
+/** Paired rounds (no-op, then service) behind each ratio. */
+const ROUNDS = Number(flag("rounds", "5"));
 const self = new URL(import.meta.url).pathname;
 const mainPath = new URL("../main.ts", import.meta.url).pathname;
 
@@ -236,12 +239,15 @@ async function clientCase(name: string, address: string): Promise<Result> {
   return JSON.parse(lines.at(-1)!);
 }
 
-const figures: { name: string; value: number; unit: string }[] = [];
+const figures: { name: string; value: number; unit: string; rounds?: number[] }[] = [];
 
-function report(name: string, value: number, unit: string): void {
-  const rounded = Math.abs(value) >= 100 ? Math.round(value) : Number(value.toFixed(3));
-  figures.push({ name, value: rounded, unit });
-  console.log(`${name.padEnd(48)} ${String(rounded).padStart(12)} ${unit}`);
+function report(name: string, value: number, unit: string, rounds?: number[]): void {
+  const round = (n: number) => Math.abs(n) >= 100 ? Math.round(n) : Number(n.toFixed(3));
+  const rounded = round(value);
+  const spread = rounds ? { rounds: rounds.map(round) } : {};
+  figures.push({ name, value: rounded, unit, ...spread });
+  const note = rounds ? `  (median of rounds ${rounds.map(round).join(", ")})` : "";
+  console.log(`${name.padEnd(48)} ${String(rounded).padStart(12)} ${unit}${note}`);
 }
 
 async function withServers(
@@ -268,34 +274,45 @@ async function withServers(
 
 /**
  * Runs `name` against the no-op server and the service alternately, `rounds` times each, so
- * both see the same background load; returns the mean rates.
+ * both see the same background load; returns the mean rates and the median of the per-round
+ * ratios (a round when another process took the CPU from one side skews the mean ratio, not
+ * the median).
  */
 async function paired(
   name: string,
   addresses: { noop: string; service: string },
   rounds: number,
-): Promise<{ noop: number; service: number }> {
+): Promise<{ noop: number; service: number; ratio: number; ratios: number[] }> {
   let noop = 0;
   let service = 0;
+  const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    noop += (await clientCase(name, addresses.noop)).rate / rounds;
-    service += (await clientCase(name, addresses.service)).rate / rounds;
+    const ceiling = (await clientCase(name, addresses.noop)).rate;
+    const measured = (await clientCase(name, addresses.service)).rate;
+    noop += ceiling / rounds;
+    service += measured / rounds;
+    ratios.push(measured / ceiling);
   }
-  return { noop, service };
+  const sorted = ratios.toSorted((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  const ratio = sorted.length % 2 === 1
+    ? sorted[middle]!
+    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { noop, service, ratio, ratios };
 }
 
 /** Each ratio pairs the service with the no-op ceiling measured alternately with it. */
 async function measure(noop: string, service: string): Promise<void> {
   const tag = FSYNC === "always" ? "durable" : FSYNC;
   const at = (name: string) => clientCase(name, service);
-  const unary = await paired("unary.c64", { noop, service }, 2);
+  const unary = await paired("unary.c64", { noop, service }, ROUNDS);
   report("service.noop.unary.c64.100B", unary.noop, "rpc/s");
   report(`service.produce.unary.c64.100B.${tag}`, unary.service, "rpc/s");
-  report("service.produce.unary.c64.ratio_to_noop", unary.service / unary.noop, "ratio");
-  const stream = await paired("stream.1", { noop, service }, 2);
+  report("service.produce.unary.c64.ratio_to_noop", unary.ratio, "ratio", unary.ratios);
+  const stream = await paired("stream.1", { noop, service }, ROUNDS);
   report("service.noop.stream.100B", stream.noop, "msgs/s");
   report(`service.produce.stream.100B.${tag}`, stream.service, "msgs/s");
-  report("service.produce.stream.ratio_to_noop", stream.service / stream.noop, "ratio");
+  report("service.produce.stream.ratio_to_noop", stream.ratio, "ratio", stream.ratios);
   report(`service.produce.unary.c1.100B.${tag}`, (await at("unary.c1")).rate, "rpc/s");
   report(`service.produce.batch500.100B.${tag}`, (await at("stream.500")).rate, "records/s");
   report("service.consume.stream.100B", (await at("consume.1")).rate, "records/s");

@@ -12,7 +12,7 @@ import {
   type ProduceResponse,
 } from "../proto/mod.ts";
 import type { ServiceContext } from "./_context.ts";
-import { outOfRange, toServiceError } from "./_errors.ts";
+import { outOfRange, serviceError, toServiceError } from "./_errors.ts";
 import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import type { CommitLog, ServedRecord } from "./_types.ts";
 import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
@@ -202,70 +202,99 @@ function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<n
   };
 }
 
+/** One request of a produce stream, answered in order once settled. */
+interface ProduceSlot {
+  settled: boolean;
+  response: ProduceResponse | null;
+  error: unknown;
+}
+
 /**
  * Reads requests while earlier ones are appending (a pipelining client's requests coalesce
  * into few appends) and answers in request order. Stops reading while `produceInFlightMax`
  * requests are pending or the response stream is backed up. The first failure ends the stream
- * with its status; nothing after an invalid request is appended.
+ * with its status; nothing after an invalid request is appended. Answers are settled slots
+ * in a FIFO, written synchronously as far as the first unsettled one (no promise per answer).
  */
 export function pipelineProduce(
   ctx: ServiceContext,
   call: ProduceCall,
   onEnd: (error: unknown) => void,
 ): void {
-  const pending: Promise<ProduceResponse>[] = [];
   const append = coalescingAppender(ctx.log);
-  let flushing = false;
+  const slots: ProduceSlot[] = [];
+  let head = 0; // slots before it are answered
+  let waitingForDrain = false;
   let inputEnded = false;
-  let failed = false;
+  let finished = false;
+  let refused = false; // an invalid request was read: append nothing after it
   const fail = (error: unknown) => {
-    if (failed) return;
-    failed = true;
-    const serviceError = toServiceError(error);
-    call.emit("error", { code: serviceError.grpcStatus, details: serviceError.message });
-    onEnd(serviceError);
+    if (finished) return;
+    finished = true;
+    const failure = toServiceError(error);
+    call.emit("error", { code: failure.grpcStatus, details: failure.message });
+    onEnd(failure);
   };
-  const flush = async () => {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (pending.length > 0 && !failed) {
-        const response = await pending[0]!;
-        pending.shift();
-        if (!call.write(response)) await firstEvent(call, ["drain", "close"], ctx.shutdownSignal);
-        if (call.isPaused() && pending.length < produceInFlightMax / 2) call.resume();
+  const flush = () => {
+    if (waitingForDrain || finished) return;
+    while (head < slots.length && slots[head]!.settled) {
+      const slot = slots[head++]!;
+      if (slot.response === null) {
+        fail(slot.error);
+        break;
       }
-    } catch (error) {
-      fail(error);
-    } finally {
-      flushing = false;
+      if (!call.write(slot.response)) {
+        waitingForDrain = true;
+        void firstEvent(call, ["drain", "close"], ctx.shutdownSignal).then(() => {
+          waitingForDrain = false;
+          flush();
+        });
+        break;
+      }
     }
-    if (inputEnded && pending.length === 0 && !failed) {
+    if (head > 1024 && head * 2 > slots.length) { // drop answered slots, amortised O(1)
+      slots.splice(0, head);
+      head = 0;
+    }
+    if (call.isPaused() && slots.length - head < produceInFlightMax / 2) call.resume();
+    if (inputEnded && head === slots.length && !finished && !waitingForDrain) {
+      finished = true;
       call.end();
       onEnd(null);
     }
   };
-  let refused = false; // an invalid request was read: append nothing after it
+  const settle = (slot: ProduceSlot, response: ProduceResponse | null, error: unknown) => {
+    slot.settled = true;
+    slot.response = response;
+    slot.error = error;
+    if (response === null) refused = true;
+    flush();
+  };
   call.on("data", (request: ProduceRequest) => {
-    if (failed || refused) return;
-    const appended = (async () => {
-      const values = valuesOf(request); // throws synchronously, before the next request
-      if (ctx.closing) await ctx.admit("", "produce");
-      return { offset: await append(values), count: values.length };
-    })();
-    // flush() reports the failure in order; this handler also keeps it from being unhandled.
-    appended.catch(() => refused = true);
-    pending.push(appended);
-    if (pending.length >= produceInFlightMax) call.pause();
-    void flush();
+    if (finished || refused) return;
+    const slot: ProduceSlot = { settled: false, response: null, error: null };
+    slots.push(slot);
+    if (slots.length - head >= produceInFlightMax) call.pause();
+    let values: Uint8Array[];
+    try {
+      values = valuesOf(request); // before the next request is read: nothing appends after it
+      if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
+    } catch (error) {
+      settle(slot, null, error);
+      return;
+    }
+    append(values).then(
+      (offset) => settle(slot, { offset, count: values.length }, null),
+      (error) => settle(slot, null, error),
+    );
   });
   call.on("end", () => {
     inputEnded = true;
-    void flush();
+    flush();
   });
   call.on("cancelled", () => {
-    if (failed) return;
-    failed = true;
+    if (finished) return;
+    finished = true;
     onEnd("CANCELLED");
   });
 }

@@ -254,13 +254,17 @@ export function tapGrpcServer(server: Server): boolean {
   return tapped;
 }
 
-interface Http2StreamLike {
+/** What we use of a node:http2 stream. */
+export interface Http2StreamLike {
   id?: number;
   session?: object;
 }
 
-/** The node:http2 stream under a grpc-js server call (through its interceptor chain). */
-function http2StreamOf(call: unknown): Http2StreamLike | null {
+/**
+ * The node:http2 stream under a grpc-js server call (through its private interceptor chain),
+ * or null when that shape is not there.
+ */
+export function http2StreamOf(call: unknown): Http2StreamLike | null {
   let link = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
   for (let depth = 0; link && depth < 8; depth++) {
     const stream = link["stream"] as Http2StreamLike | undefined;

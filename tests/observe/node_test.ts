@@ -64,6 +64,7 @@ Deno.test("serve exposes /metrics and logs every request as JSON at debug", asyn
     assertEquals(valueOf(exposition, "strand_records_total", { direction: "consumed" }), 1);
     assertEquals(valueOf(exposition, "strand_log_last_offset"), 0);
     assertEquals(valueOf(exposition, "strand_log_segments"), 1);
+    assertEquals(valueOf(exposition, "strand_consume_streams_waiting"), 0);
     assertEquals(valueOf(exposition, "strand_log_commit_batch_entries_sum"), 1);
     assertEquals(valueOf(exposition, "strand_log_append_duration_seconds_count"), 1);
     // process_resident_memory_bytes and open fds need read access to /proc, which the
