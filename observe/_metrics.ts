@@ -130,6 +130,10 @@ export class Metrics {
   readonly logObserver: LogObserver;
 
   readonly #requests: Counter<"transport" | "method" | "status">;
+  readonly #requestChildren = new Map<
+    string,
+    { requests: { inc(): void }; seconds: { observe(value: number): void } }
+  >();
   readonly #requestSeconds: Histogram<"transport" | "method" | "status">;
   readonly #records: Counter<"direction">;
   readonly #bytes: Counter<"direction">;
@@ -181,9 +185,20 @@ export class Metrics {
 
   /** Counts one finished request and its latency. */
   observeRequest(sample: RequestSample): void {
-    const labels = { transport: sample.transport, method: sample.method, status: sample.status };
-    this.#requests.inc(labels);
-    this.#requestSeconds.observe(labels, Math.max(0, sample.durationSeconds));
+    const key = `${sample.transport}\u0000${sample.method}\u0000${sample.status}`;
+    let children = this.#requestChildren.get(key);
+    if (!children) {
+      // prom-client hashes a label object on every call; a request's few label sets are
+      // resolved once here (the set is small: transports × methods × statuses).
+      const labels = { transport: sample.transport, method: sample.method, status: sample.status };
+      children = {
+        requests: this.#requests.labels(labels),
+        seconds: this.#requestSeconds.labels(labels),
+      };
+      this.#requestChildren.set(key, children);
+    }
+    children.requests.inc();
+    children.seconds.observe(Math.max(0, sample.durationSeconds));
   }
 
   /** Counts records appended for clients, and their value bytes. */

@@ -201,9 +201,24 @@ function endGrpcSpan(request: RequestSpan, code: number, error: unknown): void {
   request.span.end();
 }
 
-/** Strand's route naming: `METHOD /path` with numeric segments as `{offset}`. */
+/** The paths Strand's HTTP API serves, as route names. */
+const knownRoutes = new Set([
+  "/",
+  "/v1/records",
+  "/v1/records/{offset}",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+]);
+
+/**
+ * Strand's route naming: `METHOD /path` with numeric segments as `{offset}`; any other path is
+ * `METHOD (unrouted)`, so a client probing random URLs cannot grow the set of span names and
+ * metric label values without bound.
+ */
 export function defaultRouteName(method: string, path: string): string {
-  return `${method} ${path.replace(/\/\d+(?=\/|$)/g, "/{offset}")}`;
+  const route = path.replace(/\/\d+(?=\/|$)/g, "/{offset}");
+  return knownRoutes.has(route) ? `${method} ${route}` : `${method} (unrouted)`;
 }
 
 /**

@@ -154,6 +154,10 @@ export class SessionSendWindows {
           this.#payload = null;
           this.#onPayload(payload);
         }
+      } else if (this.#headerAt === 0 && chunk.length - at >= frameHeaderBytes) {
+        // The common case: a whole frame header in the chunk, read in place.
+        this.#onHeader(chunk, at);
+        at += frameHeaderBytes;
       } else {
         const n = Math.min(frameHeaderBytes - this.#headerAt, chunk.length - at);
         this.#header.set(chunk.subarray(at, at + n), this.#headerAt);
@@ -161,18 +165,18 @@ export class SessionSendWindows {
         at += n;
         if (this.#headerAt === frameHeaderBytes) {
           this.#headerAt = 0;
-          this.#onHeader();
+          this.#onHeader(this.#header, 0);
         }
       }
     }
   }
 
-  #onHeader(): void {
-    const h = this.#header;
-    const length = (h[0]! << 16) | (h[1]! << 8) | h[2]!;
-    const type = h[3]!;
-    const flags = h[4]!;
-    const stream = ((h[5]! & 0x7f) << 24 | (h[6]! << 16) | (h[7]! << 8) | h[8]!) >>> 0;
+  #onHeader(h: Uint8Array, at: number): void {
+    const length = (h[at]! << 16) | (h[at + 1]! << 8) | h[at + 2]!;
+    const type = h[at + 3]!;
+    const flags = h[at + 4]!;
+    const stream = ((h[at + 5]! & 0x7f) << 24 | (h[at + 6]! << 16) | (h[at + 7]! << 8) |
+      h[at + 8]!) >>> 0;
     this.#frameType = type;
     this.#frameStream = stream;
     const wanted = (type === windowUpdateType && length === 4) ||

@@ -145,14 +145,19 @@ Deno.test("at info level only failed and slow requests are logged, still with al
   ]);
 });
 
-Deno.test("defaultRouteName keeps span names few: numeric segments become {offset}", () => {
+Deno.test("defaultRouteName keeps span names few: {offset} for numbers, one name for the rest", () => {
   assertEquals(
     [
       defaultRouteName("GET", "/v1/records/42"),
       defaultRouteName("GET", "/v1/records/42/x"),
       defaultRouteName("POST", "/"),
       defaultRouteName("GET", "/v2x/7a"),
+      defaultRouteName("GET", "/metrics"),
     ],
-    ["GET /v1/records/{offset}", "GET /v1/records/{offset}/x", "POST /", "GET /v2x/7a"],
+    ["GET /v1/records/{offset}", "GET (unrouted)", "POST /", "GET (unrouted)", "GET /metrics"],
   );
+  const names = new Set(
+    Array.from({ length: 1000 }, (_, i) => defaultRouteName("GET", `/probe-${i}/${i}`)),
+  );
+  assertEquals([...names], ["GET (unrouted)"]);
 });
