@@ -7,7 +7,8 @@
  * Prints a table and one JSON line per figure:
  * `{"name":"service.produce.unary.c64.100B","value":5800,"unit":"rpc/s"}`.
  * Flags: `--secs=N` per case (default 3), `--fsync=always|interval=…|never` (default always),
- * `--rounds=N` paired rounds behind each ratio (default 5; the ratio is their median).
+ * `--rounds=N` paired rounds behind each ratio (default 5; the ratio is their median),
+ * `--only=unary,stream,consume,tail,stalled` to run some groups.
  * Internal modes (one process each): `--noop-server`, `--client=<case> --addr=<host:port>`.
  * @module
  */
@@ -20,6 +21,9 @@ const flag = (name: string, fallback: string) =>
   Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const SECS = Number(flag("secs", "3"));
 const FSYNC = flag("fsync", "always");
+/** Groups to run (`--only=unary,stream,consume,tail,stalled`; default all). */
+const ONLY = flag("only", "").split(",").filter((group) => group !== "");
+const wanted = (group: string) => ONLY.length === 0 || ONLY.includes(group);
 /** Paired rounds (no-op, then service) behind each ratio. */
 const ROUNDS = Number(flag("rounds", "5"));
 const self = new URL(import.meta.url).pathname;
@@ -187,6 +191,8 @@ async function runClientCase(name: string, address: string): Promise<Result> {
         return await consume(client, 500);
       case "latency":
         return await latency(client, address);
+      case "stall":
+        return await stall(client);
     }
     throw new Error(`Unknown bench case ${name}`);
   } finally {
@@ -198,6 +204,7 @@ async function runClientCase(name: string, address: string): Promise<Result> {
 
 interface Process {
   address: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -220,6 +227,7 @@ async function spawnServer(args: string[]): Promise<Process> {
   })();
   return {
     address,
+    pid: child.pid,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -251,7 +259,7 @@ function report(name: string, value: number, unit: string, rounds?: number[]): v
 }
 
 async function withServers(
-  body: (noop: string, service: string) => Promise<void>,
+  body: (noop: string, service: string, servicePid: number) => Promise<void>,
 ): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "strand-service-bench-" });
   const noop = await spawnServer([self, "--noop-server"]);
@@ -265,7 +273,7 @@ async function withServers(
     throw error;
   });
   try {
-    await body(noop.address, service.address);
+    await body(noop.address, service.address, service.pid);
   } finally {
     await Promise.all([noop.stop(), service.stop()]);
     await Deno.remove(dataDir, { recursive: true });
@@ -302,25 +310,95 @@ async function paired(
 }
 
 /** Each ratio pairs the service with the no-op ceiling measured alternately with it. */
-async function measure(noop: string, service: string): Promise<void> {
+async function measure(noop: string, service: string, servicePid: number): Promise<void> {
   const tag = FSYNC === "always" ? "durable" : FSYNC;
   const at = (name: string) => clientCase(name, service);
-  const unary = await paired("unary.c64", { noop, service }, ROUNDS);
-  report("service.noop.unary.c64.100B", unary.noop, "rpc/s");
-  report(`service.produce.unary.c64.100B.${tag}`, unary.service, "rpc/s");
-  report("service.produce.unary.c64.ratio_to_noop", unary.ratio, "ratio", unary.ratios);
-  const stream = await paired("stream.1", { noop, service }, ROUNDS);
-  report("service.noop.stream.100B", stream.noop, "msgs/s");
-  report(`service.produce.stream.100B.${tag}`, stream.service, "msgs/s");
-  report("service.produce.stream.ratio_to_noop", stream.ratio, "ratio", stream.ratios);
-  report(`service.produce.unary.c1.100B.${tag}`, (await at("unary.c1")).rate, "rpc/s");
-  report(`service.produce.batch500.100B.${tag}`, (await at("stream.500")).rate, "records/s");
-  report("service.consume.stream.100B", (await at("consume.1")).rate, "records/s");
-  report("service.consume.stream.batch500.100B", (await at("consume.500")).rate, "records/s");
-  const latency = await at("latency");
-  report(`service.tail.latency.p50.${tag}`, latency.p50Ms ?? NaN, "ms");
-  report(`service.tail.latency.p99.${tag}`, latency.p99Ms ?? NaN, "ms");
-  report("service.tail.after_ack.p99", latency.afterAckP99Ms ?? NaN, "ms");
+  if (wanted("unary")) {
+    const unary = await paired("unary.c64", { noop, service }, ROUNDS);
+    report("service.noop.unary.c64.100B", unary.noop, "rpc/s");
+    report(`service.produce.unary.c64.100B.${tag}`, unary.service, "rpc/s");
+    report("service.produce.unary.c64.ratio_to_noop", unary.ratio, "ratio", unary.ratios);
+    report(`service.produce.unary.c1.100B.${tag}`, (await at("unary.c1")).rate, "rpc/s");
+  }
+  if (wanted("stream")) {
+    const stream = await paired("stream.1", { noop, service }, ROUNDS);
+    report("service.noop.stream.100B", stream.noop, "msgs/s");
+    report(`service.produce.stream.100B.${tag}`, stream.service, "msgs/s");
+    report("service.produce.stream.ratio_to_noop", stream.ratio, "ratio", stream.ratios);
+    report(`service.produce.batch500.100B.${tag}`, (await at("stream.500")).rate, "records/s");
+  }
+  if (wanted("consume")) {
+    report("service.consume.stream.100B", (await at("consume.1")).rate, "records/s");
+    report("service.consume.stream.batch500.100B", (await at("consume.500")).rate, "records/s");
+  }
+  if (wanted("tail")) {
+    const latency = await at("latency");
+    report(`service.tail.latency.p50.${tag}`, latency.p50Ms ?? NaN, "ms");
+    report(`service.tail.latency.p99.${tag}`, latency.p99Ms ?? NaN, "ms");
+    report("service.tail.after_ack.p99", latency.afterAckP99Ms ?? NaN, "ms");
+  }
+  if (wanted("stalled")) {
+    const stalled = await stalledConsumer(service, servicePid);
+    report("service.consume.stalled.log_behind_mb", stalled.behindMb, "MB");
+    report("service.consume.stalled.server_rss_growth_mb", stalled.growthMb, "MB");
+  }
+}
+
+function residentMb(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/**
+ * A consumer that stops reading: 64 MiB are appended, a client process opens ConsumeStream
+ * at their start, takes one record and is frozen (SIGSTOP). The figure is how much the
+ * server's resident memory grows meanwhile (the most over 2 s): bounded flow control keeps it
+ * near the window + 1 MiB backlog per stream, where unbounded queueing would hold all 64 MiB.
+ */
+async function stalledConsumer(address: string, pid: number): Promise<{
+  behindMb: number;
+  growthMb: number;
+}> {
+  const client = new LogClient(address);
+  const record = new Uint8Array(1024).fill(98);
+  let from = -1;
+  for (let i = 0; i < 64; i++) {
+    const { offset } = await client.produceBatch(Array.from({ length: 1024 }, () => record));
+    if (from < 0) from = offset;
+  }
+  client.close();
+  const before = residentMb(pid);
+  const consumer = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", self, "--client=stall", `--addr=${address}`, `--from=${from}`],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = consumer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("READY")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stalled consumer exited early: ${text}`);
+    text += value;
+  }
+  consumer.kill("SIGSTOP");
+  let peak = before;
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100)); // sampling, not synchronisation
+    peak = Math.max(peak, residentMb(pid));
+  }
+  consumer.kill("SIGKILL");
+  await consumer.status;
+  await reader.cancel();
+  return { behindMb: 64, growthMb: peak - before };
+}
+
+/** The stalled consumer's side: one record from `--from`, then it stops reading. */
+async function stall(client: LogClient): Promise<Result> {
+  const stream = client.consumeStream(Number(flag("from", "0")));
+  await stream.next();
+  console.log("READY");
+  await new Promise(() => {}); // frozen by the orchestrator, then killed
+  return { rate: 0 };
 }
 
 if (import.meta.main) {
