@@ -130,6 +130,11 @@ export class Metrics {
   readonly logObserver: LogObserver;
 
   readonly #requests: Counter<"transport" | "method" | "status">;
+  /** The record/byte counters by direction, resolved once (called per append and read). */
+  readonly #flow: Record<
+    "producedRecords" | "producedBytes" | "consumedRecords" | "consumedBytes",
+    { inc(value: number): void }
+  >;
   readonly #requestChildren = new Map<
     string,
     { requests: { inc(): void }; seconds: { observe(value: number): void } }
@@ -181,6 +186,12 @@ export class Metrics {
       buckets: latencyBuckets,
     });
     this.logObserver = this.#createLogObserver(latencyBuckets);
+    this.#flow = {
+      producedRecords: this.#records.labels({ direction: "produced" }),
+      producedBytes: this.#bytes.labels({ direction: "produced" }),
+      consumedRecords: this.#records.labels({ direction: "consumed" }),
+      consumedBytes: this.#bytes.labels({ direction: "consumed" }),
+    };
   }
 
   /** Counts one finished request and its latency. */
@@ -203,8 +214,8 @@ export class Metrics {
 
   /** Counts records appended for clients, and their value bytes. */
   produced(records: number, bytes: number): void {
-    this.#records.inc({ direction: "produced" }, records);
-    this.#bytes.inc({ direction: "produced" }, bytes);
+    this.#flow.producedRecords.inc(records);
+    this.#flow.producedBytes.inc(bytes);
   }
 
   /** Times one append, from the call until it resolved (see `observeCommitLog`). */
@@ -214,8 +225,8 @@ export class Metrics {
 
   /** Counts records delivered to consumers, and their value bytes. */
   consumed(records: number, bytes: number): void {
-    this.#records.inc({ direction: "consumed" }, records);
-    this.#bytes.inc({ direction: "consumed" }, bytes);
+    this.#flow.consumedRecords.inc(records);
+    this.#flow.consumedBytes.inc(bytes);
   }
 
   /**

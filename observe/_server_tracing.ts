@@ -24,6 +24,7 @@ import {
   markFailed,
   type RequestSpan,
   startRequestSpan,
+  tracingActive,
 } from "./_tracing.ts";
 
 type PeerCertificate = Parameters<typeof commonNameOf>[0];
@@ -119,6 +120,7 @@ interface StreamCall extends GrpcCall {
 
 /** Runs a handler in the request's trace context and request scope. */
 function serve(request: RequestSpan, scope: RequestScope, work: () => void): void {
+  if (!tracingActive()) return runInRequestScope(scope, work);
   if (scope.subject !== "") request.span.setAttribute("strand.subject", scope.subject);
   runInRequestScope(scope, () => context.with(request.context, work));
 }
