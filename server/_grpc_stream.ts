@@ -100,6 +100,7 @@ async function send(
     if (!writable) await firstEvent(call, ["drain", "close"], signal);
     if (window && window.backlog() > clientBacklogBytesMax) {
       await waitForClient(ctx, window, signal);
+      if (window.session.ended) return false; // the connection is gone: stop reading the log
     }
   }
   return !signal.aborted;

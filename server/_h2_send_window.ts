@@ -106,6 +106,11 @@ export class SessionSendWindows {
   #frameType = 0;
   #frameStream = 0;
 
+  /** Whether the session closed (its streams can write nothing more). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
   /** Whether the account still holds (false after bytes it could not parse, or the end). */
   get active(): boolean {
     return !this.#gaveUp && !this.#ended;
