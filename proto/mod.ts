@@ -161,6 +161,11 @@ export function encodeConsumeResponse(message: ConsumeResponse): Uint8Array {
   return v1.ConsumeResponse.encode(message).finish();
 }
 
+/** Encodes a ProduceResponse (for answers the server frames itself). */
+export function encodeProduceResponse(message: ProduceResponse): Uint8Array {
+  return v1.ProduceResponse.encode(message).finish();
+}
+
 const health = healthRoot.health.v1;
 
 /** grpc-js definition of `grpc.health.v1.Health`. */

@@ -8,6 +8,7 @@ import {
   type ConsumeRequest,
   type ConsumeResponse,
   encodeConsumeResponse,
+  encodeProduceResponse,
   type ProduceRequest,
   type ProduceResponse,
 } from "../proto/mod.ts";
@@ -16,6 +17,7 @@ import { outOfRange, serviceError, toServiceError } from "./_errors.ts";
 import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import type { CommitLog, ServedRecord } from "./_types.ts";
 import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
+import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
 
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
@@ -75,35 +77,96 @@ async function waitForClient(
   }
 }
 
+/** Bytes of ConsumeStream messages gathered into one HTTP/2 write. */
+const rawWriteBytes = 64 * 1024;
+
+function consumeMessages(records: ServedRecord[], batchRecordsMax: number): ConsumeResponse[] {
+  const messages: ConsumeResponse[] = [];
+  for (let i = 0; i < records.length; i += Math.max(1, batchRecordsMax)) {
+    messages.push(
+      batchRecordsMax > 0
+        ? { records: records.slice(i, i + batchRecordsMax).map(toRecordMessage) }
+        : { record: toRecordMessage(records[i]!) },
+    );
+  }
+  return messages;
+}
+
+/** How a consume stream writes: grpc-js per message, or framed by us in few writes. */
+interface ConsumeOutput {
+  call: ConsumeCall;
+  raw: RawMessageWriter | null;
+  window: StreamSendWindow | null;
+}
+
 /**
- * Sends `records` honouring flow control: grpc-js's write()/'drain', and our own account of
- * the client's HTTP/2 window where the runtime does not report it; false if the stream
- * stopped meanwhile.
+ * After `bytes` went out: waits while the client is more than the bound behind (our account
+ * of its HTTP/2 window, as the runtime does not report it); false if the stream must stop.
+ */
+async function afterWrite(
+  ctx: ServiceContext,
+  output: ConsumeOutput,
+  bytes: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const window = output.window;
+  if (!window) return !signal.aborted;
+  window.wrote(bytes);
+  if (window.backlog() > clientBacklogBytesMax) {
+    await waitForClient(ctx, window, signal);
+    if (window.session.ended) return false; // the connection is gone: stop reading the log
+  }
+  return !signal.aborted;
+}
+
+/**
+ * Sends `records` honouring flow control (the stream's own buffer, and the client's window);
+ * false if the stream stopped meanwhile. Messages are encoded here so the window account
+ * knows the exact DATA bytes (the grpc-js serializers pass encoded bytes on).
  */
 async function send(
   ctx: ServiceContext,
-  call: ConsumeCall,
-  window: StreamSendWindow | null,
+  output: ConsumeOutput,
   records: ServedRecord[],
   batchRecordsMax: number,
   signal: AbortSignal,
 ): Promise<boolean> {
-  for (let i = 0; i < records.length; i += Math.max(1, batchRecordsMax)) {
+  const { call, raw } = output;
+  let gathered: Uint8Array[] = [];
+  let gatheredBytes = 0;
+  for (const message of consumeMessages(records, batchRecordsMax)) {
     if (signal.aborted) return false;
-    const message: ConsumeResponse = batchRecordsMax > 0
-      ? { records: records.slice(i, i + batchRecordsMax).map(toRecordMessage) }
-      : { record: toRecordMessage(records[i]!) };
-    // Encoded here so the account knows the exact DATA bytes (the serializer passes bytes on).
     const bytes = encodeConsumeResponse(message);
-    const writable = call.write(bytes as unknown as ConsumeResponse);
-    window?.wrote(bytes.length + grpcPrefixBytes);
-    if (!writable) await firstEvent(call, ["drain", "close"], signal);
-    if (window && window.backlog() > clientBacklogBytesMax) {
-      await waitForClient(ctx, window, signal);
-      if (window.session.ended) return false; // the connection is gone: stop reading the log
+    if (raw === null) {
+      const writable = call.write(bytes as unknown as ConsumeResponse);
+      if (!writable) await firstEvent(call, ["drain", "close"], signal);
+      if (!(await afterWrite(ctx, output, bytes.length + grpcPrefixBytes, signal))) return false;
+      continue;
     }
+    gathered.push(bytes);
+    gatheredBytes += bytes.length + grpcPrefixBytes;
+    if (gatheredBytes < rawWriteBytes) continue;
+    if (!(await writeRaw(ctx, output, raw, gathered, signal))) return false;
+    gathered = [];
+    gatheredBytes = 0;
+  }
+  if (raw !== null && gathered.length > 0) {
+    return await writeRaw(ctx, output, raw, gathered, signal);
   }
   return !signal.aborted;
+}
+
+async function writeRaw(
+  ctx: ServiceContext,
+  output: ConsumeOutput,
+  raw: RawMessageWriter,
+  messages: Uint8Array[],
+  signal: AbortSignal,
+): Promise<boolean> {
+  const { bytes, full } = raw.write(messages);
+  if (bytes < 0) return false;
+  if (full) await raw.waitForDrain(signal);
+  return await afterWrite(ctx, output, bytes, signal);
 }
 
 /**
@@ -119,7 +182,7 @@ export async function streamRecords(
   let offset = Number(call.request.offset ?? 0);
   let remaining = Number(limit ?? 0) > 0 ? Number(limit) : Infinity;
   const end = stopAtEnd ? ctx.log.nextOffset() : Infinity;
-  const window = sendWindowOf(call);
+  const output: ConsumeOutput = { call, raw: rawMessageWriterOf(call), window: sendWindowOf(call) };
   try {
     while (remaining > 0 && offset < end && !signal.aborted) {
       const records = nextBatch(ctx, offset, Math.min(remaining, end - offset, 1 << 20));
@@ -128,12 +191,12 @@ export async function streamRecords(
         continue;
       }
       const batch = Number(batchRecordsMax ?? 0);
-      if (!(await send(ctx, call, window, records, batch, signal))) return;
+      if (!(await send(ctx, output, records, batch, signal))) return;
       offset += records.length;
       remaining -= records.length;
     }
   } finally {
-    window?.release();
+    output.window?.release();
   }
 }
 
@@ -213,9 +276,11 @@ interface ProduceSlot {
 /**
  * Reads requests while earlier ones are appending (a pipelining client's requests coalesce
  * into few appends) and answers in request order. Stops reading while `produceInFlightMax`
- * requests are pending or the response stream is backed up. The first failure ends the stream
- * with its status; nothing after an invalid request is appended. Answers are settled slots
- * in a FIFO, written synchronously as far as the first unsettled one (no promise per answer).
+ * requests are pending, the response stream is backed up, or the client is more than
+ * `clientBacklogBytesMax` of answers behind (our account of its HTTP/2 window). The first
+ * failure ends the stream with its status; nothing after an invalid request is appended.
+ * Answers are settled slots in a FIFO, written as far as the first unsettled one: all the
+ * answers an append settles leave in one HTTP/2 write when grpc-js's internals allow it.
  */
 export function pipelineProduce(
   ctx: ServiceContext,
@@ -223,45 +288,88 @@ export function pipelineProduce(
   onEnd: (error: unknown) => void,
 ): void {
   const append = coalescingAppender(ctx.log);
+  const raw = rawMessageWriterOf(call);
+  const window = raw ? sendWindowOf(call) : null;
   const slots: ProduceSlot[] = [];
   let head = 0; // slots before it are answered
   let waitingForDrain = false;
+  let waitingForClient = false;
   let inputEnded = false;
   let finished = false;
   let refused = false; // an invalid request was read: append nothing after it
+  const finish = (error: unknown) => {
+    finished = true;
+    window?.release();
+    onEnd(error);
+  };
   const fail = (error: unknown) => {
     if (finished) return;
-    finished = true;
     const failure = toServiceError(error);
     call.emit("error", { code: failure.grpcStatus, details: failure.message });
-    onEnd(failure);
+    finish(failure);
   };
-  const flush = () => {
-    if (waitingForDrain || finished) return;
+  const waitThen = (wait: Promise<void>, clear: () => void) => {
+    void wait.then(() => {
+      clear();
+      flush();
+    });
+  };
+  /** Writes settled answers through grpc-js, one write each; false on backpressure. */
+  const answerEach = (): unknown => {
+    while (head < slots.length && slots[head]!.settled) {
+      const slot = slots[head++]!;
+      if (slot.response === null) return slot.error ?? new Error("request failed");
+      if (!call.write(slot.response)) {
+        waitingForDrain = true;
+        waitThen(firstEvent(call, ["drain", "close"], ctx.shutdownSignal), () => {
+          waitingForDrain = false;
+        });
+        return null;
+      }
+    }
+    return null;
+  };
+  /** Writes settled answers in one write; returns the failure met, if any. */
+  const answerRaw = (writer: RawMessageWriter): unknown => {
+    const answers: Uint8Array[] = [];
+    let failure: unknown = null;
     while (head < slots.length && slots[head]!.settled) {
       const slot = slots[head++]!;
       if (slot.response === null) {
-        fail(slot.error);
+        failure = slot.error ?? new Error("request failed");
         break;
       }
-      if (!call.write(slot.response)) {
-        waitingForDrain = true;
-        void firstEvent(call, ["drain", "close"], ctx.shutdownSignal).then(() => {
-          waitingForDrain = false;
-          flush();
-        });
-        break;
-      }
+      answers.push(encodeProduceResponse(slot.response));
     }
+    if (answers.length === 0) return failure;
+    const { bytes, full } = writer.write(answers);
+    if (bytes > 0) window?.wrote(bytes);
+    if (full) {
+      waitingForDrain = true;
+      waitThen(writer.waitForDrain(ctx.shutdownSignal), () => waitingForDrain = false);
+    }
+    if (window && !waitingForClient && window.backlog() > clientBacklogBytesMax) {
+      waitingForClient = true; // a client that sends but does not read its answers
+      call.pause();
+      waitThen(window.waitBelow(clientBacklogBytesMax / 2, ctx.shutdownSignal), () => {
+        waitingForClient = false;
+      });
+    }
+    return failure;
+  };
+  const flush = () => {
+    if (waitingForDrain || finished) return;
+    const failure = raw ? answerRaw(raw) : answerEach();
+    if (failure !== null) return fail(failure);
     if (head > 1024 && head * 2 > slots.length) { // drop answered slots, amortised O(1)
       slots.splice(0, head);
       head = 0;
     }
-    if (call.isPaused() && slots.length - head < produceInFlightMax / 2) call.resume();
-    if (inputEnded && head === slots.length && !finished && !waitingForDrain) {
-      finished = true;
+    const inFlight = slots.length - head;
+    if (call.isPaused() && !waitingForClient && inFlight < produceInFlightMax / 2) call.resume();
+    if (inputEnded && inFlight === 0 && !waitingForDrain) {
       call.end();
-      onEnd(null);
+      finish(null);
     }
   };
   const settle = (slot: ProduceSlot, response: ProduceResponse | null, error: unknown) => {
@@ -295,7 +403,6 @@ export function pipelineProduce(
   });
   call.on("cancelled", () => {
     if (finished) return;
-    finished = true;
-    onEnd("CANCELLED");
+    finish("CANCELLED");
   });
 }
