@@ -36,6 +36,8 @@ interface Result {
   p99Ms?: number;
   /** Latency: delivery to the tailing consumer minus the producer's acknowledgement. */
   afterAckP99Ms?: number;
+  /** Latency: the producer's acknowledgement minus its call (the produce RPC alone). */
+  ackP99Ms?: number;
 }
 
 // ---- the no-op ceiling server ------------------------------------------------------------
@@ -81,15 +83,23 @@ function quantile(sorted: number[], q: number): number {
 async function unary(client: LogClient, concurrency: number): Promise<Result> {
   for (let i = 0; i < 200; i++) await client.produce(value100); // warm-up
   let done = 0;
+  const latenciesMs: number[] = [];
   const end = performance.now() + SECS * 1000;
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) {
+      const called = performance.now();
       await client.produce(value100);
+      latenciesMs.push(performance.now() - called);
       done++;
     }
   }));
-  return { rate: done / ((performance.now() - started) / 1000) };
+  const sorted = latenciesMs.toSorted((a, b) => a - b);
+  return {
+    rate: done / ((performance.now() - started) / 1000),
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+  };
 }
 
 /** ProduceStream with `perMessage` records per request and `window` requests in flight. */
@@ -134,6 +144,7 @@ async function latency(client: LogClient, address: string): Promise<Result> {
   const latenciesMs: number[] = [];
   const deliveredAtMs = new Map<number, number>();
   const ackedAtMs = new Map<number, number>();
+  const ackMs: number[] = [];
   const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, 8);
   let tailing = () => {};
   const ready = new Promise<void>((resolve) => tailing = resolve);
@@ -154,8 +165,11 @@ async function latency(client: LogClient, address: string): Promise<Result> {
   for (let i = 0; i < 2000 && performance.now() < end; i++) {
     const value = new Uint8Array(100);
     view(value).setFloat64(0, performance.now());
+    const sentAt = view(value).getFloat64(0);
     const offset = await client.produce(value);
-    ackedAtMs.set(offset, performance.now());
+    const now = performance.now();
+    ackedAtMs.set(offset, now);
+    ackMs.push(now - sentAt);
   }
   await Promise.race([reader, new Promise((resolve) => setTimeout(resolve, 2000))]);
   tail.close();
@@ -169,6 +183,7 @@ async function latency(client: LogClient, address: string): Promise<Result> {
     p50Ms: quantile(sorted, 0.5),
     p99Ms: quantile(sorted, 0.99),
     afterAckP99Ms: quantile(afterAck, 0.99),
+    ackP99Ms: quantile(ackMs.toSorted((a, b) => a - b), 0.99),
   };
 }
 
@@ -318,7 +333,8 @@ async function measure(noop: string, service: string, servicePid: number): Promi
     report("service.noop.unary.c64.100B", unary.noop, "rpc/s");
     report(`service.produce.unary.c64.100B.${tag}`, unary.service, "rpc/s");
     report("service.produce.unary.c64.ratio_to_noop", unary.ratio, "ratio", unary.ratios);
-    report(`service.produce.unary.c1.100B.${tag}`, (await at("unary.c1")).rate, "rpc/s");
+    const c1 = await at("unary.c1");
+    report(`service.produce.unary.c1.100B.${tag}`, c1.rate, "rpc/s");
   }
   if (wanted("stream")) {
     const stream = await paired("stream.1", { noop, service }, ROUNDS);
@@ -332,9 +348,13 @@ async function measure(noop: string, service: string, servicePid: number): Promi
     report("service.consume.stream.batch500.100B", (await at("consume.500")).rate, "records/s");
   }
   if (wanted("tail")) {
+    // The stack's own floor: the same one-at-a-time unary call against the no-op server.
+    const floor = await clientCase("unary.c1", noop);
+    report("service.noop.unary.c1.p99", floor.p99Ms ?? NaN, "ms");
     const latency = await at("latency");
     report(`service.tail.latency.p50.${tag}`, latency.p50Ms ?? NaN, "ms");
     report(`service.tail.latency.p99.${tag}`, latency.p99Ms ?? NaN, "ms");
+    report("service.tail.produce_ack.p99", latency.ackP99Ms ?? NaN, "ms");
     report("service.tail.after_ack.p99", latency.afterAckP99Ms ?? NaN, "ms");
   }
   if (wanted("stalled")) {
