@@ -8,6 +8,7 @@ import { ServiceContext } from "../../server/_context.ts";
 import { pipelineProduce, streamRecords } from "../../server/_grpc_stream.ts";
 import { assert, assertEquals, eventually } from "./_assert.ts";
 import { MemoryLog } from "./_memory_log.ts";
+import { FakeDuplex } from "./_fake_calls.ts";
 
 class FakeCall extends EventEmitter {
   readonly written: unknown[] = [];
@@ -76,30 +77,6 @@ Deno.test("ConsumeStream reads the log in bounded steps", async () => {
   stop.abort();
   await done;
 });
-
-class FakeDuplex extends EventEmitter {
-  readonly written: { offset: number; count: number }[] = [];
-  paused = false;
-  pauses = 0;
-  ended = false;
-  write(message: { offset: number; count: number }): boolean {
-    this.written.push(message);
-    return true;
-  }
-  pause() {
-    this.paused = true;
-    this.pauses++;
-  }
-  resume() {
-    this.paused = false;
-  }
-  isPaused() {
-    return this.paused;
-  }
-  end() {
-    this.ended = true;
-  }
-}
 
 Deno.test("ProduceStream stops reading at 1024 requests in flight, resumes once answered", async () => {
   const log = new MemoryLog(1024);

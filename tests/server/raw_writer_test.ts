@@ -11,6 +11,7 @@ import { clientBacklogBytesMax, pipelineProduce } from "../../server/_grpc_strea
 import { tapSession } from "../../server/_h2_send_window.ts";
 import { assert, assertEquals, encoder, eventually } from "./_assert.ts";
 import { MemoryLog } from "./_memory_log.ts";
+import { FakeDuplex } from "./_fake_calls.ts";
 
 Deno.test("a real grpc-js call takes framed messages in one write, then ends with its status", async () => {
   const server = new Server();
@@ -54,10 +55,8 @@ Deno.test("a real grpc-js call takes framed messages in one write, then ends wit
   }
 });
 
-/** A grpc-js duplex call as pipelineProduce sees it, over a fake HTTP/2 stream and session. */
-class FakeProduceCall extends EventEmitter {
-  paused = false;
-  ended = false;
+/** A duplex call over a fake HTTP/2 stream and session, so answers take the raw path. */
+class FakeProduceCall extends FakeDuplex {
   /** Answers written and their bytes (each raw write holds whole framed messages). */
   answers = 0;
   answeredBytes = 0;
@@ -91,20 +90,8 @@ class FakeProduceCall extends EventEmitter {
     view.setUint32(9, increment);
     this.socket.emit("data", frame);
   }
-  write(): boolean {
+  override write(): boolean {
     throw new Error("answers go through the raw writer");
-  }
-  pause() {
-    this.paused = true;
-  }
-  resume() {
-    this.paused = false;
-  }
-  isPaused() {
-    return this.paused;
-  }
-  end() {
-    this.ended = true;
   }
 }
 
