@@ -15,6 +15,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { innerGrpcCall } from "./_grpc_call_chain.ts";
 
 interface Http2Stream {
   destroyed: boolean;
@@ -99,10 +100,6 @@ function isInnerCall(value: unknown): value is InnerCall {
 
 /** The raw writer of a grpc-js server call, or null when grpc-js's internals differ. */
 export function rawMessageWriterOf(call: unknown): RawMessageWriter | null {
-  let link = (call as { call?: unknown } | null)?.call as Record<string, unknown> | undefined;
-  for (let depth = 0; link && depth < 8; depth++) {
-    if (isInnerCall(link)) return new RawMessageWriter(link);
-    link = link["nextCall"] as Record<string, unknown> | undefined;
-  }
-  return null;
+  const inner = innerGrpcCall(call);
+  return isInnerCall(inner) ? new RawMessageWriter(inner) : null;
 }

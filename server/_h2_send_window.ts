@@ -22,6 +22,7 @@
  * @module
  */
 import type { Server } from "@grpc/grpc-js";
+import { innerGrpcCall } from "./_grpc_call_chain.ts";
 
 const preface = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const frameHeaderBytes = 9;
@@ -264,28 +265,14 @@ export function tapGrpcServer(server: Server): boolean {
 }
 
 /** What we use of a node:http2 stream. */
-export interface Http2StreamLike {
+interface Http2StreamLike {
   id?: number;
   session?: object;
 }
 
-/**
- * The node:http2 stream under a grpc-js server call (through its private interceptor chain),
- * or null when that shape is not there.
- */
-export function http2StreamOf(call: unknown): Http2StreamLike | null {
-  let link = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
-  for (let depth = 0; link && depth < 8; depth++) {
-    const stream = link["stream"] as Http2StreamLike | undefined;
-    if (stream && typeof stream === "object" && "session" in stream) return stream;
-    link = link["nextCall"] as Record<string, unknown> | undefined;
-  }
-  return null;
-}
-
 /** The send window of a grpc-js server call, or null when its session is not tapped. */
 export function sendWindowOf(call: unknown): StreamSendWindow | null {
-  const stream = http2StreamOf(call);
+  const stream = innerGrpcCall(call)?.["stream"] as Http2StreamLike | undefined;
   const session = stream?.session ? sessions.get(stream.session) : undefined;
   if (!session || !session.active || typeof stream?.id !== "number") return null;
   return session.track(stream.id);
