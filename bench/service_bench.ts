@@ -8,24 +8,37 @@
  * `{"name":"service.produce.unary.c64.100B","value":5800,"unit":"rpc/s"}`.
  * Flags: `--secs=N` per case (default 3), `--fsync=always|interval=…|never` (default always),
  * `--rounds=N` paired rounds behind each ratio (default 5; the ratio is their median),
- * `--only=unary,stream,consume,tail,stalled` to run some groups.
+ * `--only=unary,stream,consume,tail,runtime,stalled` to run some groups, `--samples=N` measured
+ * records of the tail-latency case (default 5000), `--v8-flags=…` for every process started
+ * (default: the flags Strand ships with, deno.json "start"; `--v8-flags=` for V8's defaults).
  * Internal modes (one process each): `--noop-server`, `--client=<case> --addr=<host:port>`.
  * @module
  */
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/grpc-js";
 import { LogClient } from "../client/mod.ts";
+import { taskV8Flags } from "./_shipped_runtime.ts";
 import { logService, type ProduceRequest, type ProduceResponse } from "../proto/mod.ts";
 
 const flag = (name: string, fallback: string) =>
   Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const SECS = Number(flag("secs", "3"));
 const FSYNC = flag("fsync", "always");
-/** Groups to run (`--only=unary,stream,consume,tail,stalled`; default all). */
+/** Groups to run (`--only=unary,stream,consume,tail,runtime,stalled`; default all). */
 const ONLY = flag("only", "").split(",").filter((group) => group !== "");
 const wanted = (group: string) => ONLY.length === 0 || ONLY.includes(group);
 /** Paired rounds (no-op, then service) behind each ratio. */
 const ROUNDS = Number(flag("rounds", "5"));
+/**
+ * V8 flags of every process the bench starts (`--v8-flags=…`; empty for V8's defaults);
+ * default: the flags Strand ships with (deno.json "start").
+ */
+const V8_FLAGS = flag("v8-flags", taskV8Flags("start"));
+const V8_ARGS = V8_FLAGS === "" ? [] : [`--v8-flags=${V8_FLAGS}`];
+/** Measured records of the tail-latency case. */
+const SAMPLES = Number(flag("samples", "5000"));
+/** Records produced and consumed before the tail-latency case measures. */
+const LATENCY_WARMUP = 500;
 const self = new URL(import.meta.url).pathname;
 const mainPath = new URL("../main.ts", import.meta.url).pathname;
 
@@ -137,10 +150,15 @@ async function consume(client: LogClient, batchRecordsMax: number): Promise<Resu
   return { rate: records / ((performance.now() - started) / 1000) };
 }
 
-/** A tailing consumer; the producer writes one timestamped record at a time. */
+/**
+ * A tailing consumer; the producer writes one timestamped record at a time. Records with a
+ * zero timestamp (the first, which shows the stream is up, and `LATENCY_WARMUP` more that let
+ * the fresh client process reach compiled code) are not measured.
+ */
 async function latency(client: LogClient, address: string): Promise<Result> {
   const tail = new LogClient(address);
-  const from = await client.produce(value100);
+  const unmeasured = new Uint8Array(100);
+  const from = await client.produce(unmeasured);
   const latenciesMs: number[] = [];
   const deliveredAtMs = new Map<number, number>();
   const ackedAtMs = new Map<number, number>();
@@ -150,19 +168,21 @@ async function latency(client: LogClient, address: string): Promise<Result> {
   const ready = new Promise<void>((resolve) => tailing = resolve);
   const reader = (async () => {
     for await (const record of tail.consumeStream(from)) {
-      if (record.offset === from) { // the stream is up: measuring starts with the next one
+      const sentAt = view(record.value).getFloat64(0);
+      if (sentAt === 0) { // the stream is up, or a warm-up record
         tailing();
         continue;
       }
       const now = performance.now();
-      latenciesMs.push(now - view(record.value).getFloat64(0));
+      latenciesMs.push(now - sentAt);
       deliveredAtMs.set(record.offset, now);
-      if (latenciesMs.length >= 2000) break;
+      if (latenciesMs.length >= SAMPLES) break;
     }
   })();
   await ready;
+  for (let i = 0; i < LATENCY_WARMUP; i++) await client.produce(unmeasured);
   const end = performance.now() + SECS * 1000;
-  for (let i = 0; i < 2000 && performance.now() < end; i++) {
+  for (let i = 0; i < SAMPLES && performance.now() < end; i++) {
     const value = new Uint8Array(100);
     view(value).setFloat64(0, performance.now());
     const sentAt = view(value).getFloat64(0);
@@ -223,9 +243,9 @@ interface Process {
   stop(): Promise<void>;
 }
 
-async function spawnServer(args: string[]): Promise<Process> {
+async function spawnServer(args: string[], runtimeArgs = V8_ARGS): Promise<Process> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...args],
+    args: ["run", "-A", ...runtimeArgs, ...args],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -253,7 +273,16 @@ async function spawnServer(args: string[]): Promise<Process> {
 
 async function clientCase(name: string, address: string): Promise<Result> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", self, `--client=${name}`, `--addr=${address}`, `--secs=${SECS}`],
+    args: [
+      "run",
+      "-A",
+      ...V8_ARGS,
+      self,
+      `--client=${name}`,
+      `--addr=${address}`,
+      `--secs=${SECS}`,
+      `--samples=${SAMPLES}`,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -273,17 +302,32 @@ function report(name: string, value: number, unit: string, rounds?: number[]): v
   console.log(`${name.padEnd(48)} ${String(rounded).padStart(12)} ${unit}${note}`);
 }
 
-async function withServers(
-  body: (noop: string, service: string, servicePid: number) => Promise<void>,
-): Promise<void> {
+/** A `serve` process on a fresh data dir; `stop` also removes the dir. */
+async function spawnService(runtimeArgs = V8_ARGS): Promise<Process> {
   const dataDir = await Deno.makeTempDir({ prefix: "strand-service-bench-" });
-  const noop = await spawnServer([self, "--noop-server"]);
   const service = await spawnServer([
     mainPath,
     "serve",
     ...["--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0", "--fsync", FSYNC],
     ...["--log-level", "error"],
-  ]).catch(async (error) => {
+  ], runtimeArgs).catch(async (error) => {
+    await Deno.remove(dataDir, { recursive: true });
+    throw error;
+  });
+  return {
+    ...service,
+    async stop() {
+      await service.stop();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+async function withServers(
+  body: (noop: string, service: string, servicePid: number) => Promise<void>,
+): Promise<void> {
+  const noop = await spawnServer([self, "--noop-server"]);
+  const service = await spawnService().catch(async (error) => {
     await noop.stop();
     throw error;
   });
@@ -291,37 +335,61 @@ async function withServers(
     await body(noop.address, service.address, service.pid);
   } finally {
     await Promise.all([noop.stop(), service.stop()]);
-    await Deno.remove(dataDir, { recursive: true });
   }
 }
 
 /**
- * Runs `name` against the no-op server and the service alternately, `rounds` times each, so
- * both see the same background load; returns the mean rates and the median of the per-round
- * ratios (a round when another process took the CPU from one side skews the mean ratio, not
- * the median).
+ * Runs `name` against `baseline` and `measured` alternately, `rounds` times each, so both see
+ * the same background load; returns the mean rates and the median of the per-round ratios
+ * measured / baseline (a round when another process took the CPU from one side skews the mean
+ * ratio, not the median).
  */
 async function paired(
   name: string,
-  addresses: { noop: string; service: string },
+  addresses: { baseline: string; measured: string },
   rounds: number,
-): Promise<{ noop: number; service: number; ratio: number; ratios: number[] }> {
-  let noop = 0;
-  let service = 0;
+): Promise<{ baseline: number; measured: number; ratio: number; ratios: number[] }> {
+  let baseline = 0;
+  let measured = 0;
   const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const ceiling = (await clientCase(name, addresses.noop)).rate;
-    const measured = (await clientCase(name, addresses.service)).rate;
-    noop += ceiling / rounds;
-    service += measured / rounds;
-    ratios.push(measured / ceiling);
+    const base = (await clientCase(name, addresses.baseline)).rate;
+    const rate = (await clientCase(name, addresses.measured)).rate;
+    baseline += base / rounds;
+    measured += rate / rounds;
+    ratios.push(rate / base);
   }
-  const sorted = ratios.toSorted((a, b) => a - b);
+  return { baseline, measured, ratio: median(ratios), ratios };
+}
+
+function median(values: number[]): number {
+  const sorted = values.toSorted((a, b) => a - b);
   const middle = sorted.length >> 1;
-  const ratio = sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { noop, service, ratio, ratios };
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * The shipped V8 flags against V8's defaults, both `serve` processes measured alternately by
+ * the same client: throughput as ratios shipped / default, tail latency p99 side by side.
+ */
+async function compareRuntime(shipped: string): Promise<void> {
+  const defaults = await spawnService([]);
+  try {
+    const addresses = { baseline: defaults.address, measured: shipped };
+    for (const name of ["unary.c64", "stream.1"]) {
+      const pair = await paired(name, addresses, ROUNDS);
+      report(`service.runtime.${name}.ratio_shipped_to_default`, pair.ratio, "ratio", pair.ratios);
+    }
+    const p99 = { defaults: [] as number[], shipped: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      p99.defaults.push((await clientCase("latency", defaults.address)).p99Ms ?? NaN);
+      p99.shipped.push((await clientCase("latency", shipped)).p99Ms ?? NaN);
+    }
+    report("service.runtime.tail.p99.default_v8", median(p99.defaults), "ms", p99.defaults);
+    report("service.runtime.tail.p99.shipped", median(p99.shipped), "ms", p99.shipped);
+  } finally {
+    await defaults.stop();
+  }
 }
 
 /** Each ratio pairs the service with the no-op ceiling measured alternately with it. */
@@ -329,17 +397,17 @@ async function measure(noop: string, service: string, servicePid: number): Promi
   const tag = FSYNC === "always" ? "durable" : FSYNC;
   const at = (name: string) => clientCase(name, service);
   if (wanted("unary")) {
-    const unary = await paired("unary.c64", { noop, service }, ROUNDS);
-    report("service.noop.unary.c64.100B", unary.noop, "rpc/s");
-    report(`service.produce.unary.c64.100B.${tag}`, unary.service, "rpc/s");
+    const unary = await paired("unary.c64", { baseline: noop, measured: service }, ROUNDS);
+    report("service.noop.unary.c64.100B", unary.baseline, "rpc/s");
+    report(`service.produce.unary.c64.100B.${tag}`, unary.measured, "rpc/s");
     report("service.produce.unary.c64.ratio_to_noop", unary.ratio, "ratio", unary.ratios);
     const c1 = await at("unary.c1");
     report(`service.produce.unary.c1.100B.${tag}`, c1.rate, "rpc/s");
   }
   if (wanted("stream")) {
-    const stream = await paired("stream.1", { noop, service }, ROUNDS);
-    report("service.noop.stream.100B", stream.noop, "msgs/s");
-    report(`service.produce.stream.100B.${tag}`, stream.service, "msgs/s");
+    const stream = await paired("stream.1", { baseline: noop, measured: service }, ROUNDS);
+    report("service.noop.stream.100B", stream.baseline, "msgs/s");
+    report(`service.produce.stream.100B.${tag}`, stream.measured, "msgs/s");
     report("service.produce.stream.ratio_to_noop", stream.ratio, "ratio", stream.ratios);
     report(`service.produce.batch500.100B.${tag}`, (await at("stream.500")).rate, "records/s");
   }
@@ -357,6 +425,7 @@ async function measure(noop: string, service: string, servicePid: number): Promi
     report("service.tail.produce_ack.p99", latency.ackP99Ms ?? NaN, "ms");
     report("service.tail.after_ack.p99", latency.afterAckP99Ms ?? NaN, "ms");
   }
+  if (wanted("runtime")) await compareRuntime(service);
   if (wanted("stalled")) {
     const stalled = await stalledConsumer(service, servicePid);
     report("service.consume.stalled.log_behind_mb", stalled.behindMb, "MB");
