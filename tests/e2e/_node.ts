@@ -2,6 +2,8 @@
  * Runs `strand serve` as a child process with the same least-privilege flags as
  * `deno task start` (scoped to a temp data dir), and stops it by signal.
  */
+import { taskV8Flags } from "../../bench/_shipped_runtime.ts";
+
 const root = new URL("../../", import.meta.url);
 const mainPath = new URL("main.ts", root).pathname;
 
@@ -13,9 +15,19 @@ function envFlag(): string {
   return `--allow-env=${match[1]}`;
 }
 
-/** Deno flags for serving from `dataDir` (net, read/write of the data dir, listed env). */
+/**
+ * Deno flags for serving from `dataDir` as `deno task start` does: net, read/write of the data
+ * dir, the listed env, and the V8 flags Strand ships with.
+ */
 export function servePermissions(dataDir: string): string[] {
-  return ["--allow-net", `--allow-read=${dataDir}`, `--allow-write=${dataDir}`, envFlag()];
+  const v8Flags = taskV8Flags("start");
+  return [
+    "--allow-net",
+    `--allow-read=${dataDir}`,
+    `--allow-write=${dataDir}`,
+    envFlag(),
+    ...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]),
+  ];
 }
 
 export interface Node {
