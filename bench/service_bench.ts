@@ -142,12 +142,20 @@ async function stream(client: LogClient, perMessage: number, window: number): Pr
 
 async function consume(client: LogClient, batchRecordsMax: number): Promise<Result> {
   const limit = 200_000;
+  await holdAtLeast(client, limit);
   const started = performance.now();
   let records = 0;
   for await (const _ of client.consumeStream(0, { limit, batchRecordsMax })) {
     if (++records >= limit || performance.now() - started > SECS * 1000) break;
   }
   return { rate: records / ((performance.now() - started) / 1000) };
+}
+
+/** Appends 100 B records until the log holds at least `count` (the consume cases read them). */
+async function holdAtLeast(client: LogClient, count: number): Promise<void> {
+  const batch = Array.from({ length: 500 }, () => value100);
+  let end = 0;
+  while (end < count) end = (await client.produceBatch(batch)).offset + batch.length;
 }
 
 /**
@@ -498,6 +506,7 @@ if (import.meta.main) {
     console.log(JSON.stringify(await runClientCase(clientName, flag("addr", ""))));
     Deno.exit(0); // no graceful channel close (see tests/e2e/churn_test.ts)
   } else {
+    console.log(`# V8 flags of every process: ${V8_FLAGS === "" ? "(V8 defaults)" : V8_FLAGS}`);
     console.log(`${"figure".padEnd(48)} ${"value".padStart(12)} unit`);
     await withServers(measure);
     for (const figure of figures) console.log(JSON.stringify(figure));
