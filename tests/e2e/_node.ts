@@ -2,17 +2,16 @@
  * Runs `strand serve` as a child process with the same least-privilege flags as
  * `deno task start` (scoped to a temp data dir), and stops it by signal.
  */
-import { taskV8Flags } from "../../bench/_shipped_runtime.ts";
+import { taskFlagValue, taskV8Flags } from "../../bench/_shipped_runtime.ts";
 
 const root = new URL("../../", import.meta.url);
 const mainPath = new URL("main.ts", root).pathname;
 
 /** The env names grpc-js and casbin read at load, plus our own (see deno.json "start"). */
 function envFlag(): string {
-  const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root))).tasks;
-  const match = /--allow-env=(\S+)/.exec(tasks.start);
-  if (!match) throw new Error("deno.json start task has no --allow-env");
-  return `--allow-env=${match[1]}`;
+  const names = taskFlagValue("start", "allow-env");
+  if (names === "") throw new Error("deno.json start task has no --allow-env");
+  return `--allow-env=${names}`;
 }
 
 /**

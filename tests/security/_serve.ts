@@ -3,14 +3,16 @@
  * of the data dir only, READ-ONLY access to the given certificate and policy files, and
  * the environment variables of `deno task start`. No -A, no run, no ffi.
  */
+import { taskFlags } from "../../bench/_shipped_runtime.ts";
+
 const root = new URL("../../", import.meta.url);
 const mainPath = new URL("main.ts", root).pathname;
 
-/** The `--allow-env` and `--allow-sys` flags of `deno task start`, so tests match it. */
+/** The `--allow-env`, `--allow-sys` and `--v8-flags` flags of `deno task start`, so tests match it. */
 function startTaskFlags(): string[] {
-  const tasks = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root))).tasks;
-  return (tasks.start as string).split(/\s+/).filter((flag) =>
-    flag.startsWith("--allow-env=") || flag.startsWith("--allow-sys")
+  return taskFlags("start").filter((flag) =>
+    flag.startsWith("--allow-env=") || flag.startsWith("--allow-sys") ||
+    flag.startsWith("--v8-flags=")
   );
 }
 
