@@ -24,3 +24,8 @@ export function taskFlagValue(task: string, name: string): string {
 export function taskV8Flags(task: string): string {
   return taskFlagValue(task, "v8-flags");
 }
+
+/** Deno arguments that give a process `flags` as its V8 flags (none for ""). */
+export function v8FlagArgs(flags: string): string[] {
+  return flags === "" ? [] : [`--v8-flags=${flags}`];
+}

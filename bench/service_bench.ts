@@ -17,7 +17,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/grpc-js";
 import { LogClient } from "../client/mod.ts";
-import { taskV8Flags } from "./_shipped_runtime.ts";
+import { taskV8Flags, v8FlagArgs } from "./_shipped_runtime.ts";
 import { logService, type ProduceRequest, type ProduceResponse } from "../proto/mod.ts";
 
 const flag = (name: string, fallback: string) =>
@@ -34,7 +34,7 @@ const ROUNDS = Number(flag("rounds", "5"));
  * default: the flags Strand ships with (deno.json "start").
  */
 const V8_FLAGS = flag("v8-flags", taskV8Flags("start"));
-const V8_ARGS = V8_FLAGS === "" ? [] : [`--v8-flags=${V8_FLAGS}`];
+const V8_ARGS = v8FlagArgs(V8_FLAGS);
 /** Measured records of the tail-latency case. */
 const SAMPLES = Number(flag("samples", "5000"));
 /** Records produced and consumed before the tail-latency case measures. */

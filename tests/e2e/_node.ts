@@ -2,31 +2,24 @@
  * Runs `strand serve` as a child process with the same least-privilege flags as
  * `deno task start` (scoped to a temp data dir), and stops it by signal.
  */
-import { taskFlagValue, taskV8Flags } from "../../bench/_shipped_runtime.ts";
+import { taskFlagValue, taskV8Flags, v8FlagArgs } from "../../bench/_shipped_runtime.ts";
 
 const root = new URL("../../", import.meta.url);
 const mainPath = new URL("main.ts", root).pathname;
 
-/** The env names grpc-js and casbin read at load, plus our own (see deno.json "start"). */
-function envFlag(): string {
-  const names = taskFlagValue("start", "allow-env");
-  if (names === "") throw new Error("deno.json start task has no --allow-env");
-  return `--allow-env=${names}`;
-}
+/** The flags of `deno task start` beyond the paths: its env names and its V8 flags. */
+const startFlags = (() => {
+  const envNames = taskFlagValue("start", "allow-env");
+  if (envNames === "") throw new Error("deno.json start task has no --allow-env");
+  return [`--allow-env=${envNames}`, ...v8FlagArgs(taskV8Flags("start"))];
+})();
 
 /**
  * Deno flags for serving from `dataDir` as `deno task start` does: net, read/write of the data
  * dir, the listed env, and the V8 flags Strand ships with.
  */
 export function servePermissions(dataDir: string): string[] {
-  const v8Flags = taskV8Flags("start");
-  return [
-    "--allow-net",
-    `--allow-read=${dataDir}`,
-    `--allow-write=${dataDir}`,
-    envFlag(),
-    ...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]),
-  ];
+  return ["--allow-net", `--allow-read=${dataDir}`, `--allow-write=${dataDir}`, ...startFlags];
 }
 
 export interface Node {
