@@ -9,6 +9,7 @@ import { ServingStatus } from "../proto/mod.ts";
 import { outOfRange, serviceError } from "./_errors.ts";
 import { decodeValue, parseJson, parseOffset, readBody, recordJson, sendJson } from "./_http_io.ts";
 import { streamHttpRecords } from "./_http_stream.ts";
+import { confirmedEnd } from "./_grpc.ts";
 import type { Service } from "./_service.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -31,10 +32,10 @@ function subjectOf(request: IncomingMessage): string {
   return Array.isArray(name) ? name.join(",") : name;
 }
 
-function readRecord(service: Service, offset: number): ServedRecord {
+async function readRecord(service: Service, offset: number): Promise<ServedRecord> {
   const log = service.context.log;
   const first = log.firstOffset();
-  const next = log.nextOffset();
+  const next = await confirmedEnd(service.context, offset);
   if (offset < first || offset >= next) throw outOfRange(offset, first, next);
   return log.read(offset);
 }
@@ -66,7 +67,7 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       const json = await body(request);
       const offset = parseOffset(String(json.offset ?? ""), "offset");
       await service.context.admit(subjectOf(request), "consume");
-      const { value, offset: at } = recordJson(readRecord(service, offset));
+      const { value, offset: at } = recordJson(await readRecord(service, offset));
       sendJson(response, 200, { record: { value, offset: at } });
     }],
     ["POST /v1/records", async (request, response) => {
@@ -83,6 +84,9 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
     }],
     ["GET /v1/records", async (request, response, url) => {
       await service.context.admit(subjectOf(request), "consume");
+      const follow = url.searchParams.get("follow");
+      // Without follow the stream ends at the end: it must include every acknowledged record.
+      if (follow !== "true" && follow !== "1") await confirmedEnd(service.context, Infinity);
       await streamHttpRecords(service.context, { request, response, url });
     }],
     ["GET /healthz", (_request, response) => sendJson(response, 200, { status: "ok" })],
@@ -102,5 +106,5 @@ export async function getRecordByPath(
 ): Promise<void> {
   const offset = parseOffset(offsetText, "offset");
   await service.context.admit(subjectOf(request), "consume");
-  sendJson(response, 200, recordJson(readRecord(service, offset)));
+  sendJson(response, 200, recordJson(await readRecord(service, offset)));
 }
