@@ -156,6 +156,11 @@ export class SimDisk {
     });
   }
 
+  /** Writes submitted and not yet completed. */
+  pending(): number {
+    return this.#queue.length;
+  }
+
   /** Calls `run` once every write submitted so far completed (at once if none is pending). */
   whenDrained(run: () => void): void {
     if (this.#queue.length === 0) run();
@@ -192,11 +197,16 @@ export class SimDisk {
 export class SimEntryStore implements EntryStore {
   readonly #disk: SimDisk;
   readonly #volatile: MemoryEntries;
+  readonly #onRestart: ((index: number, nextOffset: number) => void) | undefined;
 
-  /** Opens the store over what the disk durably holds (as after a restart). */
-  constructor(disk: SimDisk) {
+  /**
+   * Opens the store over what the disk durably holds (as after a restart). `onRestart` tells
+   * the simulator when the log restarts at a snapshot point (applied offsets jump there).
+   */
+  constructor(disk: SimDisk, onRestart?: (index: number, nextOffset: number) => void) {
     this.#disk = disk;
     this.#volatile = disk.durable.log.clone();
+    this.#onRestart = onRestart;
   }
 
   firstIndex(): number {
@@ -232,6 +242,7 @@ export class SimEntryStore implements EntryStore {
   }
   restartAt(index: number, term: number, nextOffset: number): Promise<void> {
     this.#volatile.restartAt(index, term, nextOffset);
+    this.#onRestart?.(index, nextOffset);
     return this.#submit((durable) => durable.log.restartAt(index, term, nextOffset));
   }
   close(): Promise<void> {
