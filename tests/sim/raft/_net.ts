@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { PeerStream } from "../../../raft/mod.ts";
+import { decodeBody, FrameSplitter, type Message, type PeerStream } from "../../../raft/mod.ts";
 import type { SeededRandom } from "../random.ts";
 import type { Scheduler } from "./_scheduler.ts";
 
@@ -41,6 +41,8 @@ class Connection {
   #broken = false;
   #hung = false;
   #lingering = false;
+  /** Decodes what the sender writes, for faults that react to messages (never altered). */
+  readonly #observer = new FrameSplitter();
   #blocked: { bytes: Uint8Array; resolve(): void; reject(error: Error): void }[] = [];
   readonly dialer: PeerStream;
   readonly acceptor: PeerStream;
@@ -73,6 +75,7 @@ class Connection {
     if (this.#broken) return Promise.reject(new Deno.errors.BrokenPipe("connection reset"));
     const bytes = chunk.slice();
     const net = this.#net;
+    this.#observe(bytes);
     if (net.random.chance(net.quality.resetRate)) {
       this.reset();
       return Promise.reject(new Deno.errors.ConnectionReset("connection reset by the network"));
@@ -91,6 +94,12 @@ class Connection {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#blocked.push({ bytes, resolve, reject });
     return promise;
+  }
+
+  #observe(bytes: Uint8Array): void {
+    const onMessage = this.#net.onMessage;
+    if (onMessage === null) return;
+    for (const body of this.#observer.push(bytes.slice())) onMessage(decodeBody(body));
   }
 
   #deliver(bytes: Uint8Array): void {
@@ -167,6 +176,8 @@ export class SimNet {
   readonly #connections = new Set<Connection>();
   bytesSent = 0;
   corrupted = 0;
+  /** Sees every message a node writes to a connection (before any corruption). */
+  onMessage: ((message: Message) => void) | null = null;
   dials = 0;
 
   constructor(scheduler: Scheduler, random: SeededRandom, quality: NetQuality) {

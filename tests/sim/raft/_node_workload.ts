@@ -63,10 +63,19 @@ export class NodeWorkload {
     return this.#cluster.scheduler.nowMs;
   }
 
+  /**
+   * Mostly the current leader; sometimes any node that believes it leads (a deposed leader
+   * keeps appending to a suffix that must later be discarded); sometimes any node.
+   */
   #pickNode(): NodeSim | null {
-    const leader = this.#cluster.leader();
-    if (leader !== null && this.#random.chance(0.8)) return leader;
     const running = this.#cluster.running();
+    const roll = this.#random.intBelow(10);
+    const leader = this.#cluster.leader();
+    if (leader !== null && roll < 6) return leader;
+    const believers = running.filter((node) => node.raft?.status().role === "leader");
+    if (believers.length > 0 && roll < 8) {
+      return believers[this.#random.intBelow(believers.length)] as NodeSim;
+    }
     return running.length === 0 ? null : running[this.#random.intBelow(running.length)] as NodeSim;
   }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { RaftError } from "../../../raft/mod.ts";
+import { type Message, MessageType, RaftError } from "../../../raft/mod.ts";
 import { SeededRandom } from "../random.ts";
 import { NodeCluster, type NodeSim, type NodeWorld } from "./_node_cluster.ts";
 import { NodeWorkload, type Probe, valueOf } from "./_node_workload.ts";
@@ -96,12 +96,24 @@ async function runUnguarded(options: RunOptions): Promise<RunResult> {
   const recoveryMsMax = options.recoveryMsMax ?? 10_000;
   const eventsMax = options.eventsMax ?? 2_000_000;
   for (const node of cluster.nodes.values()) cluster.start(node);
+  const crashAfterSend = random.chance(0.5) ? 0 : [0.01, 0.05, 0.2][random.intBelow(3)] as number;
+  let faultPhase = true;
+  cluster.net.onMessage = (message) => {
+    if (faultPhase && promises(message) && random.chance(crashAfterSend)) {
+      faults.crashSoon(message.from);
+    }
+  };
+  const quorumWatch = new QuorumWatch(cluster);
   scheduleTraffic(cluster, workload, random.fork(), faultMs);
   faults.schedule(faultMs);
-  const check = () => cluster.observe();
+  const check = () => {
+    cluster.observe();
+    quorumWatch.check();
+  };
   let events = await scheduler.runUntilSettled(faultMs, eventsMax, check);
-  faults.healAll();
-  const recovery = await awaitRecovery(cluster, workload, recoveryMsMax, eventsMax);
+  faultPhase = false;
+  const keptDown = faults.healAll(random.chance(0.3));
+  const recovery = await awaitRecovery(cluster, workload, recoveryMsMax, eventsMax, keptDown);
   events += recovery.events;
   const violations = [...cluster.checkers.violations];
   if (recovery.problem !== null) violations.push(recovery.problem);
@@ -118,6 +130,62 @@ async function runUnguarded(options: RunOptions): Promise<RunResult> {
     events,
     recoveryMs: recovery.elapsedMs,
   };
+}
+
+/** A message that promises something durable: a granted vote, an acknowledged append. */
+function promises(message: Message): boolean {
+  return (message.type === MessageType.VoteResponse && message.granted) ||
+    (message.type === MessageType.AppendResponse && message.success);
+}
+
+/**
+ * Check-quorum as an observable property: a leader that cannot exchange messages with a
+ * majority of its voters (crashed or cut off) must step down within a few election timeouts.
+ */
+class QuorumWatch {
+  readonly #cluster: NodeCluster;
+  readonly #since = new Map<string, number>();
+  readonly #boundMs: number;
+
+  constructor(cluster: NodeCluster) {
+    this.#cluster = cluster;
+    const w = cluster.world;
+    this.#boundMs = 3 * 2 * w.electionTimeoutTicks * w.tickMs * (1 + w.driftMax) + 200;
+  }
+
+  check(): void {
+    if (!this.#cluster.world.checkQuorum) return;
+    const now = this.#cluster.scheduler.nowMs;
+    for (const node of this.#cluster.nodes.values()) {
+      const status = node.raft?.status();
+      if (status?.role !== "leader" || this.#reachesQuorum(node.id, status.membership.voters)) {
+        this.#since.delete(node.id);
+        continue;
+      }
+      const since = this.#since.get(node.id) ?? now;
+      this.#since.set(node.id, since);
+      if (now - since > this.#boundMs) {
+        this.#cluster.checkers.violations.push(
+          `t=${now}ms: check-quorum: ${node.id} still leads term ${status.term} after ${
+            now - since
+          }ms without reaching a majority of ${status.membership.voters.join("+")}`,
+        );
+        this.#since.set(node.id, Infinity);
+      }
+    }
+  }
+
+  #reachesQuorum(id: string, voters: readonly string[]): boolean {
+    const cuts = this.#cluster.net.cuts;
+    let reachable = 0;
+    for (const voter of voters) {
+      const up = this.#cluster.nodes.get(voter)?.raft !== null;
+      if (voter === id || (up && !cuts.has(`${id}>${voter}`) && !cuts.has(`${voter}>${id}`))) {
+        reachable++;
+      }
+    }
+    return reachable > voters.length / 2;
+  }
 }
 
 function countReads(history: readonly Operation[]): RunResult["reads"] {
@@ -154,12 +222,14 @@ async function awaitRecovery(
   workload: NodeWorkload,
   recoveryMsMax: number,
   eventsMax: number,
+  keptDown: string | null,
 ): Promise<{ problem: string | null; elapsedMs: number | null; events: number }> {
   const scheduler = cluster.scheduler;
   const startMs = scheduler.nowMs;
   let events = 0;
   let probe: Probe = { ops: [], settled: true };
   let probeTarget: NodeSim | null = null;
+  let transferTried = false;
   while (scheduler.nowMs < startMs + recoveryMsMax && cluster.checkers.violations.length === 0) {
     events += await scheduler.runUntilSettled(
       scheduler.nowMs + 50,
@@ -168,6 +238,15 @@ async function awaitRecovery(
     );
     const leader = cluster.leader();
     if (leader === null) continue;
+    if (keptDown !== null && !transferTried) {
+      // An operator hands leadership to a node that is down: the leader must give up on it.
+      transferTried = true;
+      try {
+        leader.raft?.transferLeadership(keptDown);
+      } catch (error) {
+        if (!(error instanceof RaftError)) throw error;
+      }
+    }
     // A probe that failed, timed out, or went to a deposed leader is replaced by a fresh one.
     const answered = probe.ops.length > 0 && probe.ops.every((op) => op.outcome === "ok");
     if ((probe.settled && !answered) || probeTarget !== leader) {
@@ -175,7 +254,7 @@ async function awaitRecovery(
       probeTarget = leader;
       continue;
     }
-    if (answered && allApplied(cluster, leader)) {
+    if (answered && allApplied(cluster, leader, keptDown)) {
       return { problem: null, elapsedMs: scheduler.nowMs - startMs, events };
     }
   }
@@ -189,19 +268,21 @@ async function awaitRecovery(
       } learners=${s.membership.learners.join("+")}`;
   });
   return {
-    problem:
-      `liveness: no leader committed and replicated within ${recoveryMsMax}ms after faults stopped (${
-        states.join(", ")
-      })`,
+    problem: `liveness${
+      keptDown === null ? "" : ` (${keptDown} kept down)`
+    }: no leader committed and replicated within ${recoveryMsMax}ms after faults stopped (${
+      states.join(", ")
+    }); last unknown outcome: ${workload.lastUnknown}`,
     elapsedMs: null,
     events,
   };
 }
 
-function allApplied(cluster: NodeCluster, leader: NodeSim): boolean {
+function allApplied(cluster: NodeCluster, leader: NodeSim, keptDown: string | null): boolean {
   const status = leader.raft?.status();
   if (status === undefined || status.appliedIndex < status.commitIndex) return false;
   for (const id of [...status.membership.voters, ...status.membership.learners]) {
+    if (id === keptDown) continue;
     const applied = cluster.nodes.get(id)?.raft?.status().appliedIndex;
     if (applied === undefined || applied < status.commitIndex) return false;
   }
@@ -229,6 +310,7 @@ class NodeFaults {
   readonly #cluster: NodeCluster;
   readonly #random: SeededRandom;
   readonly #ids: string[];
+  #healed = false;
 
   constructor(cluster: NodeCluster, random: SeededRandom) {
     this.#cluster = cluster;
@@ -270,7 +352,9 @@ class NodeFaults {
     const downMs = this.#random.chance(0.5)
       ? this.#random.intBetween(1, 100)
       : this.#random.intBetween(100, 1500);
-    this.#cluster.scheduler.after(downMs, () => this.#cluster.start(node));
+    this.#cluster.scheduler.after(downMs, () => {
+      if (!this.#healed) this.#cluster.start(node);
+    });
   }
 
   /** Crash the leader, a node whose disk is busy (inside a multi-step persist), or any node. */
@@ -294,7 +378,9 @@ class NodeFaults {
     if (op === 0) this.#transfer();
     else if (op === 1) this.#changeMembership();
     else this.#retention();
-    this.#cluster.scheduler.after(this.#random.intBetween(0, 15), () => this.#crashOne());
+    this.#cluster.scheduler.after(this.#random.intBetween(0, 15), () => {
+      if (!this.#healed) this.#crashOne();
+    });
   }
 
   #cut(a: string, b: string): void {
@@ -392,11 +478,32 @@ class NodeFaults {
     }
   }
 
-  healAll(): void {
+  /** Crashes `id` right after the current event: inside the window after it sent something. */
+  crashSoon(id: string): void {
+    const node = this.#cluster.nodes.get(id) as NodeSim;
+    this.#cluster.scheduler.after(0, () => {
+      if (node.raft === null || this.#healed) return;
+      this.#cluster.crash(node);
+      this.#restartLater(node);
+    });
+  }
+
+  /**
+   * End of the fault phase: a clean network and every node running, except — when
+   * `keepOneDown` and a minority allows it — one voter, returned, which stays down.
+   */
+  healAll(keepOneDown: boolean): string | null {
     this.#cluster.net.cuts.clear();
     this.#cluster.net.quality.resetRate = 0;
     this.#cluster.net.quality.corruptRate = 0;
     for (const connection of this.#cluster.net.connections()) connection.unhang();
     this.#restartAll();
+    this.#healed = true;
+    if (!keepOneDown || this.#ids.length < 5) return null;
+    const voters = this.#cluster.leader()?.raft?.status().membership.voters ?? [];
+    if (voters.length < 5) return null;
+    const id = voters[this.#random.intBelow(voters.length)] as string;
+    this.#cluster.crash(this.#cluster.nodes.get(id) as NodeSim);
+    return id;
   }
 }
