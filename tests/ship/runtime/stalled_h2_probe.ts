@@ -48,7 +48,7 @@ function writer(stream: http2.ServerHttp2Stream, done: (outcome: Outcome) => voi
 
 const server = http2.createServer();
 const outcome = new Promise<Outcome>((resolve) => {
-  server.on("stream", (stream) => {
+  server.on("stream", (stream: http2.ServerHttp2Stream) => {
     stream.respond({ ":status": 200, "content-type": "application/grpc" });
     writer(stream, resolve);
   });
