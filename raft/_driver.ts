@@ -46,7 +46,29 @@ export interface RaftNodeOptions extends
   readonly onApply?: (entry: Entry) => void;
   /** Randomness for election timeouts. Default: crypto.getRandomValues. */
   readonly random?: RaftRandom;
+  /** Where ticks and request timeouts come from. Default {@linkcode realTimers}. */
+  readonly timers?: RaftTimers;
 }
+
+/** The timers the driver runs on; the simulator passes simulated ones. */
+export interface RaftTimers {
+  /** Runs `run` every `periodMs` until the returned function is called. */
+  every(periodMs: number, run: () => void): () => void;
+  /** Runs `run` once after `delayMs` unless the returned function is called first. */
+  after(delayMs: number, run: () => void): () => void;
+}
+
+/** The runtime's setInterval/setTimeout. */
+export const realTimers: RaftTimers = {
+  every(periodMs, run) {
+    const id = setInterval(run, periodMs);
+    return () => clearInterval(id);
+  },
+  after(delayMs, run) {
+    const id = setTimeout(run, delayMs);
+    return () => clearTimeout(id);
+  },
+};
 
 /**
  * Milliseconds per tick by default: with the default 10-tick election timeout a follower
@@ -64,7 +86,7 @@ const cryptoRandom: RaftRandom = {
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  cancelTimeout: () => void;
 }
 
 /**
@@ -80,7 +102,8 @@ interface Waiter<T> {
 export class RaftNode {
   readonly #core: RaftCore;
   readonly #options: RaftNodeOptions;
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #timers: RaftTimers;
+  readonly #stopTicking: () => void;
   readonly #proposals = new Map<number, Waiter<Committed> & { term: number }>();
   readonly #reads = new Map<string, Waiter<number>>();
   readonly #readyReads: { readId: string; index: number }[] = [];
@@ -102,9 +125,10 @@ export class RaftNode {
     });
     this.#appliedIndex = options.store.firstIndex() - 1;
     this.#appliedNextOffset = offsetAt(options.store, options.store.firstIndex());
-    this.#timer = setInterval(
-      () => this.#input(() => this.#core.tick()),
+    this.#timers = options.timers ?? realTimers;
+    this.#stopTicking = this.#timers.every(
       options.tickMs ?? DEFAULT_TICK_MS,
+      () => this.#input(() => this.#core.tick()),
     );
   }
 
@@ -174,7 +198,7 @@ export class RaftNode {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#stopTicking();
     await this.#loop;
     const stopped = new RaftError("NO_LEADER", `Cannot complete: node ${this.id} stopped`);
     for (const key of [...this.#proposals.keys()]) this.#settle(this.#proposals, key, stopped);
@@ -202,14 +226,14 @@ export class RaftNode {
   #wait<K, T>(map: Map<K, Waiter<T>>, key: K, extra: object = {}): Promise<T> {
     const { promise, resolve, reject } = Promise.withResolvers<T>();
     const timeoutMs = this.#options.requestTimeoutMs ?? 10_000;
-    const timer = setTimeout(() => {
+    const cancelTimeout = this.#timers.after(timeoutMs, () => {
       this.#settle(
         map,
         key,
         new RaftError("NO_LEADER", `Cannot complete within ${timeoutMs} ms: no quorum answered`),
       );
-    }, timeoutMs);
-    map.set(key, { resolve, reject, timer, ...extra });
+    });
+    map.set(key, { resolve, reject, cancelTimeout, ...extra });
     return promise;
   }
 
@@ -217,7 +241,7 @@ export class RaftNode {
     const waiter = map.get(key);
     if (waiter === undefined) return;
     map.delete(key);
-    clearTimeout(waiter.timer);
+    waiter.cancelTimeout();
     if (outcome instanceof Error) waiter.reject(outcome);
     else waiter.resolve(outcome);
   }
@@ -251,7 +275,7 @@ export class RaftNode {
     } catch (error) {
       // Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable.
       this.#failure = error instanceof Error ? error : new Error(String(error));
-      clearInterval(this.#timer);
+      this.#stopTicking();
     }
   }
 

@@ -29,6 +29,8 @@ export interface PeerTransportOptions {
   readonly queueBytesMax?: number;
   /** Wait after a failed dial or write before dialing that peer again. Default 100 ms. */
   readonly redialMs?: number;
+  /** The clock redial waits are measured on. Default `Date.now`. */
+  readonly nowMs?: () => number;
 }
 
 /** Plaintext TCP dial of "host:port". */
@@ -59,7 +61,7 @@ class PeerLink {
   }
 
   enqueue(frame: Uint8Array): void {
-    if (this.closed || Date.now() < this.#retryAtMs) return;
+    if (this.closed || this.#options.nowMs() < this.#retryAtMs) return;
     if (this.#queuedBytes + frame.length > this.#options.queueBytesMax) return;
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
@@ -82,7 +84,7 @@ class PeerLink {
     } catch {
       this.#queue = [];
       this.#queuedBytes = 0;
-      this.#retryAtMs = Date.now() + this.#options.redialMs;
+      this.#retryAtMs = this.#options.nowMs() + this.#options.redialMs;
       this.#drop();
     } finally {
       this.#running = null;
@@ -148,6 +150,7 @@ export class PeerTransport {
       dial: dialTcp,
       queueBytesMax: 16 << 20,
       redialMs: 100,
+      nowMs: Date.now,
       ...options,
     };
   }

@@ -44,7 +44,14 @@ export {
 } from "./_options.ts";
 export type { PersistWork } from "./_raft_log.ts";
 export { CodecError, decodeBody, encodeFrame, FRAME_BYTES_MAX, FrameSplitter } from "./_codec.ts";
-export { type Committed, DEFAULT_TICK_MS, RaftNode, type RaftNodeOptions } from "./_driver.ts";
+export {
+  type Committed,
+  DEFAULT_TICK_MS,
+  RaftNode,
+  type RaftNodeOptions,
+  type RaftTimers,
+  realTimers,
+} from "./_driver.ts";
 export {
   dialTcp,
   type PeerStream,
