@@ -29,6 +29,9 @@ Options:
                             (default 127.0.0.1:8401)
   --rpc-port PORT           gRPC port (default 8400; 0 = any free port)
   --http-port PORT          JSON/HTTP port (default 8402; 0 = any free port)
+  --ops-addr HOST:PORT      operations listener, plain HTTP without client certificates:
+                            only /healthz, /readyz and /metrics (default: none; with TLS
+                            on, /metrics is served only there)
   --fsync POLICY            always | interval=<ms> | never (default always)
   --segment-bytes-max N     roll segments at N bytes (default 64 MiB)
   --record-bytes-max N      largest record accepted (default 1 MiB)
@@ -120,6 +123,7 @@ async function start(
       bindHost: settings.bindHost,
       rpcPort: settings.rpcPort,
       httpPort: settings.httpPort,
+      ...(settings.ops ? { ops: settings.ops } : {}),
       log: settings.log,
       logger,
       metrics,
@@ -161,6 +165,7 @@ export async function runServe(args: string[]): Promise<number> {
   console.log(`strand: node ${settings.nodeName} serving`);
   console.log(`  gRPC  ${host}:${agent.rpcPort}`);
   console.log(`  HTTP  ${scheme}://${host}:${agent.httpPort}`);
+  if (settings.ops) console.log(`  ops   http://${hostOf(settings.ops.host)}:${agent.opsPort}`);
   console.log(`  data  ${settings.dataDir}`);
   console.log(`  auth  ${authSummary(security)}`);
   const signal = await signalled;
@@ -175,6 +180,10 @@ export async function runServe(args: string[]): Promise<number> {
   console.log("strand: stopped");
   logger.info("node stopped");
   return 0;
+}
+
+function hostOf(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 function authSummary(security: SecurityState): string {
