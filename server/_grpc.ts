@@ -134,8 +134,23 @@ async function produceStream(
   pipelineProduce(ctx, call, onEnd);
 }
 
-async function getServers(ctx: ServiceContext): Promise<GetServersResponse> {
+/**
+ * The cluster's addresses are for clients of the log: a subject the ACL lets neither produce
+ * nor consume (a certificate the CA signed for something else) is refused them.
+ */
+async function getServers(
+  ctx: ServiceContext,
+  call: Pick<ServerUnaryCall<unknown, unknown>, "getAuthContext">,
+): Promise<GetServersResponse> {
   if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
+  const subject = subjectOf(call);
+  if (!(await ctx.authorize(subject, "consume")) && !(await ctx.authorize(subject, "produce"))) {
+    const who = subject === "" ? "an anonymous client" : `"${subject}"`;
+    throw serviceError(
+      "PERMISSION_DENIED",
+      `Cannot list the servers: ${who} may neither produce nor consume`,
+    );
+  }
   const servers = await ctx.servers();
   return { servers: servers.map((server) => ({ ...server })) };
 }
@@ -151,8 +166,10 @@ export function logHandlers(ctx: ServiceContext): UntypedServiceImplementation {
       call: ServerUnaryCall<ConsumeRequest, ConsumeResponse>,
       callback: sendUnaryData<ConsumeResponse>,
     ) => unary(ctx, "Consume", callback, () => consume(ctx, call)),
-    getServers: (_call: unknown, callback: sendUnaryData<GetServersResponse>) =>
-      unary(ctx, "GetServers", callback, () => getServers(ctx)),
+    getServers: (
+      call: ServerUnaryCall<unknown, GetServersResponse>,
+      callback: sendUnaryData<GetServersResponse>,
+    ) => unary(ctx, "GetServers", callback, () => getServers(ctx, call)),
     consumeStream: (call: ServerWritableStream<ConsumeRequest, ConsumeResponse>) =>
       consumeStream(ctx, call),
     produceStream: (call: ServerDuplexStream<ProduceRequest, ProduceResponse>) =>
