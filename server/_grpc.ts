@@ -68,11 +68,22 @@ async function consume(
   call: ServerUnaryCall<ConsumeRequest, ConsumeResponse>,
 ): Promise<ConsumeResponse> {
   await ctx.admit(subjectOf(call), "consume");
-  const offset = Number(call.request.offset ?? 0);
+  const offset = reachableOffset(ctx, call.request);
   const first = ctx.log.firstOffset();
   const next = ctx.log.nextOffset();
   if (offset < first || offset >= next) throw outOfRange(offset, first, next);
   return { record: toRecordMessage(ctx.log.read(offset)) };
+}
+
+/**
+ * The request's offset; one above 2^53, which no log reaches, is OFFSET_OUT_OF_RANGE quoting
+ * the offset as sent (the decoder keeps it exactly), never a rounded number.
+ */
+function reachableOffset(ctx: ServiceContext, request: ConsumeRequest): number {
+  const offset = Number(request.offset ?? 0);
+  if (Number.isSafeInteger(offset)) return offset;
+  const exact = request.exactOffset ?? BigInt(Math.round(offset));
+  throw outOfRange(exact, ctx.log.firstOffset(), ctx.log.nextOffset());
 }
 
 async function consumeStream(
@@ -92,6 +103,7 @@ async function consumeStream(
   let status: GrpcStatus = GrpcStatus.OK;
   try {
     await ctx.admit(subjectOf(call), "consume");
+    reachableOffset(ctx, call.request);
     await streamRecords(ctx, call, stop.signal);
     if (cancelled) status = GrpcStatus.CANCELLED;
     else if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
