@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { CliError } from "./_errors.ts";
+import { checkReadable } from "./_permissions.ts";
 
 /** Every `serve` setting, by its flag name (without `--`). */
 export const serveKeys = {
@@ -57,6 +58,7 @@ export function readEnv(): RawSettings {
 
 /** Parses a YAML (or JSON, a subset of YAML) config file of `key: value` settings. */
 export async function readConfigFile(path: string): Promise<RawSettings> {
+  checkReadable("config-file", path);
   let text: string;
   try {
     text = await Deno.readTextFile(path);

@@ -13,6 +13,7 @@ import {
   stringSetting,
 } from "./_config.ts";
 import { CliError } from "./_errors.ts";
+import { checkPathAccess } from "./_permissions.ts";
 import { SecurityError, type SecurityFiles, securityFilesFromFlags } from "../security/mod.ts";
 import { defaultLogFormat, type LogFormat } from "../observe/mod.ts";
 
@@ -120,5 +121,6 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
   for (const key of ["rpc-port", "http-port"] as const) {
     if (integerSetting(raw, key, 0) > 65535) throw new CliError(`Cannot use --${key}: over 65535`);
   }
+  checkPathAccess(raw, settings.dataDir); // one line, before anything touches the disk
   return settings;
 }

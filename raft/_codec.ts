@@ -235,6 +235,13 @@ export function decodeBody(body: Uint8Array): Message {
   return message;
 }
 
+/** Decodes one whole frame (length, checksum, body), as a receiver would. */
+export function decodeFrame(frame: Uint8Array): Message {
+  const bodies = new FrameSplitter().push(frame);
+  if (bodies.length !== 1) throw new CodecError(`Cannot decode frame: ${bodies.length} bodies`);
+  return decodeBody(bodies[0] as Uint8Array);
+}
+
 type Envelope = { from: string; to: string; term: number };
 
 function readFields(r: Reader, type: number, e: Envelope): Message {

@@ -74,6 +74,8 @@ export interface RaftNodeOptions extends
   readonly entryBytesMax?: number;
   /** Where dropped messages and the durability warning are logged. Default: the console. */
   readonly logger?: RaftLogger;
+  /** Where ticks and request timeouts come from. Default {@linkcode realTimers}. */
+  readonly timers?: RaftTimers;
 }
 
 /** Whether acknowledged entries are synced to disk (see {@linkcode RaftNodeOptions.durability}). */
@@ -95,6 +97,26 @@ export interface RaftNodeStats {
  */
 export const ENTRY_BYTES_MAX = FRAME_BYTES_MAX - FRAME_OVERHEAD_BYTES;
 
+/** The timers the driver runs on; the simulator passes simulated ones. */
+export interface RaftTimers {
+  /** Runs `run` every `periodMs` until the returned function is called. */
+  every(periodMs: number, run: () => void): () => void;
+  /** Runs `run` once after `delayMs` unless the returned function is called first. */
+  after(delayMs: number, run: () => void): () => void;
+}
+
+/** The runtime's setInterval/setTimeout. */
+export const realTimers: RaftTimers = {
+  every(periodMs, run) {
+    const id = setInterval(run, periodMs);
+    return () => clearInterval(id);
+  },
+  after(delayMs, run) {
+    const id = setTimeout(run, delayMs);
+    return () => clearTimeout(id);
+  },
+};
+
 /**
  * Milliseconds per tick by default: with the default 10-tick election timeout a follower
  * campaigns 400–800 ms after the last heartbeat, and a new leader is in place within a second
@@ -111,7 +133,7 @@ const cryptoRandom: RaftRandom = {
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  cancelTimeout: () => void;
 }
 
 /**
@@ -127,7 +149,8 @@ interface Waiter<T> {
 export class RaftNode {
   readonly #core: RaftCore;
   readonly #options: RaftNodeOptions;
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #timers: RaftTimers;
+  readonly #stopTicking: () => void;
   readonly #proposals = new Map<number, Waiter<Committed> & { term: number }>();
   readonly #reads = new Map<string, Waiter<number>>();
   readonly #readyReads: { readId: string; index: number }[] = [];
@@ -160,9 +183,10 @@ export class RaftNode {
         { durability: "none" },
       );
     }
-    this.#timer = setInterval(
-      () => this.#input(() => this.#core.tick()),
+    this.#timers = options.timers ?? realTimers;
+    this.#stopTicking = this.#timers.every(
       options.tickMs ?? DEFAULT_TICK_MS,
+      () => this.#input(() => this.#core.tick()),
     );
   }
 
@@ -278,7 +302,7 @@ export class RaftNode {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#stopTicking();
     await this.#loop;
     const unknown = new RaftError(
       "UNKNOWN_OUTCOME",
@@ -310,7 +334,7 @@ export class RaftNode {
   #wait<K, T>(map: Map<K, Waiter<T>>, key: K, extra: object = {}): Promise<T> {
     const { promise, resolve, reject } = Promise.withResolvers<T>();
     const timeoutMs = this.#options.requestTimeoutMs ?? 10_000;
-    const timer = setTimeout(() => {
+    const cancelTimeout = this.#timers.after(timeoutMs, () => {
       if (map === this.#reads) this.#core.cancelRead(key as string);
       // An appended proposal may still commit: its outcome is unknown, not a failure.
       const error = map === this.#reads
@@ -323,8 +347,8 @@ export class RaftNode {
           `Cannot confirm the append within ${timeoutMs} ms: it may still commit; read back before retrying`,
         );
       this.#settle(map, key, error);
-    }, timeoutMs);
-    map.set(key, { resolve, reject, timer, ...extra });
+    });
+    map.set(key, { resolve, reject, cancelTimeout, ...extra });
     return promise;
   }
 
@@ -332,7 +356,7 @@ export class RaftNode {
     const waiter = map.get(key);
     if (waiter === undefined) return;
     map.delete(key);
-    clearTimeout(waiter.timer);
+    waiter.cancelTimeout();
     if (outcome instanceof Error) waiter.reject(outcome);
     else waiter.resolve(outcome);
   }
@@ -369,7 +393,7 @@ export class RaftNode {
     } catch (error) {
       // Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable.
       this.#failure = error instanceof Error ? error : new Error(String(error));
-      clearInterval(this.#timer);
+      this.#stopTicking();
     }
   }
 

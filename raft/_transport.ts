@@ -64,6 +64,10 @@ export interface PeerTransportOptions {
   readonly onDrop?: (to: NodeId) => void;
   /** Where drops and bad frames are logged. Default: the console. */
   readonly logger?: RaftLogger;
+  /** The clock redial waits are measured on. Default `Date.now`. */
+  readonly nowMs?: () => number;
+  /** Runs `run` after `delayMs` unless cancelled (dial/write timeouts). Default setTimeout. */
+  readonly after?: (delayMs: number, run: () => void) => () => void;
 }
 
 /** Counters of a {@linkcode PeerTransport}, for metrics. All only ever grow. */
@@ -115,16 +119,26 @@ type LinkOptions = Required<Omit<PeerTransportOptions, "onMessage" | "onDrop">> 
 
 class TimeoutError extends Error {}
 
+function realAfter(delayMs: number, run: () => void): () => void {
+  const id = setTimeout(run, delayMs);
+  return () => clearTimeout(id);
+}
+
 /** Resolves like `promise`, or rejects with a TimeoutError after `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+async function within<T>(
+  after: LinkOptions["after"],
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let cancel = () => {};
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} took over ${ms} ms`)), ms);
+    cancel = after(ms, () => reject(new TimeoutError(`${what} took over ${ms} ms`)));
   });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }
 
@@ -153,7 +167,7 @@ class PeerLink {
     const full = this.#queue.length > 0 &&
       (this.#queuedBytes + frame.length > this.#options.queueBytesMax ||
         this.#queue.length >= this.#options.queueMessagesMax);
-    if (full || Date.now() < this.#retryAtMs) return this.#dropped(1);
+    if (full || this.#options.nowMs() < this.#retryAtMs) return this.#dropped(1);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
     if (this.#running === null) this.#running = this.#run();
@@ -178,7 +192,12 @@ class PeerLink {
         const write = this.#writer.write(batch);
         write.catch(() => {}); // observed below; a timeout abandons it
         try {
-          await within(write, this.#options.writeTimeoutMs, `a write to ${this.address}`);
+          await within(
+            this.#options.after,
+            write,
+            this.#options.writeTimeoutMs,
+            `a write to ${this.address}`,
+          );
         } catch (error) {
           if (error instanceof TimeoutError) this.#stats.writeTimeouts++;
           throw error;
@@ -195,7 +214,7 @@ class PeerLink {
       const lost = this.#queue.length;
       this.#queue = [];
       this.#queuedBytes = 0;
-      this.#retryAtMs = Date.now() + this.#options.redialMs;
+      this.#retryAtMs = this.#options.nowMs() + this.#options.redialMs;
       this.#drop();
       if (!this.closed) this.#dropped(lost);
     } finally {
@@ -208,6 +227,7 @@ class PeerLink {
     const dialing = this.#options.dial(this.address);
     try {
       this.#stream = await within(
+        this.#options.after,
         dialing,
         this.#options.connectTimeoutMs,
         `dialing ${this.address}`,
@@ -294,6 +314,8 @@ export class PeerTransport {
       connectTimeoutMs: 3_000,
       writeTimeoutMs: 2_000,
       logger: consoleLogger,
+      nowMs: Date.now,
+      after: realAfter,
       ...options,
       onDrop: options.onDrop ?? (() => {}),
     };

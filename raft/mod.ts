@@ -47,6 +47,7 @@ export type { PersistWork } from "./_raft_log.ts";
 export {
   CodecError,
   decodeBody,
+  decodeFrame,
   encodeFrame,
   FRAME_BYTES_MAX,
   FRAME_OVERHEAD_BYTES,
@@ -60,6 +61,8 @@ export {
   RaftNode,
   type RaftNodeOptions,
   type RaftNodeStats,
+  type RaftTimers,
+  realTimers,
 } from "./_driver.ts";
 export {
   type AcceptOptions,

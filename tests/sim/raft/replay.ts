@@ -1,8 +1,9 @@
 /**
  * Replays simulation seeds: `deno task sim:raft --seed 42` runs one seed and prints its
  * result; `--from 1 --count 10000` runs a range (the long run); `--nodes 5` and
- * `--fault-ms 30000` override the seed's cluster size and the fault phase. Exits non-zero on
- * a failure, printing the seed and the command that replays it.
+ * `--fault-ms 30000` override the seed's cluster size and the fault phase; `--stop-first` ends
+ * a range at its first failure (the mutants runner counts seeds to catch that way). Exits
+ * non-zero on a failure, printing the seed and the command that replays it.
  * @module
  */
 
@@ -26,8 +27,10 @@ if (import.meta.main) {
   const count = seed === null ? (argument("count") ?? 1000) : 1;
   const verbose = seed !== null;
   let failed = 0;
+  let ran = 0;
   const started = performance.now();
   for (let s = from; s < from + count; s++) {
+    ran++;
     const nodeCount = argument("nodes");
     const faultMs = argument("fault-ms");
     const result = runSeed({
@@ -45,9 +48,10 @@ if (import.meta.main) {
         return value === null ? [] : [`--${name} ${value}`];
       });
       console.log(`  replay: deno task sim:raft --seed ${s} ${flags.join(" ")}`.trimEnd());
+      if (Deno.args.includes("--stop-first")) break;
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`${count - failed}/${count} seeds passed in ${seconds}s`);
+  console.log(`${ran - failed}/${ran} seeds passed in ${seconds}s`);
   if (failed > 0) Deno.exit(1);
 }
