@@ -188,6 +188,8 @@ export class RaftNode {
       options.tickMs ?? DEFAULT_TICK_MS,
       () => this.#input(() => this.#core.tick()),
     );
+    // Saved work may be pending already (a restart to redo after a crash, bootstrap state).
+    this.#kick();
   }
 
   /** This node's id. */
