@@ -15,6 +15,7 @@ export const serveKeys = {
   "bind-addr": "string",
   "rpc-port": "integer",
   "http-port": "integer",
+  "ops-addr": "string",
   "start-join-addrs": "list",
   "bootstrap": "boolean",
   "acl-model-file": "string",

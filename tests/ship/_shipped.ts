@@ -112,7 +112,7 @@ export async function startShipped(
   }
   return {
     httpUrl: /HTTP\s+(\S+)/.exec(text)![1]!,
-    opsUrl: /ops\s+(\S+)/.exec(text)?.[1],
+    opsUrl: /^\s+ops\s+(\S+)/m.exec(text)?.[1],
     output: () => text,
     async stop() {
       try {
