@@ -19,7 +19,7 @@ import type {
 } from "@grpc/grpc-js";
 import type { RequestListener } from "node:http";
 import type { ServerOptions as HttpsOptions } from "node:https";
-import { type LogOptions, openLog } from "../log/mod.ts";
+import { type LogOptions, openLog, type RecoveryEvent } from "../log/mod.ts";
 import {
   type Authorize,
   type HttpHandler,
@@ -141,6 +141,22 @@ function scheduleRetention(
   return () => clearInterval(timer);
 }
 
+/**
+ * Logs what the log's recovery found (a kept damaged range at error: acknowledged records
+ * read DATA_LOSS; a cut torn tail and a rebuilt index at warn), then counts it.
+ */
+function logRecovery(
+  logger: Logger,
+  count: ((event: RecoveryEvent) => void) | undefined,
+): (event: RecoveryEvent) => void {
+  return (event) => {
+    const { message, ...fields } = event;
+    if (event.kind === "corrupt") logger.error(message, fields);
+    else logger.warn(message, fields);
+    count?.(event);
+  };
+}
+
 /** Spans per call, and open streams counted, for the log service's handlers. */
 function tracedService(metrics: Metrics) {
   return (definition: ServiceDefinition, implementation: UntypedServiceImplementation) =>
@@ -172,8 +188,9 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   const undos = await runSteps([
     async () => {
       const metrics = config.metrics;
-      const observer = metrics ? { observer: withGroupCommitSpans(metrics.logObserver) } : {};
-      const log = await openLog(`${config.dataDir}/log`, { ...config.log, ...observer });
+      const traced = metrics ? withGroupCommitSpans(metrics.logObserver) : undefined;
+      const observer = { ...traced, onRecovery: logRecovery(logger, traced?.onRecovery) };
+      const log = await openLog(`${config.dataDir}/log`, { ...config.log, observer });
       metrics?.registerLogStats(() => log.stats());
       commitLog = new LocalCommitLog(log);
       const stopRetention = scheduleRetention(log, config, logger);

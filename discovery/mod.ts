@@ -61,6 +61,7 @@ export {
   encodePacket,
   encodePushPull,
   messageSizeBytes,
+  pushPullBytesMax,
   type PushPullPayload,
   sealOverheadBytes,
 } from "./_codec.ts";

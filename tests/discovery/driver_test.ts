@@ -158,3 +158,56 @@ Deno.test("driver: UDP packets sealed under another key are dropped and counted"
     await node.close();
   }
 });
+
+Deno.test("driver: a key rotated at run time through node.keyring admits a node with only the new key", async () => {
+  const oldKey = parseGossipKey(generateGossipKey());
+  const newKey = parseGossipKey(generateGossipKey());
+  const nodes: GossipNode[] = [];
+  try {
+    for (const name of ["a", "b"]) {
+      nodes.push(await startNode(name, await Keyring.create(oldKey), []));
+    }
+    const [a, b] = nodes as [GossipNode, GossipNode];
+    await b.join([a.address]);
+    // Rotation: install everywhere, then use everywhere, then remove the old key.
+    for (const node of nodes) await node.keyring?.install(newKey);
+    for (const node of nodes) node.keyring?.use(newKey);
+    for (const node of nodes) node.keyring?.remove(oldKey);
+    const c = await startNode("c", await Keyring.create(newKey), []);
+    nodes.push(c);
+    assertEquals(await c.join([a.address]), 1);
+    await eventually(
+      "all three see each other",
+      () => nodes.every((node) => node.members().filter((m) => m.status === "alive").length === 3),
+    );
+    const stale = await startNode("s", await Keyring.create(oldKey), []);
+    nodes.push(stale);
+    await assertRejects(() => stale.join([a.address]), "JOIN_FAILED");
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});
+
+Deno.test("driver: keyring null runs plaintext gossip, which a keyed node refuses", async () => {
+  const nodes: GossipNode[] = [];
+  try {
+    const start = async (name: string, keyring: Keyring | null) => {
+      const node = await GossipNode.start({ name, bindAddress: "127.0.0.1:0", keyring });
+      nodes.push(node);
+      return node;
+    };
+    const a = await start("a", null);
+    const b = await start("b", null);
+    assertEquals(await b.join([a.address]), 1);
+    await eventually(
+      "plaintext nodes see each other",
+      () => [a, b].every((node) => node.members().filter((m) => m.status === "alive").length === 2),
+    );
+    assertEquals(a.keyring, null);
+    const keyed = await start("k", await Keyring.create(parseGossipKey(generateGossipKey())));
+    await assertRejects(() => keyed.join([a.address]), "JOIN_FAILED");
+    assert(!a.members().some((member) => member.name === "k"), "keyed stream not admitted");
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});
