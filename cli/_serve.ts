@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { type Agent, startAgent } from "../agent/mod.ts";
 import { type RawSettings, readConfigFile, readEnv, type ServeKey, serveKeys } from "./_config.ts";
-import { CliError } from "./_errors.ts";
+import { CliError, dataDirError } from "./_errors.ts";
+import { SHIPPED_WRITE_PATHS } from "./_permissions.ts";
 import { createLogger, Metrics, redactSecrets } from "../observe/mod.ts";
 import type { Logger } from "../server/mod.ts";
 import { SecurityError, SecurityState } from "../security/mod.ts";
@@ -136,7 +137,7 @@ async function start(
     if (code === "LOCKED" || code === "EADDRINUSE" || message.startsWith("Cannot listen")) {
       throw new CliError((error as Error).message, 1);
     }
-    throw error;
+    throw dataDirError(error, settings.dataDir, SHIPPED_WRITE_PATHS) ?? error;
   }
 }
 

@@ -37,6 +37,8 @@ const byCode: Record<string, { grpc: GrpcStatus; http: number }> = {
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   NOT_LEADER: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   OVERLOADED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  // Appended but not seen committed in time: it may still commit, so not a plain failure.
+  UNKNOWN_OUTCOME: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
   METHOD_NOT_ALLOWED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
   // The client went away mid-request: its event, not a server failure (nginx's 499).
