@@ -20,7 +20,7 @@
  * - `stats` (transport: refused connections, timeouts, accept errors, auth failures) and
  *   `protocolStats` (probes, suspicions, refutations, name conflicts, stale alives).
  * - Key rotation through `node.keyring`: `install(new)` everywhere, `use(new)` everywhere,
- *   `remove(old)`.
+ *   `remove(old)`; or reload a key file with `parseGossipKeyFile` and `keyring.setKeys`.
  *
  * @example
  * ```ts
@@ -83,5 +83,5 @@ export {
   sealOverheadBytes,
 } from "./_codec.ts";
 export { DiscoveryError, type DiscoveryErrorCode } from "./_errors.ts";
-export { generateGossipKey, Keyring, parseGossipKey } from "./_keyring.ts";
+export { generateGossipKey, Keyring, parseGossipKey, parseGossipKeyFile } from "./_keyring.ts";
 export { GossipNode, type GossipNodeOptions, type GossipStats } from "./_driver.ts";
