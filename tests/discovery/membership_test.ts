@@ -9,6 +9,7 @@ import {
   sealOverheadBytes,
   suspicionTimeoutsMs,
 } from "../../discovery/mod.ts";
+import { MemberTable } from "../../discovery/_member_table.ts";
 import { SeededRandom } from "../sim/random.ts";
 import { SimCluster } from "../sim/swim/cluster.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
@@ -407,4 +408,23 @@ Deno.test("core: with 900 departed members, probes still get indirect helpers an
   assert(probes >= 3, `probed ${probes} times`);
   assert(pingReqs >= 3 * (probes - 1), `${pingReqs} ping-reqs for ${probes} probes`);
   assertEquals([...gossipTargets], [], "nothing is sent to departed members");
+});
+
+Deno.test("core: with 900 departed members, every probe slot finds a live target", () => {
+  const record = (name: string) => ({
+    name,
+    address: `${name}:1`,
+    incarnation: 0,
+    status: "alive" as const,
+    tags: {},
+    statusChangeMs: 0,
+  });
+  const table = new MemberTable(record("a"), new SeededRandom(4), 1024);
+  const ghosts = Array.from({ length: 900 }, (_, i) => record(`ghost${i}`));
+  for (let i = 0; i < 10; i++) table.add(record(`n${i}`));
+  for (const ghost of ghosts) table.add(ghost);
+  for (const ghost of ghosts) table.setStatus(ghost, "left", 1);
+  const misses = Array.from({ length: 200 }, () => table.nextProbeTarget())
+    .filter((target) => target === undefined || target.status !== "alive").length;
+  assertEquals(misses, 0, "probe slots lost to tombstones");
 });
