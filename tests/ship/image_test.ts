@@ -21,6 +21,7 @@
  */
 import { assert, assertEquals } from "../server/_assert.ts";
 import { readPayload } from "./_payload.ts";
+import { collectSettings } from "../../cli/_serve.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const makeBases = new URL("./image/make_bases.sh", import.meta.url).pathname;
@@ -60,11 +61,21 @@ async function run(cmd: string, args: string[], timeoutMs = 600_000): Promise<st
   return text;
 }
 
+function systemCaFile(): string | undefined {
+  const path = "/etc/ssl/certs/ca-certificates.crt";
+  try {
+    return Deno.statSync(path).isFile ? path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** podman build arguments: local bases, and this machine's CA for npm when it has one. */
 function buildArgs(target: string, tag: string): string[] {
   const args = ["build", "--isolation", "chroot", "--target", target, "-t", tag];
   args.push("--build-arg", `BASE_IMAGE=${BASE}`, "--build-arg", `BUILD_IMAGE=${BUILD}`);
-  const ca = Deno.env.get("SSL_CERT_FILE");
+  // The machine's trust store, which may hold a TLS-inspecting proxy's CA the base lacks.
+  const ca = Deno.env.get("SSL_CERT_FILE") ?? systemCaFile();
   if (ca) args.push("-v", `${ca}:/run/host-ca.pem:ro`, "--build-arg", "DENO_CERT=/run/host-ca.pem");
   return args;
 }
@@ -174,6 +185,12 @@ Deno.test({
     await run("podman", [...buildArgs("source", tag), "."]);
     const { config, size } = await imageConfig(tag);
     assertShape(config);
+    // The image's default arguments are ones serve accepts: data on the volume, ops on 8403.
+    const defaults = await collectSettings(config.Cmd);
+    assertEquals([defaults.dataDir, defaults.ops], ["/var/lib/strand", {
+      host: "0.0.0.0",
+      port: 8403,
+    }]);
     console.log(`image size (--target source): ${(size / 1e6).toFixed(1)} MB`);
 
     const volume = await Deno.makeTempDir({ prefix: "strand-volume-" });
@@ -214,6 +231,7 @@ Deno.test({
     const binary = await imageConfig(binaryTag);
     assertShape(binary.config);
     assertEquals(binary.config.Entrypoint, ["/usr/local/bin/strand"]);
+    assertEquals(binary.config.Cmd, ["serve", ...config.Cmd]);
     console.log(`image size (binary, deno CLI as runtime): ${(binary.size / 1e6).toFixed(1)} MB`);
     const container = (await run("buildah", ["from", binaryTag])).trim();
     try {

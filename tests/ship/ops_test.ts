@@ -114,3 +114,16 @@ Deno.test("ops listener: with mutual TLS, probes and metrics need no certificate
     assertEquals(await node.stop(), 0, node.output());
   }
 });
+
+Deno.test("ops listener: TLS without --ops-addr says where /metrics went", async () => {
+  await using work = await tempDir();
+  await makeCertificates(`${work.path}/certs`, []);
+  await Deno.mkdir(`${work.path}/data`);
+  const node = await startShipped(work.path, [
+    ...["--rpc-port", "0", "--http-port", "0", "--server-tls-cert-file", "certs/node-1.pem"],
+    ...["--server-tls-key-file", "certs/node-1-key.pem"],
+  ]);
+  assertEquals(await node.stop(), 0, node.output());
+  assert(node.output().includes("/metrics is not served: with TLS on"), node.output());
+  assertEquals(node.opsUrl, undefined);
+});
