@@ -50,7 +50,7 @@ ENV DENO_DIR=/app/.deno-dir DENO_NO_UPDATE_CHECK=1
 USER 65532:65532
 WORKDIR /var/lib/strand
 VOLUME ["/var/lib/strand"]
-EXPOSE 8400 8401 8402 8403
+EXPOSE 8400 8401 8401/udp 8402 8403
 ENTRYPOINT ["/usr/local/bin/deno", "task", "--config", "/app/deno.json", "start"]
 CMD ["--data-dir", "/var/lib/strand", "--bind-addr", "0.0.0.0:8401", "--ops-addr", "0.0.0.0:8403"]
 
@@ -60,6 +60,6 @@ COPY --from=deps /rootfs/ /
 USER 65532:65532
 WORKDIR /var/lib/strand
 VOLUME ["/var/lib/strand"]
-EXPOSE 8400 8401 8402 8403
+EXPOSE 8400 8401 8401/udp 8402 8403
 ENTRYPOINT ["/usr/local/bin/strand"]
 CMD ["serve", "--data-dir", "/var/lib/strand", "--bind-addr", "0.0.0.0:8401", "--ops-addr", "0.0.0.0:8403"]

@@ -87,6 +87,7 @@ function assertShape(config: ImageConfig): void {
   assertEquals(Object.keys(config.ExposedPorts).sort(), [
     "8400/tcp",
     "8401/tcp",
+    "8401/udp",
     "8402/tcp",
     "8403/tcp",
   ]);
