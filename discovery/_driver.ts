@@ -456,7 +456,10 @@ export class GossipNode {
     if (this.#closed) throw new DiscoveryError("CLOSED", `Cannot push/pull with ${to}: closed`);
     splitAddress(to);
     const payload = encodePushPull({ join, states: this.#core.localState() });
-    const exchange = exchangeFrame(to, await this.#sealer.seal(payload), {
+    const sealed = await this.#sealer.seal(payload);
+    // close() may have run while sealing: it cancels only exchanges it can see.
+    if (this.#closed) throw new DiscoveryError("CLOSED", `Cannot push/pull with ${to}: closed`);
+    const exchange = exchangeFrame(to, sealed, {
       timeoutMs: this.#pushPullTimeoutMs,
       frameBytesMax: this.#frameBytesMax,
     });

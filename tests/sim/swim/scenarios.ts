@@ -639,6 +639,12 @@ function duplicateScenario(
   const [original, ...others] = pickDistinct(random, names(size), size) as [string, ...string[]];
   cluster.runUntil(random.intBetween(500, 3_000));
   const impostor = cluster.addNode(original, { role: "impostor" }, { register: false });
+  // An impostor that already raised its incarnation (it set tags, or refuted elsewhere)
+  // outbids the original: only the name rule, not incarnations, may keep it out.
+  for (let i = 0; i < 20; i++) {
+    impostor.core.setTags(cluster.localNow(impostor), { role: "impostor", round: String(i) });
+  }
+  impostor.core.takeReady();
   const attempts = random.intBetween(2, 6);
   for (let attempt = 0; attempt < attempts; attempt++) {
     cluster.joinNode(impostor, pickDistinct(random, others, Math.min(2, others.length)));
