@@ -12,8 +12,9 @@
 # Stages: `deps` (sources + node_modules), `compile` (deno task compile: it downloads denort
 # once), `source` (no compile: Deno runs `deno task start`, the same permission flags, from the
 # sources; for builds that cannot reach the denort download), and `binary` (the default).
-# There is no HEALTHCHECK: the base has no shell or curl. Probe the operations listener
-# (--ops-addr, here 0.0.0.0:8403: GET /healthz, /readyz) from Kubernetes or the host.
+# Health: the base has no shell or curl, so HEALTHCHECK runs `strand health`, which asks the
+# operations listener (--ops-addr 0.0.0.0:8403: /readyz); Kubernetes probes it directly.
+# (Docker keeps HEALTHCHECK; podman only with --format docker.)
 ARG BASE_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 ARG BUILD_IMAGE=docker.io/denoland/deno:debian-2.8.3
 ARG DENO_PATH=/usr/bin/deno
@@ -61,5 +62,8 @@ USER 65532:65532
 WORKDIR /var/lib/strand
 VOLUME ["/var/lib/strand"]
 EXPOSE 8400 8401 8401/udp 8402 8403
+# No shell or curl here: the binary asks its own operations listener.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s \
+  CMD ["/usr/local/bin/strand", "health", "--addr", "127.0.0.1:8403"]
 ENTRYPOINT ["/usr/local/bin/strand"]
 CMD ["serve", "--data-dir", "/var/lib/strand", "--bind-addr", "0.0.0.0:8401", "--ops-addr", "0.0.0.0:8403"]
