@@ -33,6 +33,7 @@ export type { ServiceContext } from "./_context.ts";
 export { type GrpcServer, type GrpcServerOptions, startGrpcServer } from "./_grpc_server.ts";
 export { type HttpServer, type HttpServerOptions, startHttpServer } from "./_http_server.ts";
 export type { HttpHandler } from "./_http_routes.ts";
+export { type OpsServer, type OpsServerOptions, startOpsServer } from "./_ops_server.ts";
 export { OffsetWaiters } from "./_waiters.ts";
 export { ServiceError } from "./_errors.ts";
 export { HealthState } from "./_health.ts";
