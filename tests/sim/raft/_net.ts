@@ -41,6 +41,8 @@ class Connection {
   #broken = false;
   #hung = false;
   #lingering = false;
+  /** A chunk of this connection had a byte flipped. */
+  corrupted = false;
   /** Decodes what the sender writes, for faults that react to messages (never altered). */
   readonly #observer = new FrameSplitter();
   #blocked: { bytes: Uint8Array; resolve(): void; reject(error: Error): void }[] = [];
@@ -84,6 +86,7 @@ class Connection {
       const at = net.random.intBelow(bytes.length);
       bytes[at] = (bytes[at] as number) ^ (1 << net.random.intBelow(8));
       net.corrupted++;
+      this.corrupted = true;
     }
     net.bytesSent += bytes.length;
     if (!this.#hung) {

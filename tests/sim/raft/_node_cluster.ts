@@ -10,6 +10,7 @@ import type { Entry } from "../../../log/mod.ts";
 import {
   type Membership,
   PeerTransport,
+  type RaftLogger,
   RaftNode,
   type RaftStatus,
   type RaftTimers,
@@ -33,6 +34,9 @@ export interface NodeWorld {
   readonly applyBytesMax: number;
   readonly uncommittedEntriesMax: number;
   readonly queueBytesMax: number;
+  readonly queueMessagesMax: number;
+  readonly connectTimeoutMs: number;
+  readonly writeTimeoutMs: number;
   readonly redialMs: number;
   readonly requestTimeoutMs: number;
   readonly diskLatencyMsMax: number;
@@ -113,6 +117,9 @@ export class NodeCluster {
   readonly net: SimNet;
   readonly world: NodeWorld;
   hooks: NodeClusterHooks | null = null;
+  warnings = 0;
+  /** Wire the transport's onDrop straight into the driver, as its documentation suggests. */
+  syncOnDrop = false;
   readonly #random: SeededRandom;
   readonly #bootstrap: Membership;
   readonly #leaders = new Map<number, string>();
@@ -157,7 +164,19 @@ export class NodeCluster {
       onMessage: (message) => raft?.step(message),
       dial: this.net.dialer(node.id, alive),
       nowMs: () => this.scheduler.nowMs,
+      after: (delayMs, run) => timers.after(delayMs, run),
+      // Deferred: the transport calls onDrop synchronously inside send(), i.e. inside the
+      // driver's loop, and a synchronous reportUnreachable there starts a second loop that
+      // appends out of order (found by this simulation; see SYNC_ON_DROP in node_run.ts).
+      onDrop: (to) => {
+        if (this.syncOnDrop) raft?.reportUnreachable(to);
+        else queueMicrotask(() => raft?.reportUnreachable(to));
+      },
+      logger: this.#logger(node),
       queueBytesMax: this.world.queueBytesMax,
+      queueMessagesMax: this.world.queueMessagesMax,
+      connectTimeoutMs: this.world.connectTimeoutMs,
+      writeTimeoutMs: this.world.writeTimeoutMs,
       redialMs: this.world.redialMs,
     });
     for (const peer of this.nodes.keys()) if (peer !== node.id) transport.setPeer(peer, peer);
@@ -172,6 +191,7 @@ export class NodeCluster {
       requestTimeoutMs: w.requestTimeoutMs,
       random: this.#random.fork(),
       timers,
+      logger: this.#logger(node),
       electionTimeoutTicks: w.electionTimeoutTicks,
       heartbeatTicks: w.heartbeatTicks,
       preVote: w.preVote,
@@ -212,6 +232,25 @@ export class NodeCluster {
     this.net.unregister(node.id);
     node.disk.crash();
     this.hooks?.onCrash(node);
+  }
+
+  /**
+   * Warnings (dropped connections, full queues) are the network faults doing their work and
+   * are only counted; an error (a message the node failed to handle or to send) is a bug.
+   */
+  #logger(node: NodeSim): RaftLogger {
+    return {
+      warn: () => {
+        this.warnings++;
+      },
+      error: (message, fields) => {
+        this.checkers.violations.push(
+          `t=${this.scheduler.nowMs}ms: ${node.id} logged an error: ${message} ${
+            JSON.stringify(fields ?? {}).slice(0, 300)
+          }`,
+        );
+      },
+    };
   }
 
   /** Running nodes. */

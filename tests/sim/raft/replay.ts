@@ -25,7 +25,11 @@ function describe(result: RunResult): string {
 
 const core = Deno.args.includes("--core");
 const run = (options: RunOptions): Promise<RunResult> =>
-  core ? Promise.resolve(runSeed(options)) : runNodeSeed(options);
+  core ? Promise.resolve(runSeed(options)) : runNodeSeed({
+    ...options,
+    syncOnDrop: Deno.args.includes("--sync-on-drop"),
+    keepCorrupted: Deno.args.includes("--keep-corrupted"),
+  });
 
 if (import.meta.main) {
   const seed = argument("seed");
