@@ -254,7 +254,9 @@ Deno.test("a zeroed run across three frames after a crash reserves their offsets
 });
 
 Deno.test("a garbage length field is skipped by finding the next frame that continues the log", async () => {
-  for (const garbage of [0, 7, 0xffff_fff0, 200]) {
+  // 584: the length of two frames, so the declared end is the start of an intact frame that
+  // does not follow the damaged one (the one between would be lost if it were believed).
+  for (const garbage of [0, 7, 0xffff_fff0, 200, 2 * 296 - 8]) {
     await withTempDir(async (dir) => {
       await fillPairs(dir);
       const stores = await storeFiles(dir);
@@ -386,3 +388,48 @@ Deno.test("damaged, zeroed or truncated index entries are rebuilt from verified 
     }
   }
 });
+
+Deno.test("two damaged frames in a row are one kept range; the frames after them verify", () =>
+  withTempDir(async (dir) => {
+    await fillPairs(dir);
+    const stores = await storeFiles(dir);
+    const store = stores[stores.length - 1]!;
+    const layout = await frames(store);
+    // Payloads only: both length fields (and headers) stay intact and plausible.
+    await xorBytes(store, layout[2]!.position + 100, 1);
+    await xorBytes(store, layout[3]!.position + 100, 1);
+    await forgetCleanClose(dir);
+    const events: RecoveryEvent[] = [];
+    const log = await openLog(dir, collecting(events, SMALL));
+    const first = layout[2]!.baseOffset;
+    assertEquals(
+      events.map((e) => e.kind === "corrupt" && [e.firstOffset, e.endOffset, e.bytes]),
+      [[first, first + 4, layout[4]!.position - layout[2]!.position]],
+    );
+    const damaged = new Set([first, first + 1, first + 2, first + 3]);
+    expectReads(log, RECORDS, damaged, value120, "two damaged frames");
+    await log.close();
+  }));
+
+Deno.test("an append queued before an index repair is read back in the same run", () =>
+  withTempDir(async (dir) => {
+    await fillPairs(dir);
+    const stores = await storeFiles(dir);
+    const index = indexOf(stores[stores.length - 1]!);
+    const raw = await Deno.readFile(index);
+    await Deno.writeFile(index, raw.fill(0, 24 * 3, 24 * 4));
+    const events: RecoveryEvent[] = [];
+    const log = await openLog(dir, collecting(events, SMALL));
+    // Queued first, written after the read below has repaired the index in memory.
+    const appended = log.append([bytes("queued")]);
+    assertEquals(log.read(RECORDS - 1).value, value120(RECORDS - 1));
+    for (let o = RECORDS - 1; o >= RECORDS - 16; o--) assertEquals(log.read(o).value, value120(o));
+    assertEquals(events.map((e) => e.kind), ["index_rebuilt"]);
+    assertEquals((await appended).baseOffset, RECORDS);
+    assertEquals(log.read(RECORDS).value, bytes("queued"));
+    await log.close();
+    const again = await openLog(dir, collecting([], SMALL));
+    assertEquals(again.read(RECORDS).value, bytes("queued"));
+    expectReads(again, RECORDS, new Set(), value120, "after the rewrite");
+    await again.close();
+  }));
