@@ -222,7 +222,15 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     },
     async () => {
       // Before the data ports and closed after them: /readyz says 503 while they drain.
-      if (!config.ops) return () => {};
+      if (!config.ops) {
+        if (config.httpTls && config.metrics) {
+          logger.warn(
+            "/metrics is not served: with TLS on it is served only on the operations " +
+              "listener; set --ops-addr (e.g. 0.0.0.0:8403) for probes and Prometheus",
+          );
+        }
+        return () => {};
+      }
       const metricsRoute = config.metrics ? metricsRoutes(config.metrics)["GET /metrics"] : null;
       const ops = await startOpsServer({
         ...config.ops,

@@ -5,8 +5,8 @@
 
 import { lockDir, readRestartMarker, takeCleanMarker } from "./_dir.ts";
 import { FileLog } from "./_file_log.ts";
-import { type LogObserver, type LogOptions, resolveLogOptions } from "./_options.ts";
-import { recoverSegments, type RecoveryReport } from "./_recovery.ts";
+import { type LogOptions, resolveLogOptions } from "./_options.ts";
+import { recoverSegments, recoveryReport } from "./_recovery.ts";
 import { finishRestart } from "./_restart.ts";
 import { Segment, syncDir } from "./_segment.ts";
 
@@ -40,9 +40,4 @@ export async function openLog(dir: string, options?: LogOptions): Promise<FileLo
     lock.close();
     throw error;
   }
-}
-
-/** The observer's `onRecovery`, or stderr: damage found at open is never silent. */
-function recoveryReport(observer: LogObserver): RecoveryReport {
-  return observer.onRecovery ?? ((event) => console.error(`strand log: ${event.message}`));
 }

@@ -23,13 +23,18 @@ import {
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
 } from "./_codec.ts";
-import type { RecoveryEvent } from "./_options.ts";
+import type { LogObserver, RecoveryEvent } from "./_options.ts";
 import { type DamagedRange, scanStore, type TornTail } from "./_scan.ts";
 import { ignoreNotFound, readFully, Segment, type SegmentExtent, syncDir } from "./_segment.ts";
 import { EntryKind, LogError } from "./types.ts";
 
 /** Receives what recovery found (see `RecoveryEvent`). */
 export type RecoveryReport = (event: RecoveryEvent) => void;
+
+/** The observer's `onRecovery`, or stderr: damage the log finds is never silent. */
+export function recoveryReport(observer: LogObserver): RecoveryReport {
+  return observer.onRecovery ?? ((event) => console.error(`strand log: ${event.message}`));
+}
 const STORE_NAME = /^(\d{20})\.store$/;
 const INDEX_NAME = /^(\d{20})\.index$/;
 
