@@ -19,7 +19,7 @@ import type {
 } from "@grpc/grpc-js";
 import type { RequestListener } from "node:http";
 import type { ServerOptions as HttpsOptions } from "node:https";
-import { type LogOptions, openLog } from "../log/mod.ts";
+import { type LogOptions, openLog, type RecoveryEvent } from "../log/mod.ts";
 import {
   type Authorize,
   type HttpHandler,
@@ -29,6 +29,7 @@ import {
   silentLogger,
   startGrpcServer,
   startHttpServer,
+  startOpsServer,
 } from "../server/mod.ts";
 import {
   type Metrics,
@@ -71,6 +72,11 @@ export interface AgentConfig {
   serverCredentials?: ServerCredentials;
   /** HTTPS options for the HTTP API (plain HTTP when absent). */
   httpTls?: HttpsOptions;
+  /**
+   * The operations listener (plain HTTP: /healthz, /readyz and, with `metrics`, /metrics).
+   * With TLS on the HTTP API, /metrics is served only here. Absent: no such listener.
+   */
+  ops?: { host: string; port: number };
   /** Extra HTTP routes, e.g. "GET /metrics". */
   httpRoutes?: Record<string, HttpHandler>;
   /** How long shutdown waits for in-flight requests before cutting them. Default 5000. */
@@ -89,6 +95,8 @@ export interface Agent {
   readonly rpcPort: number;
   /** The bound HTTP port. */
   readonly httpPort: number;
+  /** The bound operations port (undefined without `ops`). */
+  readonly opsPort: number | undefined;
   /** The service behind both servers (health, shutdown state). */
   readonly service: Service;
   /** Stops in reverse setup order: not serving, drain servers, wake streams, close the log. */
@@ -133,6 +141,22 @@ function scheduleRetention(
   return () => clearInterval(timer);
 }
 
+/**
+ * Logs what the log's recovery found (a kept damaged range at error: acknowledged records
+ * read DATA_LOSS; a cut torn tail and a rebuilt index at warn), then counts it.
+ */
+function logRecovery(
+  logger: Logger,
+  count: ((event: RecoveryEvent) => void) | undefined,
+): (event: RecoveryEvent) => void {
+  return (event) => {
+    const { message, ...fields } = event;
+    if (event.kind === "corrupt") logger.error(message, fields);
+    else logger.warn(message, fields);
+    count?.(event);
+  };
+}
+
 /** Spans per call, and open streams counted, for the log service's handlers. */
 function tracedService(metrics: Metrics) {
   return (definition: ServiceDefinition, implementation: UntypedServiceImplementation) =>
@@ -144,6 +168,14 @@ function tracedListener(metrics: Metrics) {
   return (listener: RequestListener) => traceHttpListener(listener, { metrics });
 }
 
+/**
+ * /metrics on the data port only without TLS: once clients need certificates, any certificate
+ * from the CA could scrape it, so it moves to the operations listener (`ops`).
+ */
+function dataPortMetrics(config: AgentConfig) {
+  return config.metrics && !config.httpTls ? metricsRoutes(config.metrics) : {};
+}
+
 /** Starts a node; resolves once it serves (health SERVING). */
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const logger = config.logger ?? silentLogger;
@@ -152,11 +184,13 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   let service: Service | undefined;
   let rpcPort = 0;
   let httpPort = 0;
+  let opsPort: number | undefined;
   const undos = await runSteps([
     async () => {
       const metrics = config.metrics;
-      const observer = metrics ? { observer: withGroupCommitSpans(metrics.logObserver) } : {};
-      const log = await openLog(`${config.dataDir}/log`, { ...config.log, ...observer });
+      const traced = metrics ? withGroupCommitSpans(metrics.logObserver) : undefined;
+      const observer = { ...traced, onRecovery: logRecovery(logger, traced?.onRecovery) };
+      const log = await openLog(`${config.dataDir}/log`, { ...config.log, observer });
       metrics?.registerLogStats(() => log.stats());
       commitLog = new LocalCommitLog(log);
       const stopRetention = scheduleRetention(log, config, logger);
@@ -212,6 +246,26 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       return Promise.resolve(() => service!.beginShutdown());
     },
     async () => {
+      // Before the data ports and closed after them: /readyz says 503 while they drain.
+      if (!config.ops) {
+        if (config.httpTls && config.metrics) {
+          logger.warn(
+            "/metrics is not served: with TLS on it is served only on the operations " +
+              "listener; set --ops-addr (e.g. 0.0.0.0:8403) for probes and Prometheus",
+          );
+        }
+        return () => {};
+      }
+      const metricsRoute = config.metrics ? metricsRoutes(config.metrics)["GET /metrics"] : null;
+      const ops = await startOpsServer({
+        ...config.ops,
+        health: service!.health,
+        routes: metricsRoute ? { "/metrics": metricsRoute } : {},
+      });
+      opsPort = ops.port;
+      return () => ops.close();
+    },
+    async () => {
       const grpc = await startGrpcServer(service!, {
         host: config.bindHost,
         port: config.rpcPort,
@@ -227,7 +281,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         port: config.httpPort,
         ...(config.httpTls ? { tls: config.httpTls } : {}),
         ...(config.metrics ? { wrapListener: tracedListener(config.metrics) } : {}),
-        routes: { ...(config.metrics ? metricsRoutes(config.metrics) : {}), ...config.httpRoutes },
+        routes: { ...dataPortMetrics(config), ...config.httpRoutes },
       });
       httpPort = http.port;
       return () => http.close(graceMs);
@@ -238,6 +292,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   return {
     rpcPort,
     httpPort,
+    opsPort,
     service: service!,
     shutdown() {
       // Begin shutdown first (health NOT_SERVING, streams end), then drain servers, then

@@ -40,15 +40,38 @@ export {
   type RaftStatus,
   type ReadState,
   type Ready,
+  type RestartPoint,
   type Role,
 } from "./_options.ts";
 export type { PersistWork } from "./_raft_log.ts";
-export { CodecError, decodeBody, encodeFrame, FRAME_BYTES_MAX, FrameSplitter } from "./_codec.ts";
-export { type Committed, DEFAULT_TICK_MS, RaftNode, type RaftNodeOptions } from "./_driver.ts";
 export {
+  CodecError,
+  decodeBody,
+  decodeFrame,
+  encodeFrame,
+  FRAME_BYTES_MAX,
+  FRAME_OVERHEAD_BYTES,
+  FrameSplitter,
+} from "./_codec.ts";
+export {
+  type Committed,
+  DEFAULT_TICK_MS,
+  type Durability,
+  ENTRY_BYTES_MAX,
+  RaftNode,
+  type RaftNodeOptions,
+  type RaftNodeStats,
+  type RaftTimers,
+  realTimers,
+} from "./_driver.ts";
+export {
+  type AcceptOptions,
+  consoleLogger,
   dialTcp,
   type PeerStream,
   PeerTransport,
   type PeerTransportOptions,
+  type RaftLogger,
+  type TransportStats,
 } from "./_transport.ts";
 export { dialTls, streamFromSocket } from "./_tls.ts";

@@ -37,8 +37,12 @@ const byCode: Record<string, { grpc: GrpcStatus; http: number }> = {
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   NOT_LEADER: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   OVERLOADED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  // Appended but not seen committed in time: it may still commit, so not a plain failure.
+  UNKNOWN_OUTCOME: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
   METHOD_NOT_ALLOWED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
+  // The client went away mid-request: its event, not a server failure (nginx's 499).
+  CLIENT_CLOSED: { grpc: GrpcStatus.CANCELLED, http: 499 },
 };
 
 /** Builds a {@linkcode ServiceError} for a known domain code. */
@@ -63,8 +67,11 @@ export function grpcStatusName(code: GrpcStatus): string {
   return GrpcStatus[code] ?? String(code);
 }
 
-/** The error to report for an offset outside the readable range. */
-export function outOfRange(offset: number, first: number, next: number): ServiceError {
+/**
+ * The error to report for an offset outside the readable range; a `bigint` offset (one above
+ * 2^53 from the wire) is quoted exactly.
+ */
+export function outOfRange(offset: number | bigint, first: number, next: number): ServiceError {
   const range = first === next
     ? `the log is empty (the next offset is ${next})`
     : `the log holds offsets ${first} to ${next - 1}`;

@@ -47,6 +47,7 @@ export { peerDialer } from "./_peer_dial.ts";
 export { ConnectionStats, descriptorLimit } from "./_conn_limits.ts";
 export { type HttpServer, type HttpServerOptions, startHttpServer } from "./_http_server.ts";
 export type { HttpHandler } from "./_http_routes.ts";
+export { type OpsServer, type OpsServerOptions, startOpsServer } from "./_ops_server.ts";
 export { OffsetWaiters } from "./_waiters.ts";
 export { ServiceError } from "./_errors.ts";
 export { HealthState } from "./_health.ts";

@@ -7,7 +7,7 @@
 
 import { type Entry, EntryKind } from "../../../log/mod.ts";
 import {
-  decodeBody,
+  decodeFrame,
   decodePersistentState,
   encodeFrame,
   encodePersistentState,
@@ -219,7 +219,7 @@ export class SimCluster {
   send(original: Message): void {
     this.messagesSent++;
     // Every message crosses the wire codec, so the simulation exercises it too.
-    const message = decodeBody(encodeFrame(original).subarray(4));
+    const message = decodeFrame(encodeFrame(original));
     if (this.cuts.has(`${message.from}>${message.to}`)) return;
     if (this.#random.chance(this.world.dropRate)) return;
     const copies = this.#random.chance(this.world.duplicateRate) ? 2 : 1;
