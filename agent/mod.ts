@@ -19,7 +19,7 @@ import type {
 } from "@grpc/grpc-js";
 import type { RequestListener } from "node:http";
 import type { ServerOptions as HttpsOptions } from "node:https";
-import { type LogOptions, openLog } from "../log/mod.ts";
+import { type LogOptions, openLog, type RecoveryEvent } from "../log/mod.ts";
 import {
   type Authorize,
   type HttpHandler,
@@ -29,6 +29,7 @@ import {
   silentLogger,
   startGrpcServer,
   startHttpServer,
+  startOpsServer,
 } from "../server/mod.ts";
 import {
   type Metrics,
@@ -106,6 +107,11 @@ export interface AgentConfig {
    * are given, or the data dir holds Raft state; otherwise it is a single node as before.
    */
   cluster?: ClusterConfig;
+  /**
+   * The operations listener (plain HTTP: /healthz, /readyz and, with `metrics`, /metrics).
+   * With TLS on the HTTP API, /metrics is served only here. Absent: no such listener.
+   */
+  ops?: { host: string; port: number };
   /** Extra HTTP routes, e.g. "GET /metrics". */
   httpRoutes?: Record<string, HttpHandler>;
   /** How long shutdown waits for in-flight requests before cutting them. Default 5000. */
@@ -124,6 +130,8 @@ export interface Agent {
   readonly rpcPort: number;
   /** The bound HTTP port. */
   readonly httpPort: number;
+  /** The bound operations port (undefined without `ops`). */
+  readonly opsPort: number | undefined;
   /** The service behind both servers (health, shutdown state). */
   readonly service: Service;
   /** The cluster part, when the node runs in a cluster. */
@@ -172,6 +180,22 @@ function scheduleRetention(
   return () => clearInterval(timer);
 }
 
+/**
+ * Logs what the log's recovery found (a kept damaged range at error: acknowledged records
+ * read DATA_LOSS; a cut torn tail and a rebuilt index at warn), then counts it.
+ */
+function logRecovery(
+  logger: Logger,
+  count: ((event: RecoveryEvent) => void) | undefined,
+): (event: RecoveryEvent) => void {
+  return (event) => {
+    const { message, ...fields } = event;
+    if (event.kind === "corrupt") logger.error(message, fields);
+    else logger.warn(message, fields);
+    count?.(event);
+  };
+}
+
 /** Spans per call, and open streams counted, for the log service's handlers. */
 function tracedService(metrics: Metrics) {
   return (definition: ServiceDefinition, implementation: UntypedServiceImplementation) =>
@@ -181,6 +205,14 @@ function tracedService(metrics: Metrics) {
 /** A span per request, and open streams counted, for the HTTP API. */
 function tracedListener(metrics: Metrics) {
   return (listener: RequestListener) => traceHttpListener(listener, { metrics });
+}
+
+/**
+ * /metrics on the data port only without TLS: once clients need certificates, any certificate
+ * from the CA could scrape it, so it moves to the operations listener (`ops`).
+ */
+function dataPortMetrics(config: AgentConfig) {
+  return config.metrics && !config.httpTls ? metricsRoutes(config.metrics) : {};
 }
 
 /** Whether the node runs in a cluster: asked to, or it was a member before. */
@@ -208,31 +240,31 @@ function clusterLogOptions(config: AgentConfig, logger: Logger): LogOptions {
   return rest;
 }
 
-interface Parts {
-  commitLog?: LocalCommitLog | Cluster["commitLog"];
+interface Storage {
+  commitLog: LocalCommitLog | Cluster["commitLog"];
   cluster: Cluster | null;
-  service?: Service;
-  rpcPort: number;
-  httpPort: number;
+  undo: Undo;
 }
 
 /** Opens the log and, in a cluster, starts Raft on it. */
-async function openStorage(config: AgentConfig, logger: Logger, parts: Parts): Promise<Undo> {
-  const metrics = config.metrics;
-  const observer = metrics ? { observer: withGroupCommitSpans(metrics.logObserver) } : {};
+async function openStorage(
+  config: AgentConfig,
+  logger: Logger,
+  observer: NonNullable<LogOptions["observer"]>,
+): Promise<Storage> {
   const clustered = await isClustered(config);
   const logOptions = clustered ? clusterLogOptions(config, logger) : config.log;
-  const log: FileLog = await openLog(`${config.dataDir}/log`, { ...logOptions, ...observer });
-  metrics?.registerLogStats(() => log.stats());
+  const log: FileLog = await openLog(`${config.dataDir}/log`, { ...logOptions, observer });
+  config.metrics?.registerLogStats(() => log.stats());
   if (!clustered) {
     const local = new LocalCommitLog(log);
-    parts.commitLog = local;
     const stopRetention = scheduleRetention(log, config, logger);
-    return async () => {
+    const undo = async () => {
       stopRetention();
       local.close();
       await log.close();
     };
+    return { commitLog: local, cluster: null, undo };
   }
   const settings = config.cluster!;
   const forwarder = new Forwarder(
@@ -257,94 +289,146 @@ async function openStorage(config: AgentConfig, logger: Logger, parts: Parts): P
     await log.close();
     throw error;
   }
-  parts.cluster = cluster;
-  parts.commitLog = cluster.commitLog;
-  return async () => {
+  const undo = async () => {
     forwarder.close();
     await cluster.close();
     await log.close();
   };
-}
-
-function createService(config: AgentConfig, logger: Logger, parts: Parts): Service {
-  const metrics = config.metrics;
-  const observe = config.observe ??
-    (metrics ? new RequestMetrics({ logger, metrics }).record : undefined);
-  const cluster = parts.cluster;
-  const service = new Service({
-    log: metrics ? observeCommitLog(parts.commitLog!, { metrics }) : parts.commitLog!,
-    logger,
-    ...(config.authorize ? { authorize: config.authorize } : {}),
-    ...(observe ? { observe } : {}),
-    ...(cluster ? { cluster: cluster.hooks(), servers: () => cluster.servers() } : {}),
-  }, { nodeId: config.nodeName });
-  const context = service.context;
-  metrics?.gauge({
-    name: "strand_consume_streams_waiting",
-    help: "ConsumeStreams paused because their client has not read what they sent.",
-    collect() {
-      this.set(context.streamsWaitingForClient);
-    },
-  });
-  return service;
+  return { commitLog: cluster.commitLog, cluster, undo };
 }
 
 /** Starts a node; resolves once it serves (health SERVING). */
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const logger = config.logger ?? silentLogger;
   const graceMs = config.shutdownGraceMs ?? 5000;
-  const parts: Parts = { cluster: null, rpcPort: 0, httpPort: 0 };
+  let commitLog: LocalCommitLog | Cluster["commitLog"] | undefined;
+  let cluster: Cluster | null = null;
+  let service: Service | undefined;
+  let rpcPort = 0;
+  let httpPort = 0;
+  let opsPort: number | undefined;
   const undos = await runSteps([
-    () => openStorage(config, logger, parts),
+    async () => {
+      const metrics = config.metrics;
+      const traced = metrics ? withGroupCommitSpans(metrics.logObserver) : undefined;
+      const observer = { ...traced, onRecovery: logRecovery(logger, traced?.onRecovery) };
+      const storage = await openStorage(config, logger, observer);
+      commitLog = storage.commitLog;
+      cluster = storage.cluster;
+      return storage.undo;
+    },
     () => {
-      parts.service = createService(config, logger, parts);
-      return Promise.resolve(() => parts.service!.beginShutdown());
+      const metrics = config.metrics;
+      const observe = config.observe ??
+        (metrics ? new RequestMetrics({ logger, metrics }).record : undefined);
+      service = new Service({
+        log: metrics ? observeCommitLog(commitLog!, { metrics }) : commitLog!,
+        logger,
+        ...(config.authorize ? { authorize: config.authorize } : {}),
+        ...(observe ? { observe } : {}),
+        ...(cluster ? { cluster: cluster.hooks(), servers: () => cluster!.servers() } : {}),
+      }, { nodeId: config.nodeName });
+      const context = service.context;
+      metrics?.gauge({
+        name: "strand_consume_streams_waiting",
+        help: "Streams paused because their client has not read what they sent (window or " +
+          "the server's per-connection socket bound).",
+        collect() {
+          this.set(context.streamsWaitingForClient);
+        },
+      });
+      metrics?.gauge({
+        name: "strand_connections_open",
+        help: "Connections open now, by listener (rpc, http).",
+        labelNames: ["listener"],
+        collect() {
+          for (const [name, stats] of context.connectionStats) {
+            this.set({ listener: name }, stats.open);
+          }
+        },
+      });
+      metrics?.gauge({
+        name: "strand_connections_dropped",
+        help: "Connections closed or not accepted since start, by listener and reason " +
+          "(cap, handshake_timeout, unknown_protocol, accept_error).",
+        labelNames: ["listener", "reason"],
+        collect() {
+          for (const [listener, s] of context.connectionStats) {
+            this.set({ listener, reason: "cap" }, s.refusedAtCap);
+            this.set({ listener, reason: "handshake_timeout" }, s.handshakeTimeouts);
+            this.set({ listener, reason: "unknown_protocol" }, s.unknownProtocol);
+            this.set({ listener, reason: "accept_error" }, s.acceptErrors);
+          }
+        },
+      });
+      return Promise.resolve(() => service!.beginShutdown());
     },
     async () => {
-      const grpc = await startGrpcServer(parts.service!, {
+      // Before the data ports and closed after them: /readyz says 503 while they drain.
+      if (!config.ops) {
+        if (config.httpTls && config.metrics) {
+          logger.warn(
+            "/metrics is not served: with TLS on it is served only on the operations " +
+              "listener; set --ops-addr (e.g. 0.0.0.0:8403) for probes and Prometheus",
+          );
+        }
+        return () => {};
+      }
+      const metricsRoute = config.metrics ? metricsRoutes(config.metrics)["GET /metrics"] : null;
+      const ops = await startOpsServer({
+        ...config.ops,
+        health: service!.health,
+        routes: metricsRoute ? { "/metrics": metricsRoute } : {},
+      });
+      opsPort = ops.port;
+      return () => ops.close();
+    },
+    async () => {
+      const grpc = await startGrpcServer(service!, {
         host: config.bindHost,
         port: config.rpcPort,
         ...(config.serverCredentials ? { credentials: config.serverCredentials } : {}),
         ...(config.metrics ? { wrapService: tracedService(config.metrics) } : {}),
       });
-      parts.rpcPort = grpc.port;
+      rpcPort = grpc.port;
       return () => grpc.close(graceMs);
     },
     async () => {
-      const http = await startHttpServer(parts.service!, {
+      const http = await startHttpServer(service!, {
         host: config.bindHost,
         port: config.httpPort,
         ...(config.httpTls ? { tls: config.httpTls } : {}),
         ...(config.metrics ? { wrapListener: tracedListener(config.metrics) } : {}),
-        routes: { ...(config.metrics ? metricsRoutes(config.metrics) : {}), ...config.httpRoutes },
+        routes: { ...dataPortMetrics(config), ...config.httpRoutes },
       });
-      parts.httpPort = http.port;
+      httpPort = http.port;
       return () => http.close(graceMs);
     },
     async () => {
       // Announced last: members learn this node's RPC address only once it serves.
-      await parts.cluster?.startGossip(parts.service!.rpcAddr);
+      await cluster?.startGossip(service!.rpcAddr);
       return () => {};
     },
   ]);
-  const service = parts.service!;
-  const cluster = parts.cluster;
-  service.setServing();
+  const member = cluster as Cluster | null;
+  service!.setServing();
   let stopped: Promise<void> | null = null;
   return {
-    rpcPort: parts.rpcPort,
-    httpPort: parts.httpPort,
-    service,
-    cluster,
-    gossipAddr: cluster?.gossipAddress ?? "",
+    rpcPort,
+    httpPort,
+    opsPort,
+    service: service!,
+    cluster: member,
+    gossipAddr: member?.gossipAddress ?? "",
     shutdown() {
-      // A cluster member first hands over leadership and announces its leave; then shutdown
-      // begins (health NOT_SERVING, streams end), servers drain, and Raft and the log close.
+      // A cluster member first hands over leadership and announces its leave. Then shutdown
+      // begins (health NOT_SERVING, streams end), servers drain, Raft and the log close: the
+      // reverse of setup, with the service step pulled to the front.
       stopped ??= (async () => {
-        await cluster?.leave().catch((error) =>
+        await member?.leave().catch((error) =>
           logger.warn("cluster: leaving failed", { error: String(error) })
         );
-        service.beginShutdown();
+        service!.beginShutdown();
         await unwind(undos);
       })();
       return stopped;

@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import { type Agent, ClusterStartError, startAgent } from "../agent/mod.ts";
 import { DiscoveryError } from "../discovery/mod.ts";
 import { type RawSettings, readConfigFile, readEnv, type ServeKey, serveKeys } from "./_config.ts";
-import { CliError } from "./_errors.ts";
+import { CliError, dataDirError } from "./_errors.ts";
+import { SHIPPED_WRITE_PATHS } from "./_permissions.ts";
 import { createLogger, Metrics, redactSecrets } from "../observe/mod.ts";
 import type { Logger } from "../server/mod.ts";
 import { SecurityError, SecurityState } from "../security/mod.ts";
@@ -29,6 +30,9 @@ Options:
                             (default 127.0.0.1:8401)
   --rpc-port PORT           gRPC port (default 8400; 0 = any free port)
   --http-port PORT          JSON/HTTP port (default 8402; 0 = any free port)
+  --ops-addr HOST:PORT      operations listener, plain HTTP without client certificates:
+                            only /healthz, /readyz and /metrics (default: none; with TLS
+                            on, /metrics is served only there)
   --fsync POLICY            always | interval=<ms> | never (default always)
   --segment-bytes-max N     roll segments at N bytes (default 64 MiB)
   --record-bytes-max N      largest record accepted (default 1 MiB)
@@ -122,6 +126,7 @@ async function start(
       bindHost: settings.bindHost,
       rpcPort: settings.rpcPort,
       httpPort: settings.httpPort,
+      ...(settings.ops ? { ops: settings.ops } : {}),
       log: settings.log,
       cluster: {
         bootstrap: settings.bootstrap,
@@ -144,7 +149,7 @@ async function start(
     ) {
       throw new CliError((error as Error).message, 1);
     }
-    throw error;
+    throw dataDirError(error, settings.dataDir, SHIPPED_WRITE_PATHS) ?? error;
   }
 }
 
@@ -174,6 +179,7 @@ export async function runServe(args: string[]): Promise<number> {
   if (agent.cluster !== null) console.log(`  gossip ${agent.gossipAddr}`);
   console.log(`  gRPC  ${host}:${agent.rpcPort}`);
   console.log(`  HTTP  ${scheme}://${host}:${agent.httpPort}`);
+  if (settings.ops) console.log(`  ops   http://${hostOf(settings.ops.host)}:${agent.opsPort}`);
   console.log(`  data  ${settings.dataDir}`);
   console.log(`  auth  ${authSummary(security)}`);
   const signal = await signalled;
@@ -188,6 +194,10 @@ export async function runServe(args: string[]): Promise<number> {
   console.log("strand: stopped");
   logger.info("node stopped");
   return 0;
+}
+
+function hostOf(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 function authSummary(security: SecurityState): string {

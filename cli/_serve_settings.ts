@@ -13,6 +13,7 @@ import {
   stringSetting,
 } from "./_config.ts";
 import { CliError } from "./_errors.ts";
+import { checkPathAccess } from "./_permissions.ts";
 import { SecurityError, type SecurityFiles, securityFilesFromFlags } from "../security/mod.ts";
 import { defaultLogFormat, type LogFormat } from "../observe/mod.ts";
 
@@ -24,6 +25,8 @@ export interface ServeSettings {
   gossipPort: number;
   rpcPort: number;
   httpPort: number;
+  /** The operations listener (`--ops-addr`: /healthz, /readyz, /metrics), if any. */
+  ops?: { host: string; port: number };
   bootstrap: boolean;
   /** Gossip addresses of cluster members to join (`--start-join-addrs`). */
   joinAddrs: string[];
@@ -127,5 +130,8 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
   for (const key of ["rpc-port", "http-port"] as const) {
     if (integerSetting(raw, key, 0) > 65535) throw new CliError(`Cannot use --${key}: over 65535`);
   }
+  const opsAddr = stringSetting(raw, "ops-addr", "");
+  if (opsAddr !== "") settings.ops = splitHostPort(opsAddr, "--ops-addr");
+  checkPathAccess(raw, settings.dataDir); // one line, before anything touches the disk
   return settings;
 }

@@ -21,7 +21,9 @@ import {
   type Tail,
 } from "./_group_commit.ts";
 import type { ResolvedLogOptions } from "./_options.ts";
+import { checkIndexAgainstStore } from "./_index_check.ts";
 import { EntryReader } from "./_reader.ts";
+import { recoveryReport } from "./_recovery.ts";
 import { checkRestartPoint, restartFiles } from "./_restart.ts";
 import { Segment, syncDir } from "./_segment.ts";
 import { retentionVictims } from "./_retention.ts";
@@ -72,7 +74,7 @@ export class FileLog implements EntryStore, RecordLog {
     this.#options = options;
     this.#lock = lock;
     this.#segments = segments;
-    this.#reader = new EntryReader(() => this.#segments);
+    this.#reader = new EntryReader(() => this.#segments, (segment) => this.#repairIndex(segment));
     if (options.fsync.mode === "interval") {
       const id = setInterval(() => this.#syncIfDirty(), options.fsync.intervalMs);
       Deno.unrefTimer(id);
@@ -510,6 +512,24 @@ export class FileLog implements EntryStore, RecordLog {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
+
+  /**
+   * Checks a trusted index that a read failed through against its store (once per segment);
+   * if it was wrong, reads use the rebuilt index at once and the file is rewritten in turn.
+   */
+  #repairIndex(segment: Segment): boolean {
+    const event = checkIndexAgainstStore(segment, segment === this.#active());
+    if (event === null) return false;
+    recoveryReport(this.#options.observer)(event);
+    this.#task(async () => {
+      if (!this.#segments.includes(segment)) return;
+      await segment.persistRebuiltIndex();
+      if (segment !== this.#active()) segment.closeWriters();
+    }).catch(() => {
+      // Reads go on from the rebuilt index; the next open checks the file again.
+    });
+    return true;
+  }
 
   #active(): Segment {
     return this.#segments[this.#segments.length - 1]!;

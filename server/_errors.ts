@@ -20,6 +20,9 @@ const byRaftCode: Record<RaftErrorCode, Statuses> = {
   TRANSFER_IN_PROGRESS: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   INVALID_CHANGE: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
   OVERLOADED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
+  // Appended but not seen committed in time: it may still commit, so not a plain failure.
+  UNKNOWN_OUTCOME: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },
 };
 
 /** A server-side failure with a domain code, a gRPC status and an HTTP status. */
@@ -56,6 +59,8 @@ const byCode: Record<string, Statuses> = {
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
   METHOD_NOT_ALLOWED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
+  // The client went away mid-request: its event, not a server failure (nginx's 499).
+  CLIENT_CLOSED: { grpc: GrpcStatus.CANCELLED, http: 499 },
 };
 
 /** Builds a {@linkcode ServiceError} for a known domain code. */
@@ -80,8 +85,11 @@ export function grpcStatusName(code: GrpcStatus): string {
   return GrpcStatus[code] ?? String(code);
 }
 
-/** The error to report for an offset outside the readable range. */
-export function outOfRange(offset: number, first: number, next: number): ServiceError {
+/**
+ * The error to report for an offset outside the readable range; a `bigint` offset (one above
+ * 2^53 from the wire) is quoted exactly.
+ */
+export function outOfRange(offset: number | bigint, first: number, next: number): ServiceError {
   const range = first === next
     ? `the log is empty (the next offset is ${next})`
     : `the log holds offsets ${first} to ${next - 1}`;

@@ -109,11 +109,22 @@ async function consume(
   call: ServerUnaryCall<ConsumeRequest, ConsumeResponse>,
 ): Promise<ConsumeResponse> {
   await ctx.admit(subjectOf(call), "consume");
-  const offset = Number(call.request.offset ?? 0);
+  const offset = reachableOffset(ctx, call.request);
   const first = ctx.log.firstOffset();
   const next = await confirmedEnd(ctx, offset);
   if (offset < first || offset >= next) throw outOfRange(offset, first, next);
   return { record: toRecordMessage(ctx.log.read(offset)) };
+}
+
+/**
+ * The request's offset; one above 2^53, which no log reaches, is OFFSET_OUT_OF_RANGE quoting
+ * the offset as sent (the decoder keeps it exactly), never a rounded number.
+ */
+function reachableOffset(ctx: ServiceContext, request: ConsumeRequest): number {
+  const offset = Number(request.offset ?? 0);
+  if (Number.isSafeInteger(offset)) return offset;
+  const exact = request.exactOffset ?? BigInt(Math.round(offset));
+  throw outOfRange(exact, ctx.log.firstOffset(), ctx.log.nextOffset());
 }
 
 async function consumeStream(
@@ -133,6 +144,7 @@ async function consumeStream(
   let status: GrpcStatus = GrpcStatus.OK;
   try {
     await ctx.admit(subjectOf(call), "consume");
+    reachableOffset(ctx, call.request);
     // A stream that ends at the end must see every record acknowledged before it started.
     if (call.request.stopAtEnd) await confirmedEnd(ctx, Infinity);
     await streamRecords(ctx, call, stop.signal);
@@ -180,8 +192,23 @@ async function produceStream(
   pipelineProduce(ctx, call, onEnd);
 }
 
-async function getServers(ctx: ServiceContext): Promise<GetServersResponse> {
+/**
+ * The cluster's addresses are for clients of the log: a subject the ACL lets neither produce
+ * nor consume (a certificate the CA signed for something else) is refused them.
+ */
+async function getServers(
+  ctx: ServiceContext,
+  call: Pick<ServerUnaryCall<unknown, unknown>, "getAuthContext">,
+): Promise<GetServersResponse> {
   if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
+  const subject = subjectOf(call);
+  if (!(await ctx.authorize(subject, "consume")) && !(await ctx.authorize(subject, "produce"))) {
+    const who = subject === "" ? "an anonymous client" : `"${subject}"`;
+    throw serviceError(
+      "PERMISSION_DENIED",
+      `Cannot list the servers: ${who} may neither produce nor consume`,
+    );
+  }
   const servers = await ctx.servers();
   return { servers: servers.map((server) => ({ ...server })) };
 }
@@ -197,8 +224,10 @@ export function logHandlers(ctx: ServiceContext): UntypedServiceImplementation {
       call: ServerUnaryCall<ConsumeRequest, ConsumeResponse>,
       callback: sendUnaryData<ConsumeResponse>,
     ) => unary(ctx, "Consume", callback, () => consume(ctx, call)),
-    getServers: (_call: unknown, callback: sendUnaryData<GetServersResponse>) =>
-      unary(ctx, "GetServers", callback, () => getServers(ctx)),
+    getServers: (
+      call: ServerUnaryCall<unknown, GetServersResponse>,
+      callback: sendUnaryData<GetServersResponse>,
+    ) => unary(ctx, "GetServers", callback, () => getServers(ctx, call)),
     consumeStream: (call: ServerWritableStream<ConsumeRequest, ConsumeResponse>) =>
       consumeStream(ctx, call),
     produceStream: (call: ServerDuplexStream<ProduceRequest, ProduceResponse>) =>

@@ -12,6 +12,8 @@ const codes = {
   TRANSFER_IN_PROGRESS: true,
   INVALID_CHANGE: true,
   OVERLOADED: true,
+  TOO_LARGE: true,
+  UNKNOWN_OUTCOME: true,
 } satisfies Record<RaftErrorCode, true>;
 
 Deno.test("errors: every Raft error code maps to a deliberate status, never INTERNAL", () => {
