@@ -213,16 +213,49 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       const context = service.context;
       metrics?.gauge({
         name: "strand_consume_streams_waiting",
-        help: "ConsumeStreams paused because their client has not read what they sent.",
+        help: "Streams paused because their client has not read what they sent (window or " +
+          "the server's per-connection socket bound).",
         collect() {
           this.set(context.streamsWaitingForClient);
+        },
+      });
+      metrics?.gauge({
+        name: "strand_connections_open",
+        help: "Connections open now, by listener (rpc, http).",
+        labelNames: ["listener"],
+        collect() {
+          for (const [name, stats] of context.connectionStats) {
+            this.set({ listener: name }, stats.open);
+          }
+        },
+      });
+      metrics?.gauge({
+        name: "strand_connections_dropped",
+        help: "Connections closed or not accepted since start, by listener and reason " +
+          "(cap, handshake_timeout, unknown_protocol, accept_error).",
+        labelNames: ["listener", "reason"],
+        collect() {
+          for (const [listener, s] of context.connectionStats) {
+            this.set({ listener, reason: "cap" }, s.refusedAtCap);
+            this.set({ listener, reason: "handshake_timeout" }, s.handshakeTimeouts);
+            this.set({ listener, reason: "unknown_protocol" }, s.unknownProtocol);
+            this.set({ listener, reason: "accept_error" }, s.acceptErrors);
+          }
         },
       });
       return Promise.resolve(() => service!.beginShutdown());
     },
     async () => {
       // Before the data ports and closed after them: /readyz says 503 while they drain.
-      if (!config.ops) return () => {};
+      if (!config.ops) {
+        if (config.httpTls && config.metrics) {
+          logger.warn(
+            "/metrics is not served: with TLS on it is served only on the operations " +
+              "listener; set --ops-addr (e.g. 0.0.0.0:8403) for probes and Prometheus",
+          );
+        }
+        return () => {};
+      }
       const metricsRoute = config.metrics ? metricsRoutes(config.metrics)["GET /metrics"] : null;
       const ops = await startOpsServer({
         ...config.ops,

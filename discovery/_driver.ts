@@ -174,16 +174,6 @@ async function bindBoth(
   });
 }
 
-/** The name conflict a join reply reveals, as a message naming both sides, or null. */
-function nameConflict(self: MemberState, states: readonly MemberState[]): string | null {
-  const held = states.find((state) => state.name === self.name);
-  if (held === undefined || held.address === self.address) return null;
-  if (held.status !== "alive" && held.status !== "suspect") return null;
-  return `the cluster already has a live member named "${self.name}" at ${held.address} ` +
-    `(this node is at ${self.address}); stop that process or choose another name. ` +
-    `A node restarted at a new address is admitted once its old instance was declared failed`;
-}
-
 /**
  * A live member of a gossip cluster.
  *
@@ -466,7 +456,10 @@ export class GossipNode {
     if (this.#closed) throw new DiscoveryError("CLOSED", `Cannot push/pull with ${to}: closed`);
     splitAddress(to);
     const payload = encodePushPull({ join, states: this.#core.localState() });
-    const exchange = exchangeFrame(to, await this.#sealer.seal(payload), {
+    const sealed = await this.#sealer.seal(payload);
+    // close() may have run while sealing: it cancels only exchanges it can see.
+    if (this.#closed) throw new DiscoveryError("CLOSED", `Cannot push/pull with ${to}: closed`);
+    const exchange = exchangeFrame(to, sealed, {
       timeoutMs: this.#pushPullTimeoutMs,
       frameBytesMax: this.#frameBytesMax,
     });
@@ -481,8 +474,7 @@ export class GossipNode {
         );
       }
       const { states } = decodePushPull(reply);
-      const self = this.#core.localState().find((state) => state.name === this.#core.name);
-      const conflict = join && self !== undefined ? nameConflict(self, states) : null;
+      const conflict = join ? this.#core.nameConflict(states) : null;
       if (conflict !== null) {
         throw new DiscoveryError("NAME_CONFLICT", `Cannot join through ${to}: ${conflict}`);
       }

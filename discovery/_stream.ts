@@ -35,11 +35,13 @@ export function frame(body: Uint8Array): Uint8Array {
 
 /**
  * Collects one frame from chunks as they arrive. `push` returns the frame once complete
- * and throws `TOO_LARGE` as soon as the header declares more than `frameBytesMax`.
+ * and throws `TOO_LARGE` as soon as the header declares more than `frameBytesMax`. Bytes
+ * are copied into one buffer that doubles as needed, so memory stays under twice what the
+ * peer really sent, however it splits its bytes (one-byte reads included).
  */
 export class FrameAssembler {
   readonly #frameBytesMax: number;
-  readonly #chunks: Uint8Array[] = [];
+  #bytes = new Uint8Array(256);
   #receivedBytes = 0;
   #bodyBytes = -1;
 
@@ -52,13 +54,29 @@ export class FrameAssembler {
     return this.#receivedBytes;
   }
 
-  /** Adds `chunk`; returns the body once the whole frame arrived, else null. */
+  /** Bytes of buffer currently allocated. */
+  get capacityBytes(): number {
+    return this.#bytes.length;
+  }
+
+  /** Adds a copy of `chunk`; returns the body once the whole frame arrived, else null. */
   push(chunk: Uint8Array): Uint8Array | null {
-    this.#chunks.push(chunk);
-    this.#receivedBytes += chunk.length;
+    const neededBytes = this.#receivedBytes + chunk.length;
+    const limitBytes = this.#bodyBytes < 0 ? Infinity : headerBytes + this.#bodyBytes;
+    if (neededBytes > limitBytes) {
+      throw new DiscoveryError("MALFORMED_PACKET", "Cannot read frame: bytes after its end");
+    }
+    if (neededBytes > this.#bytes.length) {
+      let capacity = this.#bytes.length;
+      while (capacity < neededBytes) capacity *= 2;
+      const grown = new Uint8Array(Math.min(capacity, Math.max(neededBytes, limitBytes)));
+      grown.set(this.#bytes.subarray(0, this.#receivedBytes));
+      this.#bytes = grown;
+    }
+    this.#bytes.set(chunk, this.#receivedBytes);
+    this.#receivedBytes = neededBytes;
     if (this.#bodyBytes < 0 && this.#receivedBytes >= headerBytes) {
-      const all = this.#joined();
-      this.#bodyBytes = new DataView(all.buffer, all.byteOffset).getUint32(0);
+      this.#bodyBytes = new DataView(this.#bytes.buffer).getUint32(0);
       if (this.#bodyBytes > this.#frameBytesMax) {
         throw new DiscoveryError(
           "TOO_LARGE",
@@ -66,27 +84,12 @@ export class FrameAssembler {
             `(membersMax bounds a push/pull)`,
         );
       }
+      if (this.#receivedBytes > headerBytes + this.#bodyBytes) {
+        throw new DiscoveryError("MALFORMED_PACKET", "Cannot read frame: bytes after its end");
+      }
     }
-    if (this.#bodyBytes < 0) return null;
-    const totalBytes = headerBytes + this.#bodyBytes;
-    if (this.#receivedBytes < totalBytes) return null;
-    if (this.#receivedBytes > totalBytes) {
-      throw new DiscoveryError("MALFORMED_PACKET", "Cannot read frame: bytes after its end");
-    }
-    return this.#joined().slice(headerBytes);
-  }
-
-  #joined(): Uint8Array {
-    if (this.#chunks.length === 1) return this.#chunks[0] as Uint8Array;
-    const all = new Uint8Array(this.#receivedBytes);
-    let offset = 0;
-    for (const chunk of this.#chunks) {
-      all.set(chunk, offset);
-      offset += chunk.length;
-    }
-    this.#chunks.length = 0;
-    this.#chunks.push(all);
-    return all;
+    if (this.#bodyBytes < 0 || this.#receivedBytes < headerBytes + this.#bodyBytes) return null;
+    return this.#bytes.slice(headerBytes, headerBytes + this.#bodyBytes);
   }
 }
 
@@ -199,8 +202,9 @@ export class ServerStream {
   /** Reads one frame of at most `frameBytesMax` bytes. */
   async readFrame(frameBytesMax: number): Promise<Uint8Array> {
     const assembler = new FrameAssembler(frameBytesMax);
+    // One scratch buffer per stream: the assembler copies what each read returned.
+    const buffer = new Uint8Array(readChunkBytes);
     for (let readsMax = frameBytesMax + headerBytes + 1; readsMax > 0; readsMax--) {
-      const buffer = new Uint8Array(readChunkBytes);
       const read = this.#conn.read(buffer);
       this.#pendingRead = read.catch(() => null);
       const count = await Promise.race([read, this.#deadline]);

@@ -150,6 +150,8 @@ class PeerLink {
   #stream: PeerStream | null = null;
   #writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   #running: Promise<void> | null = null;
+  /** Rejects on close: a write or dial the runtime cannot abort must not hold close() up. */
+  readonly #stopped = Promise.withResolvers<never>();
   #retryAtMs = 0;
   closed = false;
   readonly #options: LinkOptions;
@@ -194,7 +196,7 @@ class PeerLink {
         try {
           await within(
             this.#options.after,
-            write,
+            Promise.race([write, this.#stopped.promise]),
             this.#options.writeTimeoutMs,
             `a write to ${this.address}`,
           );
@@ -228,7 +230,7 @@ class PeerLink {
     try {
       this.#stream = await within(
         this.#options.after,
-        dialing,
+        Promise.race([dialing, this.#stopped.promise]),
         this.#options.connectTimeoutMs,
         `dialing ${this.address}`,
       );
@@ -256,6 +258,8 @@ class PeerLink {
   /** Closes the connection (aborting a write in progress) and waits for the sender loop. */
   async close(): Promise<void> {
     this.closed = true;
+    this.#stopped.promise.catch(() => {});
+    this.#stopped.reject(new Error("closed"));
     this.#drop();
     await this.#running;
   }

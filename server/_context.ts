@@ -12,6 +12,7 @@ import type {
   ServerInfo,
 } from "./_types.ts";
 import { serviceError } from "./_errors.ts";
+import type { ConnectionStats } from "./_conn_limits.ts";
 import { appendBytesInFlightMaxDefault, withAppendAdmission } from "./_admission.ts";
 import { type ServiceDeps, silentLogger } from "./_types.ts";
 
@@ -29,6 +30,10 @@ export class ServiceContext {
   readonly servers: () => ServerInfo[] | Promise<ServerInfo[]>;
   /** Consume streams now waiting for their client to read what they already wrote. */
   streamsWaitingForClient = 0;
+  /** Connection counts of the node's listeners by name ("rpc", "http"), for metrics. */
+  readonly connectionStats = new Map<string, ConnectionStats>();
+  /** Requests refused because their bytes were no valid protobuf message. */
+  malformedRequests = 0;
   readonly #shutdown = new AbortController();
 
   /** `self` reports this node for GetServers when `deps.servers` is absent. */

@@ -83,14 +83,10 @@ const notLogFailures = new Set([
 /**
  * `log` with its append outcomes reported to `health`: a failure on the log's side (a file
  * log that stopped after a failed write or fsync answers every later append with CLOSED)
- * makes the node not ready until an append succeeds again. CLOSED while `closing()` is the
- * log closing at shutdown, not a failure.
+ * makes the node not ready until an append succeeds again. (CLOSED at shutdown counts too,
+ * but health is already NOT_SERVING then.)
  */
-export function watchWrites(
-  log: CommitLog,
-  health: HealthState,
-  closing: () => boolean,
-): CommitLog {
+export function watchWrites(log: CommitLog, health: HealthState): CommitLog {
   return {
     async append(values) {
       try {
@@ -99,7 +95,7 @@ export function watchWrites(
         return result;
       } catch (error) {
         const code = (error as { code?: unknown } | null)?.code;
-        if (!notLogFailures.has(String(code)) && !closing()) {
+        if (!notLogFailures.has(String(code))) {
           const message = error instanceof Error ? error.message : String(error);
           health.writeFailed(`The log refuses writes: ${message}`);
         }

@@ -7,8 +7,8 @@
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ServingStatus } from "../proto/mod.ts";
 import type { HealthState } from "./_health.ts";
+import { sendJson } from "./_http_io.ts";
 import type { HttpHandler } from "./_http_routes.ts";
 
 /** Where the operations listener binds and what it serves beyond the probes. */
@@ -17,7 +17,7 @@ export interface OpsServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** The node's serving status: `/readyz` is 200 only while SERVING. */
+  /** The node's serving status: `/readyz` answers as the data port's does (200 or 503). */
   health: HealthState;
   /** More GET routes by path, e.g. observe/'s `/metrics` (HEAD is answered like GET). */
   routes?: Record<string, HttpHandler>;
@@ -38,10 +38,12 @@ function plain(response: http.ServerResponse, status: number, text: string, extr
 
 function dispatcher(options: OpsServerOptions) {
   const routes = new Map<string, HttpHandler>(Object.entries(options.routes ?? {}));
-  routes.set("/healthz", (_request, response) => plain(response, 200, "ok"));
+  // The same answers as the data port's probes, so a probe can move between them.
+  routes.set("/healthz", (_request, response) => sendJson(response, 200, { status: "ok" }));
   routes.set("/readyz", (_request, response) => {
-    const ready = options.health.status === ServingStatus.SERVING;
-    plain(response, ready ? 200 : 503, ready ? "ready" : "not ready");
+    const { ready, reason } = options.health.readiness();
+    const status = ready ? "ready" : "not ready";
+    sendJson(response, ready ? 200 : 503, reason === undefined ? { status } : { status, reason });
   });
   return async (request: http.IncomingMessage, response: http.ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://localhost");

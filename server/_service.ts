@@ -26,7 +26,7 @@ export class Service {
   constructor(deps: ServiceDeps, options: { nodeId?: string } = {}) {
     this.#nodeId = options.nodeId ?? "strand";
     // Readiness follows the log: appends that fail on the log's side make the node not ready.
-    const log = watchWrites(deps.log, this.health, () => this.context.closing);
+    const log = watchWrites(deps.log, this.health);
     this.context = new ServiceContext({ ...deps, log }, () => this.#self());
   }
 

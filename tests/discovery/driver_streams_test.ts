@@ -262,3 +262,23 @@ Deno.test("streams: the accept loop survives EMFILE and serves joins once descri
     await victim.stop();
   }
 });
+
+Deno.test("streams: a join racing close() ends with it, not at its own deadline", async () => {
+  const silent = new SilentServer();
+  const node = await GossipNode.start({
+    name: "a",
+    bindAddress: "127.0.0.1:0",
+    keyring: await keyring(),
+    pushPullTimeoutMs: 60_000,
+  });
+  try {
+    // close() runs while the join still seals its request, before its exchange exists.
+    const joining = node.join([silent.address]).catch((error) => error);
+    await node.close();
+    const error = await within("the join racing close()", 3_000, joining);
+    assert(error instanceof Error, "the join rejected");
+  } finally {
+    await node.close();
+    await silent.close();
+  }
+});

@@ -211,3 +211,62 @@ Deno.test("driver: keyring null runs plaintext gossip, which a keyed node refuse
     await Promise.all(nodes.map((node) => node.close()));
   }
 });
+
+Deno.test("driver: a second process under a live name is refused with a named conflict; restarts rejoin", async () => {
+  const keyring = await Keyring.create(parseGossipKey(generateGossipKey()));
+  const nodes: GossipNode[] = [];
+  const start = async (name: string, bindAddress = "127.0.0.1:0") => {
+    const node = await GossipNode.start({ name, bindAddress, keyring, pushPullTimeoutMs: 2_000 });
+    nodes.push(node);
+    return node;
+  };
+  try {
+    const seed = await start("seed");
+    const x = await start("x");
+    await x.join([seed.address]);
+    const impostor = await start("x");
+    let message = "";
+    await assertRejects(async () => {
+      try {
+        await impostor.join([seed.address]);
+      } catch (error) {
+        message = String(error);
+        throw error;
+      }
+    }, "NAME_CONFLICT");
+    assert(message.includes(x.address) && message.includes(impostor.address), message);
+    assertEquals(impostor.members().length, 1, "the refused node merged nothing");
+    assertEquals(seed.members().find((m) => m.name === "x")?.address, x.address, "no flip");
+    // Restart in place (same address), before anyone noticed the old process is gone.
+    const address = x.address;
+    await x.close();
+    const restarted = await start("x", address);
+    assertEquals(await restarted.join([seed.address]), 1);
+    await eventually(
+      "the restarted x is alive at its address",
+      () =>
+        seed.members().some((m) =>
+          m.name === "x" && m.status === "alive" && m.address === address
+        ) &&
+        restarted.members().some((m) => m.name === "seed"),
+    );
+    // Restart at a new address once the old instance left: admitted under its name.
+    await restarted.leave();
+    await restarted.close();
+    await eventually(
+      "seed saw x leave",
+      () => seed.members().some((m) => m.name === "x" && m.status === "left"),
+    );
+    const moved = await start("x");
+    assertEquals(await moved.join([seed.address]), 1);
+    await eventually(
+      "x is alive at its new address",
+      () =>
+        seed.members().some((m) =>
+          m.name === "x" && m.status === "alive" && m.address === moved.address
+        ),
+    );
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});

@@ -249,6 +249,7 @@ Deno.test("driver: a read answer meant for an earlier process or another request
     await roundTrip(second, sent);
     let resolved: number | null = null;
     const read = second.readBarrier().then((index) => (resolved = index));
+    read.catch(() => {}); // awaited below; a failed assertion closes the node first
     await until(() => sent.some((m) => m.type === MessageType.ReadIndex), "the second read");
     const newId = (sent.find((m) => m.type === MessageType.ReadIndex) as { readId: string }).readId;
     assert(newId !== oldId, `read id ${newId} repeats across restarts`);
@@ -500,4 +501,72 @@ Deno.test("core: a follower the transport reports unreachable goes back to probi
   net.core("a").propose(records("y"));
   await net.settle();
   assertEquals(state(), "replicate", "the next answer resumes pipelining");
+});
+
+Deno.test("core: a leader's messages leave before persistence only once its term is saved", async () => {
+  // A single voter wins its election in the same step that starts it: its term is not
+  // durable yet, so nothing it sends may leave before the Ready is persisted.
+  const store = new MemoryLog();
+  const core = new RaftCore({
+    id: "a",
+    store,
+    random: fixedRandom,
+    persisted: null,
+    bootstrap: { voters: ["a"], learners: ["l"] },
+  });
+  for (let tick = 0; tick < 20 && core.status().role !== "leader"; tick++) core.tick();
+  assertEquals(core.status().role, "leader");
+  assertEquals(core.takeEarlyMessages(), [], "messages of an unsaved term left early");
+  const ready = core.ready();
+  assert(ready.messages.some((m) => m.type === MessageType.Append), "the append waits");
+  await store.appendEntries(ready.persist.entries);
+  core.advance(ready);
+  const { term, lastIndex } = core.status();
+  core.step({
+    type: MessageType.AppendResponse,
+    from: "l",
+    to: "a",
+    term,
+    success: true,
+    index: lastIndex,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  });
+  core.propose(records("x"));
+  const early = core.takeEarlyMessages();
+  assert(early.some((m) => m.type === MessageType.Append), "a saved term's append leaves early");
+});
+
+Deno.test("driver: a follower whose disk stalls still answers its leader's heartbeats", async () => {
+  const store = new StallingStore();
+  const sent: Message[] = [];
+  const node = follower(store as MemoryLog, new MemoryMeta(), sent);
+  try {
+    await roundTrip(node, sent);
+    store.stalled = true;
+    node.step({
+      type: MessageType.Append,
+      from: "a",
+      to: "b",
+      term: 1,
+      prevIndex: 0,
+      prevTerm: 0,
+      commit: 0,
+      entries: [{
+        term: 1,
+        index: 1,
+        kind: EntryKind.Records,
+        baseOffset: 0,
+        records: records("x"),
+        data: new Uint8Array(),
+      }],
+    });
+    await roundTrip(node, sent); // answered while the append is still stalled
+    assert(!sent.some((m) => m.type === MessageType.AppendResponse), "acknowledged early");
+    store.release();
+    await until(() => sent.some((m) => m.type === MessageType.AppendResponse), "the ack");
+  } finally {
+    store.release();
+    await node.close();
+  }
 });

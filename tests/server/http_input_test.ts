@@ -140,3 +140,18 @@ Deno.test("HTTP: a client that aborts its upload is a 499 client event, not a lo
     await http.close(1000);
   }
 });
+
+Deno.test("HTTP readBody: a body stream that closes before its end, with no error, is CLIENT_CLOSED", async () => {
+  const { EventEmitter } = await import("node:events");
+  const { readBody } = await import("../../server/_http_io.ts");
+  const request = Object.assign(new EventEmitter(), {
+    headers: { "content-length": "10" },
+    resume() {},
+  });
+  // deno-lint-ignore no-explicit-any
+  const body = readBody(request as any, 100);
+  request.emit("data", new Uint8Array(3));
+  request.emit("close"); // some runtimes close without an "error" event: never hang
+  const failure = await body.then(() => null, (error) => error);
+  assertEquals([failure?.code, failure?.httpStatus], ["CLIENT_CLOSED", 499]);
+});

@@ -24,10 +24,17 @@ Deno.test("ops server: probes follow the health state, other paths and methods a
   });
   try {
     const base = `http://127.0.0.1:${ops.port}`;
-    assertEquals(await status(`${base}/healthz`), [200, "ok\n"]);
-    assertEquals(await status(`${base}/readyz`), [503, "not ready\n"]);
+    assertEquals(await status(`${base}/healthz`), [200, '{"status":"ok"}']);
+    const [starting, why] = await status(`${base}/readyz`);
+    assertEquals([starting, JSON.parse(why).status], [503, "not ready"]);
     health.set(ServingStatus.SERVING);
-    assertEquals(await status(`${base}/readyz`), [200, "ready\n"]);
+    assertEquals(await status(`${base}/readyz`), [200, '{"status":"ready"}']);
+    health.writeFailed("Cannot write: the disk is full");
+    assertEquals(await status(`${base}/readyz`), [
+      503,
+      '{"status":"not ready","reason":"Cannot write: the disk is full"}',
+    ]);
+    health.writeSucceeded();
     assertEquals(await status(`${base}/metrics`), [200, "m 1\n"]);
     const [head] = await status(`${base}/healthz`, { method: "HEAD" });
     assertEquals(head, 200);
@@ -78,8 +85,8 @@ Deno.test("ops listener: with mutual TLS, probes and metrics need no certificate
     assertEquals(produced.status, 200);
     await produced.body?.cancel();
 
-    assertEquals(await status(`${node.opsUrl}/healthz`), [200, "ok\n"]);
-    assertEquals(await status(`${node.opsUrl}/readyz`), [200, "ready\n"]);
+    assertEquals(await status(`${node.opsUrl}/healthz`), [200, '{"status":"ok"}']);
+    assertEquals(await status(`${node.opsUrl}/readyz`), [200, '{"status":"ready"}']);
     const [metricsCode, metrics] = await status(`${node.opsUrl}/metrics`);
     assertEquals(metricsCode, 200);
     assert(metrics.includes("strand_records_total"), metrics.slice(0, 400));
@@ -106,4 +113,17 @@ Deno.test("ops listener: with mutual TLS, probes and metrics need no certificate
     anonymous.close();
     assertEquals(await node.stop(), 0, node.output());
   }
+});
+
+Deno.test("ops listener: TLS without --ops-addr says where /metrics went", async () => {
+  await using work = await tempDir();
+  await makeCertificates(`${work.path}/certs`, []);
+  await Deno.mkdir(`${work.path}/data`);
+  const node = await startShipped(work.path, [
+    ...["--rpc-port", "0", "--http-port", "0", "--server-tls-cert-file", "certs/node-1.pem"],
+    ...["--server-tls-key-file", "certs/node-1-key.pem"],
+  ]);
+  assertEquals(await node.stop(), 0, node.output());
+  assert(node.output().includes("/metrics is not served: with TLS on"), node.output());
+  assertEquals(node.opsUrl, undefined);
 });

@@ -68,6 +68,18 @@ Deno.test("shipped permissions: a data dir outside gets one line naming where it
   assertEquals(created, false, "nothing was created outside");
 });
 
+Deno.test("shipped permissions: a data dir that climbs out of ./data is refused", async () => {
+  await using work = await tempDir();
+  await Deno.mkdir(`${work.path}/data`);
+  const result = await runShipped(work.path, ["serve", "--data-dir", "data/../elsewhere"]);
+  assert(
+    assertOneLine(result).startsWith("strand serve: Cannot use --data-dir=data/../elsewhere: "),
+  );
+  let created = true;
+  await Deno.stat(`${work.path}/elsewhere`).catch(() => created = false);
+  assertEquals(created, false, "nothing was created outside");
+});
+
 Deno.test("shipped permissions: STRAND_DATA_DIR outside is refused the same way", async () => {
   await using work = await tempDir();
   const result = await runShipped(work.path, ["serve"], { env: { STRAND_DATA_DIR: "/tmp" } });
