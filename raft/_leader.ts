@@ -219,7 +219,7 @@ export class RaftCore extends CoreBase {
   /**
    * Takes the messages that may leave before the pending Ready is persisted: what a leader
    * sends in a term already saved (AppendEntries, heartbeats, snapshots, TimeoutNow, read
-   * answers) and forwarded reads. A leader's own append counts toward commit only once
+   * answers), forwarded reads and heartbeat answers. A leader's own append counts toward commit only once
    * durable, so followers may write in parallel (Raft thesis §10.2.1), and heartbeats never
    * wait behind the leader's disk. Answers that acknowledge state (votes, appends) wait.
    */
@@ -546,6 +546,9 @@ const EARLY_TYPES: ReadonlySet<number> = new Set([
   MessageType.TimeoutNow,
   MessageType.ReadIndex,
   MessageType.ReadIndexResponse,
+  // It echoes a read round and the (saved) term, and acknowledges no entry: a follower with
+  // a slow disk still confirms its leader, so check-quorum and reads do not wait on its disk.
+  MessageType.HeartbeatResponse,
 ]);
 
 /**

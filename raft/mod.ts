@@ -3,6 +3,15 @@
  * pre-vote, check-quorum, pipelined replication, single-server membership changes, learners,
  * leadership transfer and ReadIndex reads.
  *
+ * Wiring a node (what the agent does): pass `durability: "none"` to {@linkcode RaftNode}
+ * when the log does not fsync each append (it warns and reports it in `status()`), and
+ * `entryBytesMax` = the log's batch limit (refused if an entry could not fit a peer frame);
+ * wire `PeerTransport`'s `onDrop` to {@linkcode RaftNode.reportUnreachable}; pass the node a
+ * TLS certificate names to `PeerTransport.accept(stream, { peerName })`; export
+ * `RaftNode.stats()` and `PeerTransport.stats()` as metrics. A proposal rejected with
+ * `UNKNOWN_OUTCOME` was appended and may still commit. Peer frames are CRC32C-checked
+ * (wire version 2: not compatible with version-1 nodes).
+ *
  * @example
  * ```ts
  * import { RaftCore } from "./raft/mod.ts";

@@ -536,3 +536,37 @@ Deno.test("core: a leader's messages leave before persistence only once its term
   const early = core.takeEarlyMessages();
   assert(early.some((m) => m.type === MessageType.Append), "a saved term's append leaves early");
 });
+
+Deno.test("driver: a follower whose disk stalls still answers its leader's heartbeats", async () => {
+  const store = new StallingStore();
+  const sent: Message[] = [];
+  const node = follower(store as MemoryLog, new MemoryMeta(), sent);
+  try {
+    await roundTrip(node, sent);
+    store.stalled = true;
+    node.step({
+      type: MessageType.Append,
+      from: "a",
+      to: "b",
+      term: 1,
+      prevIndex: 0,
+      prevTerm: 0,
+      commit: 0,
+      entries: [{
+        term: 1,
+        index: 1,
+        kind: EntryKind.Records,
+        baseOffset: 0,
+        records: records("x"),
+        data: new Uint8Array(),
+      }],
+    });
+    await roundTrip(node, sent); // answered while the append is still stalled
+    assert(!sent.some((m) => m.type === MessageType.AppendResponse), "acknowledged early");
+    store.release();
+    await until(() => sent.some((m) => m.type === MessageType.AppendResponse), "the ack");
+  } finally {
+    store.release();
+    await node.close();
+  }
+});

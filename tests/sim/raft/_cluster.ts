@@ -188,13 +188,17 @@ export class SimCluster {
     if (store === null) throw new Error(`node ${node.id} persists without open stores`);
     const { restart, truncateFrom, entries } = ready.persist;
     if (restart !== null) {
+      // As the driver: the snapshot's state (with the restart point) before the restart.
+      if (ready.state !== null) store.meta.save(encodePersistentState(ready.state));
       store.entries.restartAt(restart.index, restart.term, restart.nextOffset);
       // The entries before the restart point are skipped, not applied: offsets resume there.
       node.appliedNextOffset = restart.nextOffset;
       node.appliedIndex = restart.index;
     }
     if (truncateFrom !== null) store.entries.truncateSuffix(truncateFrom);
-    if (ready.state !== null) store.meta.save(encodePersistentState(ready.state));
+    if (ready.state !== null && restart === null) {
+      store.meta.save(encodePersistentState(ready.state));
+    }
     if (entries.length > 0) store.entries.appendEntries(entries);
   }
 
