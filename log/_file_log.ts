@@ -514,13 +514,15 @@ export class FileLog implements EntryStore, RecordLog {
   // ---- helpers ---------------------------------------------------------------------------
 
   /**
-   * Checks a trusted index that a read failed through against its store (once per segment);
-   * if it was wrong, reads use the rebuilt index at once and the file is rewritten in turn.
+   * Checks a trusted index that a read failed through against its store (once per segment),
+   * reporting damaged frames found; if the index was wrong, reads use the rebuilt one at once
+   * and the file is rewritten in turn. True if the index changed.
    */
   #repairIndex(segment: Segment): boolean {
-    const event = checkIndexAgainstStore(segment, segment === this.#active());
-    if (event === null) return false;
-    recoveryReport(this.#options.observer)(event);
+    const check = checkIndexAgainstStore(segment, segment === this.#active());
+    const report = recoveryReport(this.#options.observer);
+    for (const event of check.events) report(event);
+    if (!check.rebuilt) return false;
     this.#task(async () => {
       if (!this.#segments.includes(segment)) return;
       await segment.persistRebuiltIndex();

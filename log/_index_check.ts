@@ -14,16 +14,27 @@ import { INDEX_ENTRY_BYTES } from "./_codec.ts";
 import type { RecoveryEvent } from "./_options.ts";
 import { type DamagedRange, scanStore } from "./_scan.ts";
 import type { Segment } from "./_segment.ts";
+import { corruptEvent } from "./_recovery_events.ts";
+
+/** What checking an index against its store found. */
+export interface IndexCheck {
+  /** Reads now use an index rebuilt from the store (the file's disagreed). */
+  readonly rebuilt: boolean;
+  /** To report: damaged frames the walk found (kept as they are) and the rebuild. */
+  readonly events: readonly RecoveryEvent[];
+}
+
+const UNCHANGED: IndexCheck = { rebuilt: false, events: [] };
 
 /**
- * Checks `segment`'s index against its store (once per process and segment). Returns the
- * event to report if the index was wrong and reads now use the rebuilt one; null if the index
- * agrees with the store (or was checked before, or the store cannot be walked to the
- * segment's extent). `active`: the segment appends go to, whose index file may hold entries
- * of a group being written past the visible extent; those are kept as they are.
+ * Checks `segment`'s index against its store (once per process and segment). Reads use a
+ * rebuilt index from then on if the file's disagrees with the verified frames; damaged frames
+ * found on the way are reported. Nothing changes if the index was checked before or the store
+ * cannot be walked to the segment's extent. `active`: the segment appends go to, whose index
+ * file may hold entries of a group being written past the visible extent; those are kept.
  */
-export function checkIndexAgainstStore(segment: Segment, active: boolean): RecoveryEvent | null {
-  if (segment.indexVerified) return null;
+export function checkIndexAgainstStore(segment: Segment, active: boolean): IndexCheck {
+  if (segment.indexVerified) return UNCHANGED;
   segment.indexVerified = true;
   const extent = segment.extent;
   const bounds = {
@@ -34,13 +45,16 @@ export function checkIndexAgainstStore(segment: Segment, active: boolean): Recov
   const scan = scanStore(segment, extent.storeBytes, bounds, false);
   const walked = scan.tail === null && scan.extent.entryCount === extent.entryCount &&
     scan.extent.nextOffset === extent.nextOffset;
-  if (!walked) return null;
+  if (!walked) return UNCHANGED;
+  const events = scan.damaged.map((range) =>
+    corruptEvent(segment.storePath, range, "while reading")
+  );
   const visibleBytes = extent.entryCount * INDEX_ENTRY_BYTES;
   const file = segment.readIndexFile();
   const rebuilt = scan.index.slice();
   keepFileTermsOfDamaged(rebuilt, file, segment.baseIndex, scan.damaged);
   const differs = firstDifference(rebuilt, file.subarray(0, visibleBytes));
-  if (differs < 0) return null;
+  if (differs < 0) return { rebuilt: false, events };
   const inFlight = active ? file.subarray(Math.min(visibleBytes, file.length)) : new Uint8Array(0);
   const entries = new Uint8Array(rebuilt.length + inFlight.length);
   entries.set(rebuilt);
@@ -50,7 +64,13 @@ export function checkIndexAgainstStore(segment: Segment, active: boolean): Recov
     `with the verified frames of the store`;
   const message = `Rebuilt the index of ${segment.storePath} from its store while reading: ` +
     `${reason}; the index file is rewritten`;
-  return { kind: "index_rebuilt", storePath: segment.storePath, reason, message };
+  const event: RecoveryEvent = {
+    kind: "index_rebuilt",
+    storePath: segment.storePath,
+    reason,
+    message,
+  };
+  return { rebuilt: true, events: [...events, event] };
 }
 
 /**

@@ -77,7 +77,8 @@ export interface LogObserver {
   /** Called after each timer-driven fsync of the `interval` policy, with its duration. */
   readonly onIntervalSync?: (event: { readonly fsyncMs: number }) => void;
   /**
-   * Called while opening, for each damage recovery found (see {@linkcode RecoveryEvent}).
+   * Called for each damage found while opening, or when a read failed and a trusted index was
+   * checked against its store (see {@linkcode RecoveryEvent}). Must not throw.
    * Default: the event's message is written to stderr, so damage is never silent.
    */
   readonly onRecovery?: (event: RecoveryEvent) => void;

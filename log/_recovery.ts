@@ -24,7 +24,8 @@ import {
   type SegmentHeader,
 } from "./_codec.ts";
 import type { LogObserver, RecoveryEvent } from "./_options.ts";
-import { type DamagedRange, scanStore, type TornTail } from "./_scan.ts";
+import { corruptEvent, tailEvent } from "./_recovery_events.ts";
+import { scanStore } from "./_scan.ts";
 import { ignoreNotFound, readFully, Segment, type SegmentExtent, syncDir } from "./_segment.ts";
 import { EntryKind, LogError } from "./types.ts";
 
@@ -247,7 +248,7 @@ async function recoverSegment(
         `from a replica or a backup`,
     );
   }
-  for (const range of scan.damaged) report(corruptEvent(segment.storePath, range));
+  for (const range of scan.damaged) report(corruptEvent(segment.storePath, range, "at open"));
   if (scan.tail !== null) {
     report(tailEvent(segment.storePath, scan.tail, next !== null));
     await segment.truncateFiles(0, scan.tail.position);
@@ -255,27 +256,4 @@ async function recoverSegment(
   await segment.rewriteIndex(scan.index);
   segment.closeWriters();
   return segment;
-}
-
-function corruptEvent(storePath: string, range: DamagedRange): RecoveryEvent {
-  const offsets = range.endOffset > range.firstOffset
-    ? `offsets ${range.firstOffset} to ${range.endOffset - 1}`
-    : "no records";
-  const message = `Found damaged entries ${range.firstIndex} to ${range.endIndex - 1} ` +
-    `(${offsets}) in ${storePath}: ${range.bytes} bytes at position ${range.position} hold ` +
-    `${range.reason}, and intact entries follow. They are kept, never cut: reads of them fail ` +
-    `with CORRUPT and their offsets are never reused. Restore them from a replica or a backup ` +
-    `if they matter`;
-  return { kind: "corrupt", storePath, ...range, message };
-}
-
-function tailEvent(storePath: string, tail: TornTail, sealed: boolean): RecoveryEvent {
-  const message = sealed
-    ? `Cut ${tail.bytes} bytes after the last entry of sealed segment ${storePath} ` +
-      `(${tail.reason}): they hold no entry`
-    : `Cut the torn tail of ${storePath} left by a write the crash interrupted: ${tail.bytes} ` +
-      `bytes from position ${tail.position} (${tail.reason}), from entry ${tail.firstIndex} ` +
-      `and offset ${tail.firstOffset} on; nothing valid follows it. Appends not yet durable ` +
-      `when the process stopped are lost; the next record gets offset ${tail.firstOffset}`;
-  return { kind: "tail_cut", storePath, ...tail, message };
 }

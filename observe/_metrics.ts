@@ -53,7 +53,7 @@ export interface GroupCommitEvent {
 export interface LogObserver {
   /** Called after each group commit; must be cheap and must not throw. */
   onGroupCommit(event: GroupCommitEvent): void;
-  /** Called while the log opens, for each damage recovery found (log/'s `RecoveryEvent`). */
+  /** Called for each damage the log finds, at open or on a failed read (log/'s `RecoveryEvent`). */
   onRecovery?(event: LogRecoveryEvent): void;
 }
 
@@ -393,13 +393,14 @@ export class Metrics {
   #createRecoveryCounters(): (event: LogRecoveryEvent) => void {
     const events = this.counter({
       name: "strand_log_recovery_events_total",
-      help: "Damage the log's recovery found at open: corrupt (damaged entries kept, reading " +
-        "DATA_LOSS), tail_cut (a torn tail cut), index_rebuilt (an index disagreed with its store).",
+      help: "Damage the log found at open or when a read failed: corrupt (damaged entries " +
+        "kept, reading DATA_LOSS), tail_cut (a torn tail cut), index_rebuilt (an index " +
+        "disagreed with its store).",
       labelNames: ["kind"],
     });
     const corrupt = this.counter({
       name: "strand_log_recovery_corrupt_records_total",
-      help: "Record offsets recovery kept as damaged (reads of them fail with DATA_LOSS).",
+      help: "Record offsets found damaged and kept (reads of them fail with DATA_LOSS).",
     });
     const cut = this.counter({
       name: "strand_log_recovery_cut_bytes_total",

@@ -6,6 +6,7 @@
 import type {
   Action,
   Authorize,
+  ClusterHooks,
   CommitLog,
   Logger,
   RequestObserver,
@@ -28,6 +29,8 @@ export class ServiceContext {
   readonly observe: RequestObserver;
   /** The cluster's members for GetServers. */
   readonly servers: () => ServerInfo[] | Promise<ServerInfo[]>;
+  /** The cluster behind the log, or null on a single node. */
+  readonly cluster: ClusterHooks | null;
   /** Consume streams now waiting for their client to read what they already wrote. */
   streamsWaitingForClient = 0;
   /** Connection counts of the node's listeners by name ("rpc", "http"), for metrics. */
@@ -46,6 +49,7 @@ export class ServiceContext {
     this.authorize = deps.authorize ?? (() => true);
     this.observe = deps.observe ?? (() => {});
     this.servers = deps.servers ?? self;
+    this.cluster = deps.cluster ?? null;
   }
 
   /** Aborts when the server starts shutting down. */

@@ -9,7 +9,7 @@ import type {
   ServerWritableStream,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { status as GrpcStatus } from "@grpc/grpc-js";
+import { Metadata, status as GrpcStatus } from "@grpc/grpc-js";
 import type {
   ConsumeRequest,
   ConsumeResponse,
@@ -18,7 +18,15 @@ import type {
   ProduceResponse,
 } from "../proto/mod.ts";
 import type { ServiceContext } from "./_context.ts";
-import { grpcStatusName, outOfRange, serviceError, toServiceError } from "./_errors.ts";
+import {
+  grpcStatusName,
+  isRetryable,
+  outOfRange,
+  type ServiceError,
+  serviceError,
+  toServiceError,
+} from "./_errors.ts";
+import { FORWARDED_METADATA_KEY, LEADER_ADDR_KEY, LEADER_ID_KEY } from "./_types.ts";
 import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import { pipelineProduce, streamRecords } from "./_grpc_stream.ts";
 
@@ -48,9 +56,39 @@ async function unary<Response>(
     if (failure.httpStatus >= 500 && failure.grpcStatus !== GrpcStatus.UNAVAILABLE) {
       ctx.logger.error(`${method} failed`, { error: String(error) });
     }
-    callback({ code: failure.grpcStatus, details: failure.message });
+    callback({
+      code: failure.grpcStatus,
+      details: failure.message,
+      metadata: leaderMetadata(ctx, failure),
+    });
     observe(ctx, method, started, failure.grpcStatus);
   }
+}
+
+/**
+ * Trailing metadata naming the leader, on failures worth retrying in a cluster (the client
+ * may go to the leader directly), and a retry hint.
+ */
+export function leaderMetadata(ctx: ServiceContext, failure: ServiceError): Metadata {
+  const metadata = new Metadata();
+  if (!isRetryable(failure) || ctx.cluster === null) return metadata;
+  const leader = ctx.cluster.leader();
+  if (leader !== null) {
+    metadata.set(LEADER_ID_KEY, leader.id);
+    metadata.set(LEADER_ADDR_KEY, leader.rpcAddr);
+  }
+  return metadata;
+}
+
+/**
+ * The end of what this node may report as written: in a cluster, before saying "not written
+ * yet", confirm with the leader (ReadIndex) that nothing more was committed elsewhere.
+ */
+export async function confirmedEnd(ctx: ServiceContext, offset: number): Promise<number> {
+  const next = ctx.log.nextOffset();
+  if (offset < next || ctx.cluster === null) return next;
+  await ctx.cluster.readBarrier();
+  return ctx.log.nextOffset();
 }
 
 async function produce(
@@ -59,7 +97,10 @@ async function produce(
 ): Promise<ProduceResponse> {
   await ctx.admit(subjectOf(call), "produce");
   const values = valuesOf(call.request);
-  const { baseOffset } = await ctx.log.append(values);
+  const forwarded = ctx.cluster !== null && call.metadata.get(FORWARDED_METADATA_KEY).length > 0;
+  const { baseOffset } = forwarded
+    ? await ctx.cluster!.appendHere(values)
+    : await ctx.log.append(values);
   return { offset: baseOffset, count: values.length };
 }
 
@@ -70,7 +111,7 @@ async function consume(
   await ctx.admit(subjectOf(call), "consume");
   const offset = reachableOffset(ctx, call.request);
   const first = ctx.log.firstOffset();
-  const next = ctx.log.nextOffset();
+  const next = await confirmedEnd(ctx, offset);
   if (offset < first || offset >= next) throw outOfRange(offset, first, next);
   return { record: toRecordMessage(ctx.log.read(offset)) };
 }
@@ -104,6 +145,8 @@ async function consumeStream(
   try {
     await ctx.admit(subjectOf(call), "consume");
     reachableOffset(ctx, call.request);
+    // A stream that ends at the end must see every record acknowledged before it started.
+    if (call.request.stopAtEnd) await confirmedEnd(ctx, Infinity);
     await streamRecords(ctx, call, stop.signal);
     if (cancelled) status = GrpcStatus.CANCELLED;
     else if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
@@ -111,7 +154,10 @@ async function consumeStream(
   } catch (error) {
     const failure = toServiceError(error);
     status = failure.grpcStatus;
-    if (!cancelled) call.emit("error", { code: status, details: failure.message });
+    if (!cancelled) {
+      const metadata = leaderMetadata(ctx, failure);
+      call.emit("error", { code: status, details: failure.message, metadata });
+    }
   } finally {
     ctx.shutdownSignal.removeEventListener("abort", onShutdown);
     call.off("cancelled", onCancel);

@@ -15,6 +15,7 @@ import {
   sendJson,
 } from "./_http_io.ts";
 import { streamHttpRecords } from "./_http_stream.ts";
+import { confirmedEnd } from "./_grpc.ts";
 import type { Service } from "./_service.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -37,10 +38,12 @@ function subjectOf(request: IncomingMessage): string {
   return Array.isArray(name) ? name.join(",") : name;
 }
 
-function readRecord(service: Service, offset: bigint): ServedRecord {
+async function readRecord(service: Service, offset: bigint): Promise<ServedRecord> {
   const log = service.context.log;
   const first = log.firstOffset();
-  const next = log.nextOffset();
+  // Past 2^53 no log reaches: no need to ask the leader where the end is.
+  const safe = offset <= BigInt(Number.MAX_SAFE_INTEGER);
+  const next = safe ? await confirmedEnd(service.context, Number(offset)) : log.nextOffset();
   if (offset < BigInt(first) || offset >= BigInt(next)) throw outOfRange(offset, first, next);
   return log.read(Number(offset));
 }
@@ -73,7 +76,7 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       const json = await body(request, true);
       const offset = parseDecimal(json.offset, "offset");
       await service.context.admit(subjectOf(request), "consume");
-      const { value, offset: at } = recordJson(readRecord(service, offset));
+      const { value, offset: at } = recordJson(await readRecord(service, offset));
       sendJson(response, 200, { record: { value, offset: at } });
     }],
     ["POST /v1/records", async (request, response) => {
@@ -90,6 +93,9 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
     }],
     ["GET /v1/records", async (request, response, url) => {
       await service.context.admit(subjectOf(request), "consume");
+      const follow = url.searchParams.get("follow");
+      // Without follow the stream ends at the end: it must include every acknowledged record.
+      if (follow !== "true" && follow !== "1") await confirmedEnd(service.context, Infinity);
       await streamHttpRecords(service.context, { request, response, url });
     }],
     ["GET /healthz", (_request, response) => sendJson(response, 200, { status: "ok" })],
@@ -110,5 +116,5 @@ export async function getRecordByPath(
 ): Promise<void> {
   const offset = parseDecimal(offsetText, "offset");
   await service.context.admit(subjectOf(request), "consume");
-  sendJson(response, 200, recordJson(readRecord(service, offset)));
+  sendJson(response, 200, recordJson(await readRecord(service, offset)));
 }

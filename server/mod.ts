@@ -19,7 +19,9 @@
 export type {
   Action,
   Authorize,
+  ClusterHooks,
   CommitLog,
+  LeaderInfo,
   Logger,
   RequestEvent,
   RequestObserver,
@@ -27,7 +29,7 @@ export type {
   ServerInfo,
   ServiceDeps,
 } from "./_types.ts";
-export { silentLogger } from "./_types.ts";
+export { FORWARDED_METADATA_KEY, LEADER_ADDR_KEY, LEADER_ID_KEY, silentLogger } from "./_types.ts";
 export { Service } from "./_service.ts";
 export type { ServiceContext } from "./_context.ts";
 export {
