@@ -6,24 +6,11 @@ import { assert, assertEquals, makeCertificates } from "../security/_helpers.ts"
 import { runCli, serve, type ServedNode } from "../security/_serve.ts";
 import { tempDir } from "../e2e/_node.ts";
 
-/** Starts one node in `dir/name` with `args` (and the files it reads). */
+/** Starts one single (not clustered) node in `dir/name` with `args` (and the files it reads). */
 async function node(dir: string, name: string, files: string[], args: string[]) {
   const dataDir = `${dir}/${name}`;
   await Deno.mkdir(dataDir);
-  const served = await serve(dataDir, files, [
-    ...args,
-    "--bind-addr",
-    "127.0.0.1:0",
-    "--bootstrap",
-  ]);
-  try {
-    // Writable once it leads its one-voter cluster.
-    await served.waitFor('"role":"leader"');
-  } catch (error) {
-    await served.stop();
-    throw error;
-  }
-  return served;
+  return await serve(dataDir, files, [...args, "--bind-addr", "127.0.0.1:0"]);
 }
 
 /** Runs the CLI and checks it failed with exit 1 and one line of stderr holding `expected`. */
