@@ -19,7 +19,7 @@ import type {
 } from "@grpc/grpc-js";
 import type { RequestListener } from "node:http";
 import type { ServerOptions as HttpsOptions } from "node:https";
-import { type LogOptions, openLog } from "../log/mod.ts";
+import { type LogOptions, openLog, type RecoveryEvent } from "../log/mod.ts";
 import {
   type Authorize,
   type HttpHandler,
@@ -29,6 +29,7 @@ import {
   silentLogger,
   startGrpcServer,
   startHttpServer,
+  startOpsServer,
 } from "../server/mod.ts";
 import {
   type Metrics,
@@ -40,6 +41,36 @@ import {
   withGroupCommitSpans,
 } from "../observe/mod.ts";
 import { LocalCommitLog } from "./_local_log.ts";
+import type { ChannelCredentials } from "@grpc/grpc-js";
+import type { FileLog } from "../log/mod.ts";
+import type { PeerStream } from "../raft/mod.ts";
+import { Cluster, RAFT_STATE_FILE } from "./_cluster.ts";
+import { Forwarder } from "./_forward.ts";
+
+export { ClusterStartError } from "./_cluster.ts";
+
+/** How the node takes part in a cluster (see `strand serve --help`). */
+export interface ClusterConfig {
+  /** Create a new cluster on an empty data dir (a no-op when Raft state exists). */
+  bootstrap: boolean;
+  /** Gossip addresses of members to join; a node with them never bootstraps itself. */
+  joinAddrs: string[];
+  /** Gossip port on `bindHost` (UDP and TCP); 0 picks a free one. */
+  gossipPort: number;
+  /** The shared gossip key (32 bytes), or null for a key that authenticates nothing. */
+  gossipKey: Uint8Array | null;
+  /** Credentials for forwarding produce requests to the leader's gRPC port. */
+  forwardCredentials?: ChannelCredentials;
+  /** Dials peers' Raft ports (mutual TLS when configured). */
+  dialPeer?: (address: string) => Promise<PeerStream>;
+  /** Listens for peers (mutual TLS when configured). */
+  listenPeers?: (
+    host: string,
+    accept: (stream: PeerStream) => void,
+  ) => Promise<{ port: number; close(): void }>;
+  /** Raft tick in milliseconds (default the driver's). */
+  tickMs?: number;
+}
 
 /** Everything a node needs to start. */
 export interface AgentConfig {
@@ -71,6 +102,16 @@ export interface AgentConfig {
   serverCredentials?: ServerCredentials;
   /** HTTPS options for the HTTP API (plain HTTP when absent). */
   httpTls?: HttpsOptions;
+  /**
+   * Cluster settings. The node runs Raft and gossip when `bootstrap` is set, join addresses
+   * are given, or the data dir holds Raft state; otherwise it is a single node as before.
+   */
+  cluster?: ClusterConfig;
+  /**
+   * The operations listener (plain HTTP: /healthz, /readyz and, with `metrics`, /metrics).
+   * With TLS on the HTTP API, /metrics is served only here. Absent: no such listener.
+   */
+  ops?: { host: string; port: number };
   /** Extra HTTP routes, e.g. "GET /metrics". */
   httpRoutes?: Record<string, HttpHandler>;
   /** How long shutdown waits for in-flight requests before cutting them. Default 5000. */
@@ -89,8 +130,14 @@ export interface Agent {
   readonly rpcPort: number;
   /** The bound HTTP port. */
   readonly httpPort: number;
+  /** The bound operations port (undefined without `ops`). */
+  readonly opsPort: number | undefined;
   /** The service behind both servers (health, shutdown state). */
   readonly service: Service;
+  /** The cluster part, when the node runs in a cluster. */
+  readonly cluster: Cluster | null;
+  /** The bound gossip address ("" on a single node). */
+  readonly gossipAddr: string;
   /** Stops in reverse setup order: not serving, drain servers, wake streams, close the log. */
   shutdown(): Promise<void>;
 }
@@ -133,6 +180,22 @@ function scheduleRetention(
   return () => clearInterval(timer);
 }
 
+/**
+ * Logs what the log's recovery found (a kept damaged range at error: acknowledged records
+ * read DATA_LOSS; a cut torn tail and a rebuilt index at warn), then counts it.
+ */
+function logRecovery(
+  logger: Logger,
+  count: ((event: RecoveryEvent) => void) | undefined,
+): (event: RecoveryEvent) => void {
+  return (event) => {
+    const { message, ...fields } = event;
+    if (event.kind === "corrupt") logger.error(message, fields);
+    else logger.warn(message, fields);
+    count?.(event);
+  };
+}
+
 /** Spans per call, and open streams counted, for the log service's handlers. */
 function tracedService(metrics: Metrics) {
   return (definition: ServiceDefinition, implementation: UntypedServiceImplementation) =>
@@ -144,27 +207,115 @@ function tracedListener(metrics: Metrics) {
   return (listener: RequestListener) => traceHttpListener(listener, { metrics });
 }
 
+/**
+ * /metrics on the data port only without TLS: once clients need certificates, any certificate
+ * from the CA could scrape it, so it moves to the operations listener (`ops`).
+ */
+function dataPortMetrics(config: AgentConfig) {
+  return config.metrics && !config.httpTls ? metricsRoutes(config.metrics) : {};
+}
+
+/** Whether the node runs in a cluster: asked to, or it was a member before. */
+async function isClustered(config: AgentConfig): Promise<boolean> {
+  const cluster = config.cluster;
+  if (cluster === undefined) return false;
+  if (cluster.bootstrap || cluster.joinAddrs.length > 0) return true;
+  try {
+    await Deno.stat(`${config.dataDir}/${RAFT_STATE_FILE}`);
+    return true;
+  } catch {
+    // Missing: never a member. Unreadable: opening the log reports the data dir's problem.
+    return false;
+  }
+}
+
+/** Log options for a cluster member: retention is Raft's business, never the log's own. */
+function clusterLogOptions(config: AgentConfig, logger: Logger): LogOptions {
+  const { retentionBytes, retentionMs, ...rest } = config.log ?? {};
+  if (retentionBytes !== undefined || retentionMs !== undefined) {
+    logger.warn(
+      "retention is not applied in a cluster yet: --retention-bytes and --retention-ms are ignored and every record is kept",
+    );
+  }
+  return rest;
+}
+
+interface Storage {
+  commitLog: LocalCommitLog | Cluster["commitLog"];
+  cluster: Cluster | null;
+  undo: Undo;
+}
+
+/** Opens the log and, in a cluster, starts Raft on it. */
+async function openStorage(
+  config: AgentConfig,
+  logger: Logger,
+  observer: NonNullable<LogOptions["observer"]>,
+): Promise<Storage> {
+  const clustered = await isClustered(config);
+  const logOptions = clustered ? clusterLogOptions(config, logger) : config.log;
+  const log: FileLog = await openLog(`${config.dataDir}/log`, { ...logOptions, observer });
+  config.metrics?.registerLogStats(() => log.stats());
+  if (!clustered) {
+    const local = new LocalCommitLog(log);
+    const stopRetention = scheduleRetention(log, config, logger);
+    const undo = async () => {
+      stopRetention();
+      local.close();
+      await log.close();
+    };
+    return { commitLog: local, cluster: null, undo };
+  }
+  const settings = config.cluster!;
+  const forwarder = new Forwarder(
+    settings.forwardCredentials ? { credentials: settings.forwardCredentials } : {},
+  );
+  let cluster: Cluster;
+  try {
+    cluster = await Cluster.open(log, {
+      nodeName: config.nodeName,
+      dataDir: config.dataDir,
+      bindHost: config.bindHost,
+      gossipPort: settings.gossipPort,
+      joinAddrs: settings.joinAddrs,
+      gossipKey: settings.gossipKey,
+      logger,
+      forwarder,
+      ...(settings.dialPeer ? { dialPeer: settings.dialPeer } : {}),
+      ...(settings.listenPeers ? { listenPeers: settings.listenPeers } : {}),
+      ...(settings.tickMs ? { tickMs: settings.tickMs } : {}),
+    });
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+  const undo = async () => {
+    forwarder.close();
+    await cluster.close();
+    await log.close();
+  };
+  return { commitLog: cluster.commitLog, cluster, undo };
+}
+
 /** Starts a node; resolves once it serves (health SERVING). */
 export async function startAgent(config: AgentConfig): Promise<Agent> {
   const logger = config.logger ?? silentLogger;
   const graceMs = config.shutdownGraceMs ?? 5000;
-  let commitLog: LocalCommitLog | undefined;
+  let commitLog: LocalCommitLog | Cluster["commitLog"] | undefined;
+  let cluster: Cluster | null = null;
   let service: Service | undefined;
   let rpcPort = 0;
   let httpPort = 0;
+  let opsPort: number | undefined;
   const undos = await runSteps([
     async () => {
       const metrics = config.metrics;
-      const observer = metrics ? { observer: withGroupCommitSpans(metrics.logObserver) } : {};
-      const log = await openLog(`${config.dataDir}/log`, { ...config.log, ...observer });
-      metrics?.registerLogStats(() => log.stats());
-      commitLog = new LocalCommitLog(log);
-      const stopRetention = scheduleRetention(log, config, logger);
-      return async () => {
-        stopRetention();
-        commitLog!.close();
-        await log.close();
-      };
+      const traced = metrics ? withGroupCommitSpans(metrics.logObserver) : undefined;
+      const observer = { ...traced, onRecovery: logRecovery(logger, traced?.onRecovery) };
+      const storage = await openStorage(config, logger, observer);
+      commitLog = storage.commitLog;
+      cluster = storage.cluster;
+      return storage.undo;
     },
     () => {
       const metrics = config.metrics;
@@ -175,16 +326,62 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         logger,
         ...(config.authorize ? { authorize: config.authorize } : {}),
         ...(observe ? { observe } : {}),
+        ...(cluster ? { cluster: cluster.hooks(), servers: () => cluster!.servers() } : {}),
       }, { nodeId: config.nodeName });
       const context = service.context;
       metrics?.gauge({
         name: "strand_consume_streams_waiting",
-        help: "ConsumeStreams paused because their client has not read what they sent.",
+        help: "Streams paused because their client has not read what they sent (window or " +
+          "the server's per-connection socket bound).",
         collect() {
           this.set(context.streamsWaitingForClient);
         },
       });
+      metrics?.gauge({
+        name: "strand_connections_open",
+        help: "Connections open now, by listener (rpc, http).",
+        labelNames: ["listener"],
+        collect() {
+          for (const [name, stats] of context.connectionStats) {
+            this.set({ listener: name }, stats.open);
+          }
+        },
+      });
+      metrics?.gauge({
+        name: "strand_connections_dropped",
+        help: "Connections closed or not accepted since start, by listener and reason " +
+          "(cap, handshake_timeout, unknown_protocol, accept_error).",
+        labelNames: ["listener", "reason"],
+        collect() {
+          for (const [listener, s] of context.connectionStats) {
+            this.set({ listener, reason: "cap" }, s.refusedAtCap);
+            this.set({ listener, reason: "handshake_timeout" }, s.handshakeTimeouts);
+            this.set({ listener, reason: "unknown_protocol" }, s.unknownProtocol);
+            this.set({ listener, reason: "accept_error" }, s.acceptErrors);
+          }
+        },
+      });
       return Promise.resolve(() => service!.beginShutdown());
+    },
+    async () => {
+      // Before the data ports and closed after them: /readyz says 503 while they drain.
+      if (!config.ops) {
+        if (config.httpTls && config.metrics) {
+          logger.warn(
+            "/metrics is not served: with TLS on it is served only on the operations " +
+              "listener; set --ops-addr (e.g. 0.0.0.0:8403) for probes and Prometheus",
+          );
+        }
+        return () => {};
+      }
+      const metricsRoute = config.metrics ? metricsRoutes(config.metrics)["GET /metrics"] : null;
+      const ops = await startOpsServer({
+        ...config.ops,
+        health: service!.health,
+        routes: metricsRoute ? { "/metrics": metricsRoute } : {},
+      });
+      opsPort = ops.port;
+      return () => ops.close();
     },
     async () => {
       const grpc = await startGrpcServer(service!, {
@@ -202,23 +399,38 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         port: config.httpPort,
         ...(config.httpTls ? { tls: config.httpTls } : {}),
         ...(config.metrics ? { wrapListener: tracedListener(config.metrics) } : {}),
-        routes: { ...(config.metrics ? metricsRoutes(config.metrics) : {}), ...config.httpRoutes },
+        routes: { ...dataPortMetrics(config), ...config.httpRoutes },
       });
       httpPort = http.port;
       return () => http.close(graceMs);
     },
+    async () => {
+      // Announced last: members learn this node's RPC address only once it serves.
+      await cluster?.startGossip(service!.rpcAddr);
+      return () => {};
+    },
   ]);
+  const member = cluster as Cluster | null;
   service!.setServing();
   let stopped: Promise<void> | null = null;
   return {
     rpcPort,
     httpPort,
+    opsPort,
     service: service!,
+    cluster: member,
+    gossipAddr: member?.gossipAddress ?? "",
     shutdown() {
-      // Begin shutdown first (health NOT_SERVING, streams end), then drain servers, then
-      // close the log: the reverse of setup, with the service step pulled to the front.
-      service!.beginShutdown();
-      stopped ??= unwind(undos);
+      // A cluster member first hands over leadership and announces its leave. Then shutdown
+      // begins (health NOT_SERVING, streams end), servers drain, Raft and the log close: the
+      // reverse of setup, with the service step pulled to the front.
+      stopped ??= (async () => {
+        await member?.leave().catch((error) =>
+          logger.warn("cluster: leaving failed", { error: String(error) })
+        );
+        service!.beginShutdown();
+        await unwind(undos);
+      })();
       return stopped;
     },
   };

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { CliError } from "./_errors.ts";
+import { checkReadable } from "./_permissions.ts";
 
 /** Every `serve` setting, by its flag name (without `--`). */
 export const serveKeys = {
@@ -14,6 +15,7 @@ export const serveKeys = {
   "bind-addr": "string",
   "rpc-port": "integer",
   "http-port": "integer",
+  "ops-addr": "string",
   "start-join-addrs": "list",
   "bootstrap": "boolean",
   "acl-model-file": "string",
@@ -57,6 +59,7 @@ export function readEnv(): RawSettings {
 
 /** Parses a YAML (or JSON, a subset of YAML) config file of `key: value` settings. */
 export async function readConfigFile(path: string): Promise<RawSettings> {
+  checkReadable("config-file", path);
   let text: string;
   try {
     text = await Deno.readTextFile(path);

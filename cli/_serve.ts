@@ -3,9 +3,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Agent, startAgent } from "../agent/mod.ts";
+import { type Agent, ClusterStartError, startAgent } from "../agent/mod.ts";
+import { DiscoveryError } from "../discovery/mod.ts";
 import { type RawSettings, readConfigFile, readEnv, type ServeKey, serveKeys } from "./_config.ts";
-import { CliError } from "./_errors.ts";
+import { CliError, dataDirError } from "./_errors.ts";
+import { SHIPPED_WRITE_PATHS } from "./_permissions.ts";
 import { createLogger, Metrics, redactSecrets } from "../observe/mod.ts";
 import type { Logger } from "../server/mod.ts";
 import { SecurityError, SecurityState } from "../security/mod.ts";
@@ -28,6 +30,9 @@ Options:
                             (default 127.0.0.1:8401)
   --rpc-port PORT           gRPC port (default 8400; 0 = any free port)
   --http-port PORT          JSON/HTTP port (default 8402; 0 = any free port)
+  --ops-addr HOST:PORT      operations listener, plain HTTP without client certificates:
+                            only /healthz, /readyz and /metrics (default: none; with TLS
+                            on, /metrics is served only there)
   --fsync POLICY            always | interval=<ms> | never (default always)
   --segment-bytes-max N     roll segments at N bytes (default 64 MiB)
   --record-bytes-max N      largest record accepted (default 1 MiB)
@@ -35,8 +40,10 @@ Options:
   --retention-ms N          delete segments older than N ms (default: keep all)
   --log-level LEVEL         debug | info | warn | error (default info)
   --log-format FORMAT       json | text (default: json, text when stderr is a terminal)
-  --bootstrap               start a new cluster (a single node always is one)
-  --start-join-addrs LIST   gossip addresses to join (cluster issue: not supported yet)
+  --bootstrap               start a new cluster on an empty data dir (a no-op when the
+                            dir already belongs to a cluster, so the node can restart)
+  --start-join-addrs LIST   gossip addresses (--bind-addr) of members to join; a node
+                            with them never starts a cluster of its own
   --server-tls-cert-file FILE, --server-tls-key-file FILE
                             TLS on the gRPC and HTTP ports (without: plaintext, no auth)
   --server-tls-ca-file FILE require client certificates from this CA (mutual TLS); the
@@ -119,7 +126,14 @@ async function start(
       bindHost: settings.bindHost,
       rpcPort: settings.rpcPort,
       httpPort: settings.httpPort,
+      ...(settings.ops ? { ops: settings.ops } : {}),
       log: settings.log,
+      cluster: {
+        bootstrap: settings.bootstrap,
+        joinAddrs: settings.joinAddrs,
+        gossipPort: settings.gossipPort,
+        gossipKey: null,
+      },
       logger,
       metrics,
       serverCredentials: security.grpcServerCredentials(),
@@ -129,10 +143,13 @@ async function start(
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const message = (error as Error).message ?? "";
-    if (code === "LOCKED" || code === "EADDRINUSE" || message.startsWith("Cannot listen")) {
+    if (
+      code === "LOCKED" || code === "EADDRINUSE" || message.startsWith("Cannot listen") ||
+      error instanceof ClusterStartError || error instanceof DiscoveryError
+    ) {
       throw new CliError((error as Error).message, 1);
     }
-    throw error;
+    throw dataDirError(error, settings.dataDir, SHIPPED_WRITE_PATHS) ?? error;
   }
 }
 
@@ -158,8 +175,11 @@ export async function runServe(args: string[]): Promise<number> {
   const host = settings.bindHost.includes(":") ? `[${settings.bindHost}]` : settings.bindHost;
   const scheme = security.tlsEnabled ? "https" : "http";
   console.log(`strand: node ${settings.nodeName} serving`);
+  // Before the gRPC line: tools that wait for "gRPC" then find the gossip address too.
+  if (agent.cluster !== null) console.log(`  gossip ${agent.gossipAddr}`);
   console.log(`  gRPC  ${host}:${agent.rpcPort}`);
   console.log(`  HTTP  ${scheme}://${host}:${agent.httpPort}`);
+  if (settings.ops) console.log(`  ops   http://${hostOf(settings.ops.host)}:${agent.opsPort}`);
   console.log(`  data  ${settings.dataDir}`);
   console.log(`  auth  ${authSummary(security)}`);
   const signal = await signalled;
@@ -174,6 +194,10 @@ export async function runServe(args: string[]): Promise<number> {
   console.log("strand: stopped");
   logger.info("node stopped");
   return 0;
+}
+
+function hostOf(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 function authSummary(security: SecurityState): string {

@@ -13,6 +13,7 @@ import {
   stringSetting,
 } from "./_config.ts";
 import { CliError } from "./_errors.ts";
+import { checkPathAccess } from "./_permissions.ts";
 import { SecurityError, type SecurityFiles, securityFilesFromFlags } from "../security/mod.ts";
 import { defaultLogFormat, type LogFormat } from "../observe/mod.ts";
 
@@ -24,7 +25,11 @@ export interface ServeSettings {
   gossipPort: number;
   rpcPort: number;
   httpPort: number;
+  /** The operations listener (`--ops-addr`: /healthz, /readyz, /metrics), if any. */
+  ops?: { host: string; port: number };
   bootstrap: boolean;
+  /** Gossip addresses of cluster members to join (`--start-join-addrs`). */
+  joinAddrs: string[];
   log: LogOptions;
   logLevel: "debug" | "info" | "warn" | "error";
   /** `json` (default when stderr is not a terminal) or readable `text`. */
@@ -38,7 +43,6 @@ const notYet: [ServeKey, string][] = [
   ["peer-tls-cert-file", "peer TLS arrives with the security and cluster issues"],
   ["peer-tls-key-file", "peer TLS arrives with the security and cluster issues"],
   ["peer-tls-ca-file", "peer TLS arrives with the security and cluster issues"],
-  ["start-join-addrs", "joining a cluster arrives with the cluster issue"],
 ];
 
 function rejectUnbuilt(raw: RawSettings): void {
@@ -99,10 +103,15 @@ function securityFiles(raw: RawSettings): SecurityFiles {
   }
 }
 
+function joinAddrs(raw: RawSettings): string[] {
+  const addresses = listSetting(raw, "start-join-addrs");
+  for (const address of addresses) splitHostPort(address, "--start-join-addrs");
+  return addresses;
+}
+
 /** Validates `raw` (defaults: ./data, 127.0.0.1:8401, rpc 8400, http 8402). */
 export function resolveServeSettings(raw: RawSettings): ServeSettings {
   rejectUnbuilt(raw);
-  listSetting(raw, "start-join-addrs"); // validated above; kept for the cluster issue
   const bind = splitHostPort(stringSetting(raw, "bind-addr", "127.0.0.1:8401"), "--bind-addr");
   const settings: ServeSettings = {
     dataDir: stringSetting(raw, "data-dir", "./data"),
@@ -112,6 +121,7 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
     rpcPort: integerSetting(raw, "rpc-port", 8400),
     httpPort: integerSetting(raw, "http-port", 8402),
     bootstrap: booleanSetting(raw, "bootstrap"),
+    joinAddrs: joinAddrs(raw),
     log: logOptions(raw),
     logLevel: logLevel(raw),
     logFormat: logFormat(raw),
@@ -120,5 +130,8 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
   for (const key of ["rpc-port", "http-port"] as const) {
     if (integerSetting(raw, key, 0) > 65535) throw new CliError(`Cannot use --${key}: over 65535`);
   }
+  const opsAddr = stringSetting(raw, "ops-addr", "");
+  if (opsAddr !== "") settings.ops = splitHostPort(opsAddr, "--ops-addr");
+  checkPathAccess(raw, settings.dataDir); // one line, before anything touches the disk
   return settings;
 }

@@ -17,6 +17,7 @@ import {
   SERVERS_HELP,
 } from "./_client_commands.ts";
 import { CliError } from "./_errors.ts";
+import { HEALTH_HELP, runHealth } from "./_health.ts";
 import { runServe, SERVE_HELP } from "./_serve.ts";
 
 export { CliError } from "./_errors.ts";
@@ -38,6 +39,11 @@ export const commands: Record<string, Command> = {
   consume: { summary: "read or tail records", help: CONSUME_HELP, run: runConsume },
   servers: { summary: "list the cluster's servers", help: SERVERS_HELP, run: runServers },
   certs: { summary: "create TLS certificates", help: CERTS_HELP, run: runCerts },
+  health: {
+    summary: "ask a node's ops listener if it is ready",
+    help: HEALTH_HELP,
+    run: runHealth,
+  },
 };
 
 /** Help text of `strand`. */

@@ -317,6 +317,19 @@ function stateSize(state: MemberState): number {
   return stringSize(state.name) + stringSize(state.address) + 5 + tagsSizeBytes(state.tags);
 }
 
+/** The largest encoded member state: name and address of 255 bytes, the largest tags. */
+export function stateBytesMax(tagsBytesMax: number): number {
+  return 2 * (1 + stringBytesMax) + 5 + tagsBytesMax;
+}
+
+/**
+ * The largest sealed push/pull frame a member may send: `membersMax` states of the largest
+ * size. A stream declaring more is refused before any byte of it is buffered.
+ */
+export function pushPullBytesMax(limits: { membersMax: number; tagsBytesMax: number }): number {
+  return 3 + limits.membersMax * stateBytesMax(limits.tagsBytesMax) + sealOverheadBytes;
+}
+
 /** Encodes a push/pull payload (plaintext). */
 export function encodePushPull(payload: PushPullPayload): Uint8Array {
   if (payload.states.length > stateMembersMax) {

@@ -47,6 +47,13 @@ export interface MembershipConfig {
   readonly broadcastsMax: number;
   /** Bound on the encoded size of a member's tags. */
   readonly tagsBytesMax: number;
+  /**
+   * Most members a node keeps, tombstones included (a full table evicts its oldest
+   * tombstone, else refuses the newcomer). With `tagsBytesMax` it bounds a push/pull frame,
+   * which is what an unauthenticated peer may make a node buffer (`pushPullBytesMax`).
+   * Every member of a cluster must use the same value.
+   */
+  readonly membersMax: number;
 }
 
 /**
@@ -74,6 +81,7 @@ export const defaultConfig: MembershipConfig = {
   packetBytesMax: 1400,
   broadcastsMax: 1024,
   tagsBytesMax: 512,
+  membersMax: 1024,
 };
 
 /** How many times a state change is piggybacked before it is dropped from the queue. */

@@ -1,17 +1,31 @@
 /**
- * The driver: runs a {@linkcode Membership} core over real UDP (node:dgram) and TCP
- * (Deno.listen/connect) with real timers. It owns every side effect: the clock, sockets,
- * AES-GCM sealing, and delivering events to the handler off the protocol's path.
+ * The driver: runs a {@linkcode Membership} core over real UDP (node:dgram) and TCP with
+ * real timers. It owns every side effect: the clock, sockets, AES-GCM sealing, and
+ * delivering events to the handler off the protocol's path.
+ *
+ * Stream (push/pull) connections are bounded in every dimension: each exchange has one
+ * deadline covering connect, write and read; a frame is at most `pushPullBytesMax` and is
+ * buffered as it arrives; at most `streamConnectionsMax` inbound connections hold a
+ * descriptor at once (more are closed on accept) and at most `pushPullsInFlightMax`
+ * outbound exchanges run at once (more are skipped); the accept loop survives errors
+ * (EMFILE) with a backoff. Every refusal is counted in `stats` and logged.
  * @module
  */
 
 import dgram from "node:dgram";
 import type { Buffer } from "node:buffer";
 import type { MembershipConfig } from "./_config.ts";
-import { decodePacket, decodePushPull, encodePacket, encodePushPull } from "./_codec.ts";
+import {
+  decodePacket,
+  decodePushPull,
+  encodePacket,
+  encodePushPull,
+  pushPullBytesMax,
+} from "./_codec.ts";
 import { DiscoveryError } from "./_errors.ts";
 import type { Keyring } from "./_keyring.ts";
-import { Membership } from "./_membership.ts";
+import { Membership, type MembershipStats } from "./_membership.ts";
+import { type Exchange, exchangeFrame, ServerStream } from "./_stream.ts";
 import type { Handler, MembershipEvent, MemberState, Random, Tags } from "./_types.ts";
 
 /** Options of {@linkcode GossipNode.start}. */
@@ -22,8 +36,11 @@ export interface GossipNodeOptions {
   readonly bindAddress: string;
   /** Address announced to others; defaults to the bound address (required for 0.0.0.0). */
   readonly advertiseAddress?: string;
-  /** Keys that seal and open every packet and stream. */
-  readonly keyring: Keyring;
+  /**
+   * Keys that seal and open every packet and stream. `null` runs gossip in plaintext
+   * (`--insecure-gossip`): anyone who reaches the port can join or forge membership.
+   */
+  readonly keyring: Keyring | null;
   /** The member's metadata. */
   readonly tags?: Tags;
   /** Receives membership events (optional). */
@@ -34,8 +51,14 @@ export interface GossipNodeOptions {
   readonly tickMs?: number;
   /** Events waiting for a slow handler beyond this are dropped (and counted). */
   readonly eventQueueMax?: number;
-  /** Deadline of one push/pull exchange, connect to reply. */
+  /** Deadline of one push/pull exchange, connect to reply (both sides); default 5 s. */
   readonly pushPullTimeoutMs?: number;
+  /** Inbound stream connections holding a descriptor at once; default 32. */
+  readonly streamConnectionsMax?: number;
+  /** Outbound push/pull exchanges at once (joins excepted); default 8. */
+  readonly pushPullsInFlightMax?: number;
+  /** Receives warnings (refused connections, accept errors); default `console.warn`. */
+  readonly warn?: (message: string) => void;
 }
 
 /** Transport counters. */
@@ -56,6 +79,16 @@ export interface GossipStats {
   pushPullsServed: number;
   /** Push/pull exchanges that failed (either side). */
   pushPullsFailed: number;
+  /** Push/pull exchanges (either side) ended by their deadline. */
+  pushPullsTimedOut: number;
+  /** Periodic push/pulls skipped because `pushPullsInFlightMax` were running. */
+  pushPullsSkipped: number;
+  /** Inbound stream connections closed on accept because `streamConnectionsMax` were open. */
+  connectionsRefused: number;
+  /** Inbound streams refused because they declared a frame over `pushPullBytesMax`. */
+  framesTooLarge: number;
+  /** Errors of the accept loop (for example EMFILE); the loop backs off and goes on. */
+  acceptErrors: number;
   /** Events dropped because the handler queue was full. */
   eventsDropped: number;
   /** Events whose handler threw or rejected. */
@@ -64,8 +97,11 @@ export interface GossipStats {
   socketErrors: number;
 }
 
-const frameBytesMax = 8 * 1024 * 1024;
 const bindAttemptsMax = 8;
+const acceptBackoffMsMin = 10;
+const acceptBackoffMsMax = 1_000;
+/** At most one warning of a kind per this interval, so a flood cannot flood the log. */
+const warnIntervalMs = 10_000;
 
 /** Randomness for production: crypto-seeded, never replayable. */
 const cryptoRandom: Random = {
@@ -74,6 +110,23 @@ const cryptoRandom: Random = {
   },
   intBelow(maxExclusive: number): number {
     return Math.floor(this.next() * maxExclusive);
+  },
+};
+
+/** What seals and opens packets: a keyring, or plaintext with a version byte of 0. */
+interface Sealer {
+  seal(plaintext: Uint8Array): Promise<Uint8Array>;
+  open(sealed: Uint8Array): Promise<Uint8Array | null>;
+}
+
+const plaintextSealer: Sealer = {
+  seal(plaintext) {
+    const bytes = new Uint8Array(1 + plaintext.length);
+    bytes.set(plaintext, 1);
+    return Promise.resolve(bytes);
+  },
+  open(sealed) {
+    return Promise.resolve(sealed.length >= 1 && sealed[0] === 0 ? sealed.slice(1) : null);
   },
 };
 
@@ -121,48 +174,14 @@ async function bindBoth(
   });
 }
 
-/** Closes a connection that a timeout, `close()` or the peer may already have closed. */
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed: nothing left to release.
-  }
-}
-
-async function readExactly(conn: Deno.Conn, into: Uint8Array): Promise<void> {
-  let filled = 0;
-  while (filled < into.length) {
-    const count = await conn.read(into.subarray(filled));
-    if (count === null) {
-      throw new DiscoveryError("MALFORMED_PACKET", `Cannot read frame: stream ended at ${filled}`);
-    }
-    filled += count;
-  }
-}
-
-async function readFrame(conn: Deno.Conn): Promise<Uint8Array> {
-  const header = new Uint8Array(4);
-  await readExactly(conn, header);
-  const length = new DataView(header.buffer).getUint32(0);
-  if (length > frameBytesMax) {
-    throw new DiscoveryError("TOO_LARGE", `Cannot read a ${length}-byte frame: at most 8 MiB`);
-  }
-  const body = new Uint8Array(length);
-  await readExactly(conn, body);
-  return body;
-}
-
-async function writeFrame(conn: Deno.Conn, body: Uint8Array): Promise<void> {
-  const frame = new Uint8Array(4 + body.length);
-  new DataView(frame.buffer).setUint32(0, body.length);
-  frame.set(body, 4);
-  let written = 0;
-  while (written < frame.length) written += await conn.write(frame.subarray(written));
-}
-
 /**
  * A live member of a gossip cluster.
+ *
+ * Events (see {@linkcode MembershipEvent}): `join` when a member becomes live (first seen,
+ * or back after a failure or leave, possibly at a new address: read `member.address` and
+ * `member.tags` from the event); `update` when a live member's tags change (a live member's
+ * address never changes: a second process under a live name is refused, see `join`);
+ * `leave` and `fail` when it leaves or is declared failed.
  *
  * @example
  * ```ts
@@ -183,22 +202,39 @@ export class GossipNode {
     malformed: 0,
     pushPullsServed: 0,
     pushPullsFailed: 0,
+    pushPullsTimedOut: 0,
+    pushPullsSkipped: 0,
+    connectionsRefused: 0,
+    framesTooLarge: 0,
+    acceptErrors: 0,
     eventsDropped: 0,
     handlerErrors: 0,
     socketErrors: 0,
   };
   readonly #core: Membership;
-  readonly #keyring: Keyring;
+  readonly #keyring: Keyring | null;
+  readonly #sealer: Sealer;
   readonly #handler: Handler | undefined;
   readonly #socket: dgram.Socket;
   readonly #listener: Deno.TcpListener;
   readonly #address: string;
   readonly #eventQueueMax: number;
   readonly #pushPullTimeoutMs: number;
+  readonly #streamConnectionsMax: number;
+  readonly #pushPullsInFlightMax: number;
+  readonly #frameBytesMax: number;
+  readonly #warn: (message: string) => void;
+  readonly #lastWarnMs = new Map<string, number>();
   readonly #tasks = new Set<Promise<unknown>>();
-  readonly #conns = new Set<Deno.Conn>();
+  /** Inbound streams being served; aborted by `close()`. */
+  readonly #streams = new Set<ServerStream>();
+  /** Outbound exchanges in flight; cancelled by `close()`. */
+  readonly #exchanges = new Set<Exchange>();
+  /** Inbound connections whose descriptor is not yet free (capped). */
+  #heldConnections = 0;
   readonly #events: MembershipEvent[] = [];
   readonly #leaveWaiters: (() => void)[] = [];
+  #wakeAcceptLoop: () => void = () => {};
   #pumping = false;
   #closed = false;
   readonly #timer: ReturnType<typeof setInterval>;
@@ -208,12 +244,16 @@ export class GossipNode {
     bound: { listener: Deno.TcpListener; socket: dgram.Socket; address: string },
   ) {
     this.#keyring = options.keyring;
+    this.#sealer = options.keyring ?? plaintextSealer;
     this.#handler = options.handler;
     this.#listener = bound.listener;
     this.#socket = bound.socket;
     this.#address = bound.address;
     this.#eventQueueMax = options.eventQueueMax ?? 1024;
     this.#pushPullTimeoutMs = options.pushPullTimeoutMs ?? 5_000;
+    this.#streamConnectionsMax = options.streamConnectionsMax ?? 32;
+    this.#pushPullsInFlightMax = options.pushPullsInFlightMax ?? 8;
+    this.#warn = options.warn ?? ((message) => console.warn(message));
     this.#core = new Membership({
       name: options.name,
       address: bound.address,
@@ -222,6 +262,7 @@ export class GossipNode {
       random: cryptoRandom,
       nowMs: performance.now(),
     });
+    this.#frameBytesMax = pushPullBytesMax(this.#core.config);
     // ICMP "port unreachable" from a peer that just stopped surfaces as a socket error: to
     // SWIM that is a lost packet, never a reason to crash the node.
     this.#socket.on("error", () => this.stats.socketErrors++);
@@ -258,17 +299,43 @@ export class GossipNode {
     return this.#core.name;
   }
 
+  /**
+   * The keyring sealing this node's traffic (null when gossip runs in plaintext). Rotate
+   * a key cluster-wide with it: `install(new)` on every node, then `use(new)` on every
+   * node, then `remove(old)`; each step takes effect on the next packet.
+   */
+  get keyring(): Keyring | null {
+    return this.#keyring;
+  }
+
+  /** Core counters: probes, failed probes, suspicions, refutations, name conflicts. */
+  get protocolStats(): MembershipStats {
+    return this.#core.stats;
+  }
+
+  /** Inbound stream connections currently holding a descriptor. */
+  get streamConnections(): number {
+    return this.#heldConnections;
+  }
+
   /** This node's current view, itself included. */
   members(): MemberState[] {
     return this.#core.members();
   }
 
   /**
-   * Joins through `addresses` (full-state exchange with each). Resolves with how many
-   * answered; rejects with `JOIN_FAILED` if none did.
+   * Joins through `addresses` (full-state exchange with each, each within
+   * `pushPullTimeoutMs`). Resolves with how many answered. Rejects with `NAME_CONFLICT` if
+   * a seed holds another live member under this node's name (nothing is merged then), and
+   * with `JOIN_FAILED` if no seed answered.
    */
   async join(addresses: readonly string[]): Promise<number> {
     const results = await Promise.allSettled(addresses.map((to) => this.#pushPull(to, true)));
+    const conflict = results.find((result) =>
+      result.status === "rejected" &&
+      (result.reason as { code?: string }).code === "NAME_CONFLICT"
+    );
+    if (conflict !== undefined) throw (conflict as PromiseRejectedResult).reason;
     const joined = results.filter((result) => result.status === "fulfilled").length;
     if (addresses.length > 0 && joined === 0) {
       const reasons = results.map((result) =>
@@ -296,14 +363,21 @@ export class GossipNode {
     return new Promise((resolve) => this.#leaveWaiters.push(resolve));
   }
 
-  /** Stops timers and closes sockets; waits for in-flight work to settle. */
+  /**
+   * Stops timers and closes sockets; ends every exchange in flight at once (hung peers
+   * included) and waits for the rest of the work to settle.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     for (const resolve of this.#leaveWaiters.splice(0)) resolve();
     this.#listener.close();
-    for (const conn of this.#conns) closeQuietly(conn);
+    this.#wakeAcceptLoop();
+    for (const exchange of this.#exchanges) exchange.cancel();
+    for (const stream of this.#streams) {
+      stream.abort(new DiscoveryError("CLOSED", "Cannot serve a push/pull: the node closed"));
+    }
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
     await Promise.allSettled([...this.#tasks]);
   }
@@ -311,6 +385,14 @@ export class GossipNode {
   #track(task: Promise<unknown>): void {
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task)).catch(() => {});
+  }
+
+  #warnOnce(kind: string, message: string): void {
+    const nowMs = performance.now();
+    const lastMs = this.#lastWarnMs.get(kind);
+    if (lastMs !== undefined && nowMs - lastMs < warnIntervalMs) return;
+    this.#lastWarnMs.set(kind, nowMs);
+    this.#warn(message);
   }
 
   #tick(): void {
@@ -327,13 +409,18 @@ export class GossipNode {
     const ready = this.#core.takeReady();
     for (const packet of ready.packets) this.#track(this.#sendPacket(packet.to, packet.messages));
     for (const request of ready.pushPulls) {
+      if (!request.join && this.#exchanges.size >= this.#pushPullsInFlightMax) {
+        // A hung peer must not pile up exchanges: the next periodic one will try again.
+        this.stats.pushPullsSkipped++;
+        continue;
+      }
       this.#track(this.#pushPull(request.to, request.join).catch(() => {}));
     }
     for (const event of ready.events) this.#enqueueEvent(event);
   }
 
   async #sendPacket(to: string, messages: Parameters<typeof encodePacket>[0]): Promise<void> {
-    const sealed = await this.#keyring.seal(encodePacket(messages));
+    const sealed = await this.#sealer.seal(encodePacket(messages));
     if (this.#closed) return;
     const { hostname, port } = splitAddress(to);
     this.stats.packetsSent++;
@@ -347,7 +434,7 @@ export class GossipNode {
   async #onDatagram(sealed: Uint8Array, from: string): Promise<void> {
     this.stats.packetsReceived++;
     this.stats.bytesReceived += sealed.length;
-    const plaintext = await this.#keyring.open(sealed);
+    const plaintext = await this.#sealer.open(sealed);
     if (plaintext === null) {
       this.stats.authFailures++;
       return;
@@ -364,16 +451,21 @@ export class GossipNode {
     this.#flush();
   }
 
-  /** Client side of push/pull: send our state, merge the reply. */
+  /** Client side of push/pull: send our state, merge the reply (refused on a name conflict). */
   async #pushPull(to: string, join: boolean): Promise<void> {
-    const { hostname, port } = splitAddress(to);
-    const conn = await Deno.connect({ hostname, port, transport: "tcp" });
-    this.#conns.add(conn);
-    const timer = setTimeout(() => closeQuietly(conn), this.#pushPullTimeoutMs);
+    if (this.#closed) throw new DiscoveryError("CLOSED", `Cannot push/pull with ${to}: closed`);
+    splitAddress(to);
+    const payload = encodePushPull({ join, states: this.#core.localState() });
+    const sealed = await this.#sealer.seal(payload);
+    // close() may have run while sealing: it cancels only exchanges it can see.
+    if (this.#closed) throw new DiscoveryError("CLOSED", `Cannot push/pull with ${to}: closed`);
+    const exchange = exchangeFrame(to, sealed, {
+      timeoutMs: this.#pushPullTimeoutMs,
+      frameBytesMax: this.#frameBytesMax,
+    });
+    this.#exchanges.add(exchange);
     try {
-      const payload = encodePushPull({ join, states: this.#core.localState() });
-      await writeFrame(conn, await this.#keyring.seal(payload));
-      const reply = await this.#keyring.open(await readFrame(conn));
+      const reply = await this.#sealer.open(await exchange.reply);
       if (reply === null) {
         this.stats.authFailures++;
         throw new DiscoveryError(
@@ -381,38 +473,71 @@ export class GossipNode {
           `Cannot trust push/pull reply from ${to}`,
         );
       }
+      const { states } = decodePushPull(reply);
+      const conflict = join ? this.#core.nameConflict(states) : null;
+      if (conflict !== null) {
+        throw new DiscoveryError("NAME_CONFLICT", `Cannot join through ${to}: ${conflict}`);
+      }
       if (!this.#closed) {
-        this.#core.mergeRemoteState(performance.now(), decodePushPull(reply).states);
+        this.#core.mergeRemoteState(performance.now(), states);
         this.#flush();
       }
     } catch (error) {
       this.stats.pushPullsFailed++;
+      if ((error as { code?: string }).code === "TIMEOUT") this.stats.pushPullsTimedOut++;
       throw error;
     } finally {
-      clearTimeout(timer);
-      this.#conns.delete(conn);
-      closeQuietly(conn);
+      this.#exchanges.delete(exchange);
     }
   }
 
   async #acceptLoop(): Promise<void> {
-    for (;;) {
+    let backoffMs = 0;
+    while (!this.#closed) {
       let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
-      } catch {
-        return; // Listener closed.
+        backoffMs = 0;
+      } catch (error) {
+        if (this.#closed) return;
+        // EMFILE and friends: the listener is still open, so wait and accept again.
+        this.stats.acceptErrors++;
+        backoffMs = Math.min(acceptBackoffMsMax, Math.max(acceptBackoffMsMin, backoffMs * 2));
+        this.#warnOnce(
+          "accept",
+          `gossip: cannot accept a stream connection on ${this.#address} ` +
+            `(${(error as Error).message}); retrying in ${backoffMs} ms`,
+        );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoffMs);
+          this.#wakeAcceptLoop = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        continue;
       }
-      this.#track(this.#servePushPull(conn));
+      if (this.#heldConnections >= this.#streamConnectionsMax) {
+        this.stats.connectionsRefused++;
+        this.#warnOnce(
+          "cap",
+          `gossip: refusing stream connections on ${this.#address}: ` +
+            `${this.#heldConnections} open (streamConnectionsMax)`,
+        );
+        conn.close();
+        continue;
+      }
+      this.#heldConnections++;
+      const stream = new ServerStream(conn, this.#pushPullTimeoutMs);
+      this.#track(this.#servePushPull(stream));
     }
   }
 
   /** Server side of push/pull; a stream that fails authentication is dropped unanswered. */
-  async #servePushPull(conn: Deno.Conn): Promise<void> {
-    this.#conns.add(conn);
-    const timer = setTimeout(() => closeQuietly(conn), this.#pushPullTimeoutMs);
+  async #servePushPull(stream: ServerStream): Promise<void> {
+    this.#streams.add(stream);
     try {
-      const request = await this.#keyring.open(await readFrame(conn));
+      const request = await this.#sealer.open(await stream.readFrame(this.#frameBytesMax));
       if (request === null) {
         this.stats.authFailures++;
         return;
@@ -421,17 +546,21 @@ export class GossipNode {
       if (this.#closed) return;
       const reply = this.#core.handlePushPull(performance.now(), states);
       this.#flush();
-      await writeFrame(
-        conn,
-        await this.#keyring.seal(encodePushPull({ join: false, states: reply })),
+      await stream.writeFrame(
+        await this.#sealer.seal(encodePushPull({ join: false, states: reply })),
       );
       this.stats.pushPullsServed++;
-    } catch {
+    } catch (error) {
       this.stats.pushPullsFailed++;
+      const code = (error as { code?: string }).code;
+      if (code === "TIMEOUT") this.stats.pushPullsTimedOut++;
+      if (code === "TOO_LARGE") this.stats.framesTooLarge++;
     } finally {
-      clearTimeout(timer);
-      this.#conns.delete(conn);
-      closeQuietly(conn);
+      this.#streams.delete(stream);
+      stream.close();
+      // The descriptor stays taken until a read pending on it returns (Deno 2.8.3): only
+      // then does it leave the cap's count.
+      void stream.released().then(() => this.#heldConnections--);
     }
   }
 

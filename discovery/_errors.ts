@@ -6,6 +6,8 @@ export type DiscoveryErrorCode =
   | "TOO_LARGE"
   | "INVALID_ARGUMENT"
   | "JOIN_FAILED"
+  | "NAME_CONFLICT"
+  | "TIMEOUT"
   | "CLOSED";
 
 /**

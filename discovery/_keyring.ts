@@ -48,6 +48,43 @@ export function parseGossipKey(base64: string): Uint8Array {
   return bytes;
 }
 
+/**
+ * Decodes a gossip key file (`--gossip-key-file`): one base64 key per line, blank lines
+ * and `#` comments ignored. The first key is the primary (it seals); the others are only
+ * accepted to open, which is how a rotation is rolled out.
+ */
+export function parseGossipKeyFile(text: string): { primary: Uint8Array; extra: Uint8Array[] } {
+  const keys: Uint8Array[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    if (line === "" || line.startsWith("#")) continue;
+    try {
+      keys.push(parseGossipKey(line));
+    } catch (error) {
+      throw new DiscoveryError(
+        "INVALID_KEY",
+        `Cannot use gossip key file: line ${i + 1}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  const [primary, ...extra] = keys;
+  if (primary === undefined) {
+    throw new DiscoveryError(
+      "INVALID_KEY",
+      "Cannot use gossip key file: it holds no key (want one base64 key of 32 bytes per line)",
+    );
+  }
+  if (keys.length > keysMax) {
+    throw new DiscoveryError(
+      "INVALID_KEY",
+      `Cannot use gossip key file: it holds ${keys.length} keys, at most ${keysMax}`,
+    );
+  }
+  return { primary, extra };
+}
+
 /** A fresh random key, base64-encoded, for `--gossip-key`. */
 export function generateGossipKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(keyBytes));
@@ -123,6 +160,22 @@ export class Keyring {
     const index = this.#keys.findIndex((entry) => sameBytes(entry.raw, raw));
     if (index === 0) throw new DiscoveryError("INVALID_KEY", "Cannot remove the primary key");
     if (index > 0) this.#keys.splice(index, 1);
+  }
+
+  /**
+   * Replaces the whole key set (a reloaded key file): `primary` seals from now on, `extra`
+   * keys still open, every other key is dropped. Validates every key before changing
+   * anything.
+   */
+  async setKeys(primary: Uint8Array, extra: readonly Uint8Array[] = []): Promise<void> {
+    if (extra.length + 1 > keysMax) {
+      throw new DiscoveryError("INVALID_KEY", `Cannot hold ${extra.length + 1} keys: at most 8`);
+    }
+    const keys = [await importKey(primary)];
+    for (const raw of extra) {
+      if (!keys.some((entry) => sameBytes(entry.raw, raw))) keys.push(await importKey(raw));
+    }
+    this.#keys = keys;
   }
 
   /** Encrypts and authenticates `plaintext` under the primary key. */

@@ -72,6 +72,18 @@ export interface MembershipStats {
   suspicionsStarted: number;
   /** Times this node refuted a suspicion of itself. */
   refutations: number;
+  /**
+   * Alive claims ignored because another live member holds that name at another address
+   * (a second process under a live name), plus claims about this node from elsewhere.
+   */
+  nameConflicts: number;
+  /**
+   * Stale alive claims about a failed, left or reaped member (a replayed packet, or a
+   * restarted member that has not refuted yet) answered with a challenge, not believed.
+   */
+  staleAlives: number;
+  /** Newcomers refused because the table held `membersMax` live members. */
+  membersRefused: number;
 }
 
 /** Bound on remembered syncs with unknown pingers. */
@@ -99,7 +111,13 @@ export class Membership {
   /** Effective settings (defaults overridden by the options). */
   readonly config: MembershipConfig;
   /** Decisions counted here; probe counters live in the prober. */
-  readonly #counters = { suspicionsStarted: 0, refutations: 0 };
+  readonly #counters = {
+    suspicionsStarted: 0,
+    refutations: 0,
+    nameConflicts: 0,
+    staleAlives: 0,
+    membersRefused: 0,
+  };
   readonly #random: Random;
   readonly #self: MemberRecord;
   readonly #table: MemberTable;
@@ -112,6 +130,14 @@ export class Membership {
    * Bounded by `strangerSyncsMax`, forgotten after `tombstoneTimeoutMs`.
    */
   readonly #earlyLeaves = new Map<string, { incarnation: number; atMs: number }>();
+  /**
+   * Members reaped (or evicted from a full table) with their last incarnation, so a
+   * replayed packet cannot bring them back: an alive at or below it is challenged, not
+   * believed. Bounded by `membersMax`, oldest forgotten first.
+   */
+  readonly #reaped = new Map<string, number>();
+  /** When we last challenged a stale alive, by name (bounded by `strangerSyncsMax`). */
+  readonly #challenges = new Map<string, number>();
   readonly #suspicions = new Map<string, Suspicion>();
   readonly #broadcasts: BroadcastQueue;
   #nextGossipMs: number;
@@ -144,7 +170,7 @@ export class Membership {
       tags,
       statusChangeMs: options.nowMs,
     };
-    this.#table = new MemberTable(this.#self, this.#random);
+    this.#table = new MemberTable(this.#self, this.#random, this.config.membersMax);
     this.#broadcasts = new BroadcastQueue(this.config.broadcastsMax);
     const now = options.nowMs;
     // Random phases keep nodes started together from probing and gossiping in lockstep.
@@ -375,33 +401,83 @@ export class Membership {
     const record = this.#table.get(message.name);
     if (record === undefined) return this.#addMember(nowMs, message);
     const addressChanged = record.address !== message.address;
-    // A member that failed or left may come back under its name with a new address (a
-    // rescheduled pod). While the old entry still looks live, the newcomer wins only with
-    // a higher incarnation: it saw the old entry (in its join reply) and refuted it, which
-    // a restarted process does and a stale packet cannot. Names must be unique: two live
-    // processes sharing one would keep refuting each other.
-    const replaced = addressChanged && !isLive(record.status);
-    if (!replaced && message.incarnation <= record.incarnation) return;
+    if (isLive(record.status)) {
+      // Names are unique: a live member's address never flips. A second process under a
+      // live name is refused (its join reply shows the conflict); a restarted one at a
+      // new address gets in once the old instance is declared failed.
+      if (addressChanged) {
+        this.#counters.nameConflicts++;
+        return;
+      }
+      if (message.incarnation <= record.incarnation) return;
+    } else if (message.incarnation <= record.incarnation) {
+      // A failed or left member speaks only with a higher incarnation, which a live
+      // process produces by refuting (challenged here) and a replayed packet cannot.
+      return this.#challenge(nowMs, message, record.incarnation);
+    }
     const wasGone = !isLive(record.status);
     const tagsChanged = !sameTags(record.tags, message.tags);
     this.#suspicions.delete(record.name);
     record.address = message.address;
     record.tags = message.tags;
-    // On replacement, step over the old incarnation so stale "dead" gossip about the old
-    // instance cannot kill the new one.
-    record.incarnation = replaced
-      ? Math.max(message.incarnation, record.incarnation + 1)
-      : message.incarnation;
+    record.incarnation = message.incarnation;
     this.#table.setStatus(record, "alive", nowMs);
-    this.#broadcasts.push(replaced ? { ...message, incarnation: record.incarnation } : message);
+    this.#broadcasts.push(message);
     if (wasGone) this.#emit("join", record, nowMs);
     else if (tagsChanged) this.#emit("update", record, nowMs);
+  }
+
+  /**
+   * Answers an alive claim at or below what we know (`knownIncarnation`) about a failed,
+   * left or reaped member with a suspicion sent to the claimed address: a process running
+   * there under that name refutes it with a higher incarnation, which everyone believes;
+   * a replayed packet gets nothing. At most once per name per probe interval.
+   */
+  #challenge(nowMs: number, message: AliveMessage, knownIncarnation: number): void {
+    this.#counters.staleAlives++;
+    if (this.#status !== "running") return;
+    const lastMs = this.#challenges.get(message.name);
+    if (lastMs !== undefined && nowMs - lastMs < this.config.probeIntervalMs) return;
+    if (this.#challenges.size >= strangerSyncsMax) this.#challenges.clear();
+    this.#challenges.set(message.name, nowMs);
+    this.#send(message.address, [{
+      type: "suspect",
+      name: message.name,
+      incarnation: knownIncarnation,
+      from: this.#self.name,
+    }]);
+  }
+
+  /** Remembers a member removed from the table (reaped or evicted), bounded. */
+  #rememberReaped(record: MemberRecord): void {
+    this.#reaped.delete(record.name);
+    if (this.#reaped.size >= this.config.membersMax) {
+      const oldest = this.#reaped.keys().next().value;
+      if (oldest !== undefined) this.#reaped.delete(oldest);
+    }
+    this.#reaped.set(record.name, record.incarnation);
+  }
+
+  /**
+   * The conflict a join reply reveals: the peer holds another live member under this
+   * node's name, at another address. Returns a message naming both sides, or null.
+   */
+  nameConflict(states: readonly MemberState[]): string | null {
+    const self = this.#self;
+    const held = states.find((state) => state.name === self.name);
+    if (held === undefined || held.address === self.address || !isLive(held.status)) return null;
+    return `the cluster already has a live member named "${self.name}" at ${held.address} ` +
+      `(this node is at ${self.address}); stop that process or choose another name. ` +
+      `A node restarted at a new address is admitted once its old instance was declared failed`;
   }
 
   #onAliveAboutSelf(message: AliveMessage): void {
     if (this.#status !== "running") return;
     const self = this.#self;
     if (message.incarnation < self.incarnation) return;
+    // Another address under our name: our previous instance, or a second process. Either
+    // way refuting is safe (a view holding the other live address ignores us); count it.
+    if (message.address !== self.address) this.#counters.nameConflicts++;
     const same = message.incarnation === self.incarnation && message.address === self.address &&
       sameTags(message.tags, self.tags);
     if (!same) this.#refute(message.incarnation);
@@ -425,6 +501,19 @@ export class Membership {
 
   #addMember(nowMs: number, message: AliveMessage): void {
     if (this.#leftEarly(nowMs, message)) return;
+    const reapedIncarnation = this.#reaped.get(message.name);
+    if (reapedIncarnation !== undefined) {
+      if (message.incarnation <= reapedIncarnation) {
+        return this.#challenge(nowMs, message, reapedIncarnation);
+      }
+      this.#reaped.delete(message.name);
+    }
+    const evicted = this.#table.makeRoom();
+    if (evicted === undefined) {
+      this.#counters.membersRefused++;
+      return;
+    }
+    if (evicted !== null) this.#forget(evicted);
     const record: MemberRecord = {
       name: message.name,
       address: message.address,
@@ -522,11 +611,10 @@ export class Membership {
     this.#nextGossipMs = nowMs + this.config.gossipIntervalMs;
     if (this.#broadcasts.size === 0) return;
     const deadWindowMs = this.config.gossipToTheDeadMs;
-    const peers = this.#table.randomMembers(
-      this.config.gossipNodes,
-      (record) =>
-        isLive(record.status) ||
-        (record.status === "dead" && nowMs - record.statusChangeMs < deadWindowMs),
+    const peers = this.#table.randomMembers(this.config.gossipNodes, () => true);
+    // One recently failed member too, so a falsely declared one learns it must refute.
+    peers.push(
+      ...this.#table.randomDead(1, (record) => nowMs - record.statusChangeMs < deadWindowMs),
     );
     for (const peer of peers) {
       if (this.#broadcasts.size === 0) break;
@@ -552,11 +640,10 @@ export class Membership {
    * partition heals this is what reconnects the sides.
    */
   #reconnect(): void {
-    let failedCount = 0;
-    for (const record of this.#table.others) if (record.status === "dead") failedCount++;
+    const failedCount = this.#table.deadCount;
     if (failedCount === 0) return;
     if (this.#random.next() > failedCount / this.#table.liveCount) return;
-    const [failed] = this.#table.randomMembers(1, (record) => record.status === "dead");
+    const [failed] = this.#table.randomDead(1, () => true);
     if (failed !== undefined) this.#ready.pushPulls.push({ to: failed.address, join: false });
   }
 
@@ -573,8 +660,13 @@ export class Membership {
     }
     for (const record of expired) {
       this.#table.remove(record);
-      this.#suspicions.delete(record.name);
+      this.#forget(record);
     }
+  }
+
+  #forget(record: MemberRecord): void {
+    this.#suspicions.delete(record.name);
+    this.#rememberReaped(record);
   }
 
   #leaveDone(nowMs: number): boolean {

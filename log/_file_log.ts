@@ -21,7 +21,9 @@ import {
   type Tail,
 } from "./_group_commit.ts";
 import type { ResolvedLogOptions } from "./_options.ts";
+import { checkIndexAgainstStore } from "./_index_check.ts";
 import { EntryReader } from "./_reader.ts";
+import { recoveryReport } from "./_recovery.ts";
 import { checkRestartPoint, restartFiles } from "./_restart.ts";
 import { Segment, syncDir } from "./_segment.ts";
 import { retentionVictims } from "./_retention.ts";
@@ -72,7 +74,7 @@ export class FileLog implements EntryStore, RecordLog {
     this.#options = options;
     this.#lock = lock;
     this.#segments = segments;
-    this.#reader = new EntryReader(() => this.#segments);
+    this.#reader = new EntryReader(() => this.#segments, (segment) => this.#repairIndex(segment));
     if (options.fsync.mode === "interval") {
       const id = setInterval(() => this.#syncIfDirty(), options.fsync.intervalMs);
       Deno.unrefTimer(id);
@@ -510,6 +512,26 @@ export class FileLog implements EntryStore, RecordLog {
   }
 
   // ---- helpers ---------------------------------------------------------------------------
+
+  /**
+   * Checks a trusted index that a read failed through against its store (once per segment),
+   * reporting damaged frames found; if the index was wrong, reads use the rebuilt one at once
+   * and the file is rewritten in turn. True if the index changed.
+   */
+  #repairIndex(segment: Segment): boolean {
+    const check = checkIndexAgainstStore(segment, segment === this.#active());
+    const report = recoveryReport(this.#options.observer);
+    for (const event of check.events) report(event);
+    if (!check.rebuilt) return false;
+    this.#task(async () => {
+      if (!this.#segments.includes(segment)) return;
+      await segment.persistRebuiltIndex();
+      if (segment !== this.#active()) segment.closeWriters();
+    }).catch(() => {
+      // Reads go on from the rebuilt index; the next open checks the file again.
+    });
+    return true;
+  }
 
   #active(): Segment {
     return this.#segments[this.#segments.length - 1]!;

@@ -6,7 +6,7 @@
 import { lockDir, readRestartMarker, takeCleanMarker } from "./_dir.ts";
 import { FileLog } from "./_file_log.ts";
 import { type LogOptions, resolveLogOptions } from "./_options.ts";
-import { recoverSegments } from "./_recovery.ts";
+import { recoverSegments, recoveryReport } from "./_recovery.ts";
 import { finishRestart } from "./_restart.ts";
 import { Segment, syncDir } from "./_segment.ts";
 
@@ -30,7 +30,7 @@ export async function openLog(dir: string, options?: LogOptions): Promise<FileLo
     const restart = await readRestartMarker(dir);
     if (restart !== null) await finishRestart(dir, restart);
     const clean = await takeCleanMarker(dir);
-    let segments = await recoverSegments(dir, clean);
+    let segments = await recoverSegments(dir, clean, recoveryReport(resolved.observer));
     if (segments.length === 0) {
       segments = [await Segment.create(dir, { baseIndex: 1, baseOffset: 0, prevTerm: 0 })];
       await syncDir(dir);

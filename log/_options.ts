@@ -26,12 +26,62 @@ export interface GroupCommitEvent {
   readonly fsyncMs: number;
 }
 
+/**
+ * What opening the log found and did about damage, reported through
+ * {@linkcode LogObserver.onRecovery}. Each carries `message`, one sentence ready to log.
+ *
+ * - `corrupt`: entries `[firstIndex, endIndex)` (offsets `[firstOffset, endOffset)`) are
+ *   damaged but intact frames follow them, so they are acknowledged data: they are kept, their
+ *   offsets stay reserved and reads of them fail with `CORRUPT`. Never cut.
+ * - `tail_cut`: damage with nothing valid after it at the end of the last segment after a
+ *   crash (a write the crash interrupted) was cut: `bytes` from store `position`, entry
+ *   `firstIndex` and offset `firstOffset` on (the next append gets them). Also bytes after the
+ *   last entry of a sealed segment that hold no entry.
+ * - `index_rebuilt`: an index that had to be trusted (a sealed segment's, or the last one's
+ *   after a clean close) disagreed with its store and was rebuilt from verified frames.
+ */
+export type RecoveryEvent =
+  | {
+    readonly kind: "corrupt";
+    readonly storePath: string;
+    readonly position: number;
+    readonly bytes: number;
+    readonly firstIndex: number;
+    readonly endIndex: number;
+    readonly firstOffset: number;
+    readonly endOffset: number;
+    readonly reason: string;
+    readonly message: string;
+  }
+  | {
+    readonly kind: "tail_cut";
+    readonly storePath: string;
+    readonly position: number;
+    readonly bytes: number;
+    readonly firstIndex: number;
+    readonly firstOffset: number;
+    readonly reason: string;
+    readonly message: string;
+  }
+  | {
+    readonly kind: "index_rebuilt";
+    readonly storePath: string;
+    readonly reason: string;
+    readonly message: string;
+  };
+
 /** Callbacks the log calls with measurements; the caller maps them to metrics. */
 export interface LogObserver {
   /** Called after each group commit. Must not throw; must be cheap. */
   readonly onGroupCommit?: (event: GroupCommitEvent) => void;
   /** Called after each timer-driven fsync of the `interval` policy, with its duration. */
   readonly onIntervalSync?: (event: { readonly fsyncMs: number }) => void;
+  /**
+   * Called for each damage found while opening, or when a read failed and a trusted index was
+   * checked against its store (see {@linkcode RecoveryEvent}). Must not throw.
+   * Default: the event's message is written to stderr, so damage is never silent.
+   */
+  readonly onRecovery?: (event: RecoveryEvent) => void;
 }
 
 /** Options of {@linkcode openLog}. Every field is optional; defaults are documented per field. */
@@ -52,7 +102,10 @@ export interface LogOptions {
   readonly retentionMs?: number;
   /** Milliseconds since the epoch; stamps entries for age retention. Default `Date.now`. */
   readonly clock?: () => number;
-  /** Receives measurements (group commit sizes and durations). Default: none. */
+  /**
+   * Receives measurements (group commit sizes and durations) and recovery events.
+   * Default: none, except that recovery events go to stderr.
+   */
   readonly observer?: LogObserver;
 }
 

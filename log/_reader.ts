@@ -51,10 +51,19 @@ function lastAtOrBelow(
 /** Reads entries and records from a list of segments; callers check ranges first. */
 export class EntryReader {
   readonly #segments: () => readonly Segment[];
+  readonly #repair: (segment: Segment) => boolean;
   #lastRun: Run | null = null;
+  /** Indexes repaired so far (a search made before a repair is made again). */
+  #repairs = 0;
 
-  constructor(segments: () => readonly Segment[]) {
+  /**
+   * `repair` is called when a read through a segment's index fails: it checks the index
+   * against the store and returns true if reads now use a corrected index (then the read is
+   * tried once more).
+   */
+  constructor(segments: () => readonly Segment[], repair: (segment: Segment) => boolean) {
     this.#segments = segments;
+    this.#repair = repair;
   }
 
   /** Forgets the cached run (after truncation, prefix deletion or restart). */
@@ -99,7 +108,7 @@ export class EntryReader {
   recordsFrom(offset: number, bytesMax: number, lastIndex: number): LogRecord[] {
     const result: LogRecord[] = [];
     let bytes = 0;
-    let index = this.#indexOfOffset(offset);
+    let index = this.#locate(offset).index;
     let next = offset;
     // Every run yields at least one entry; the loop ends at lastIndex or on the budget.
     while (index <= lastIndex) {
@@ -136,15 +145,44 @@ export class EntryReader {
         }
       }
     }
-    // One entry only: a point read must not pay for read-ahead it will not use.
-    return this.#run(this.#indexOfOffset(offset), 1).entries[0]!;
+    return this.#locate(offset).entry;
   }
 
-  /** Index of the records entry holding `offset` (which must exist). */
-  #indexOfOffset(offset: number): number {
+  /**
+   * The records entry holding `offset` (which must exist) and its index, found through the
+   * index by binary search. The entry read must hold the offset; if it does not, the index
+   * lies: it is checked against the store (once) and the search tried again.
+   */
+  #locate(offset: number): { index: number; entry: Entry } {
     const segments = this.#segments();
     const segment = segments[lastAtOrBelow(segments, offset, (s) => s.baseOffset)]!;
-    return segment.baseIndex + segment.findByOffset(offset);
+    // A segment's index is repaired at most once, so a third attempt never happens.
+    for (let attempt = 0;; attempt++) {
+      const repairs = this.#repairs;
+      const index = segment.baseIndex + segment.findByOffset(offset);
+      // One entry only: a point read must not pay for read-ahead it will not use.
+      const entry = this.#run(index, 1).entries[0]!;
+      const holds = entry.baseOffset <= offset && offset < entry.baseOffset + entry.records.length;
+      if (holds) return { index, entry };
+      // Reading the entry may itself have repaired the index the search used: search again.
+      const repaired = this.#repairs !== repairs || this.#tryRepair(segment);
+      if (attempt >= 2 || !repaired) {
+        throw new LogError(
+          "CORRUPT",
+          `Cannot read offset ${offset}: the index of ${segment.indexPath} leads to entry ` +
+            `${index}, which holds offsets ${entry.baseOffset} to ` +
+            `${entry.baseOffset + entry.records.length - 1}`,
+        );
+      }
+    }
+  }
+
+  /** Asks for `segment`'s index to be checked; true (and the cache dropped) if it changed. */
+  #tryRepair(segment: Segment): boolean {
+    if (!this.#repair(segment)) return false;
+    this.#repairs += 1;
+    this.invalidate();
+    return true;
   }
 
   /**
@@ -172,7 +210,15 @@ export class EntryReader {
         return { segment: cached.segment, firstIndex: index, entries };
       }
     }
-    const run = readRun(this.segmentOfIndex(index), index, entriesMax);
+    const segment = this.segmentOfIndex(index);
+    let run: Run;
+    try {
+      run = readRun(segment, index, entriesMax);
+    } catch (error) {
+      // A frame that fails where the index points may be the index's fault: check it once.
+      if (!this.#tryRepair(segment)) throw error;
+      run = readRun(segment, index, entriesMax);
+    }
     this.#lastRun = run;
     return run;
   }

@@ -6,15 +6,16 @@
  * next segment's, and point inside the store. If not, the index is rebuilt from the store.
  * The last segment is trusted the same way only after a clean close (a `CLEAN` marker, like
  * Kafka's clean-shutdown file); after a crash its store is walked frame by frame, checksums
- * verified, the torn or corrupt tail cut off and the index rebuilt from what survived. Index
- * entries are only ever derived from verified frames, so zeros or garbage in an index file
- * are never read back as entries.
+ * verified (`_scan.ts`), and the index rebuilt from what survived. A torn tail (damage with
+ * nothing valid after it) is cut; damage followed by intact frames is acknowledged data and is
+ * kept as a damaged range that reads `CORRUPT`, its offsets never handed out again. Both are
+ * reported. Index entries are only ever derived from verified frames, so zeros or garbage in
+ * an index file are never read back as entries.
  * @module
  */
 
 import {
   decodeSegmentHeader,
-  encodeIndexEntry,
   FRAME_HEADER_BYTES,
   frameDefect,
   INDEX_ENTRY_BYTES,
@@ -22,10 +23,19 @@ import {
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
 } from "./_codec.ts";
+import type { LogObserver, RecoveryEvent } from "./_options.ts";
+import { corruptEvent, tailEvent } from "./_recovery_events.ts";
+import { scanStore } from "./_scan.ts";
 import { ignoreNotFound, readFully, Segment, type SegmentExtent, syncDir } from "./_segment.ts";
 import { EntryKind, LogError } from "./types.ts";
 
-const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Receives what recovery found (see `RecoveryEvent`). */
+export type RecoveryReport = (event: RecoveryEvent) => void;
+
+/** The observer's `onRecovery`, or stderr: damage the log finds is never silent. */
+export function recoveryReport(observer: LogObserver): RecoveryReport {
+  return observer.onRecovery ?? ((event) => console.error(`strand log: ${event.message}`));
+}
 const STORE_NAME = /^(\d{20})\.store$/;
 const INDEX_NAME = /^(\d{20})\.index$/;
 
@@ -81,89 +91,6 @@ async function openSegmentFiles(
   return { header, store, index };
 }
 
-/** The result of walking a store's frames. */
-interface ScanResult {
-  readonly extent: SegmentExtent;
-  /** Index entries of every intact frame, ready to be written as the index file. */
-  readonly index: Uint8Array;
-  /** Why the walk stopped before the end of the store, or null if it reached the end. */
-  readonly defect: string | null;
-}
-
-/**
- * Walks the frames of `segment`'s store from its header to `storeSize`, verifying each
- * frame's checksum and that indexes and offsets continue. Reads in large chunks.
- */
-function scanStore(segment: Segment, storeSize: number): ScanResult {
-  const extent: SegmentExtent = {
-    entryCount: 0,
-    storeBytes: SEGMENT_HEADER_BYTES,
-    nextOffset: segment.baseOffset,
-    lastTerm: segment.prevTerm,
-    lastTimestampMs: null,
-  };
-  // Grown by doubling: one buffer, not an object per entry (a segment may hold 500k entries).
-  let index = new Uint8Array(INDEX_ENTRY_BYTES * 1024);
-  let chunk: Uint8Array = new Uint8Array(0);
-  let chunkStart = SEGMENT_HEADER_BYTES;
-  let defect: string | null = null;
-  // Each iteration consumes one frame of >= FRAME_HEADER_BYTES, so it ends within
-  // storeSize / FRAME_HEADER_BYTES iterations.
-  while (extent.storeBytes < storeSize) {
-    const position = extent.storeBytes;
-    if (position + FRAME_HEADER_BYTES > storeSize) {
-      defect = "a torn frame header";
-      break;
-    }
-    let header = readFrameHeader(chunk, position - chunkStart);
-    if (header === null || position + header.frameBytes > chunkStart + chunk.length) {
-      const want = Math.max(SCAN_CHUNK_BYTES, header?.frameBytes ?? 0);
-      chunkStart = position;
-      chunk = segment.readStore(position, Math.min(want, storeSize - position));
-      header = readFrameHeader(chunk, 0)!;
-    }
-    const expectedIndex = segment.baseIndex + extent.entryCount;
-    const at = position - chunkStart;
-    defect = checkFrame(chunk, at, header, extent, storeSize - position, expectedIndex);
-    if (defect !== null) break;
-    const slot = extent.entryCount * INDEX_ENTRY_BYTES;
-    if (slot + INDEX_ENTRY_BYTES > index.length) {
-      const grown = new Uint8Array(index.length * 2);
-      grown.set(index);
-      index = grown;
-    }
-    encodeIndexEntry(new DataView(index.buffer), slot, position, header.baseOffset, header.term);
-    extent.entryCount += 1;
-    extent.storeBytes += header.frameBytes;
-    extent.nextOffset = header.baseOffset +
-      (header.kind === EntryKind.Records ? header.recordCount : 0);
-    extent.lastTerm = header.term;
-    extent.lastTimestampMs = header.timestampMs;
-  }
-  return { extent, index: index.subarray(0, extent.entryCount * INDEX_ENTRY_BYTES), defect };
-}
-
-function checkFrame(
-  chunk: Uint8Array,
-  at: number,
-  header: NonNullable<ReturnType<typeof readFrameHeader>>,
-  extent: SegmentExtent,
-  bytesLeft: number,
-  expectedIndex: number,
-): string | null {
-  if (header.frameBytes < FRAME_HEADER_BYTES || header.frameBytes > bytesLeft) {
-    return "a torn or mis-sized frame";
-  }
-  const why = frameDefect(chunk, at, header.frameBytes);
-  if (why !== null) return `a frame that ${why}`;
-  if (header.index !== expectedIndex) return `entry ${header.index} where ${expectedIndex} belongs`;
-  if (header.baseOffset !== extent.nextOffset) {
-    return `base offset ${header.baseOffset} where ${extent.nextOffset} belongs`;
-  }
-  if (header.term < extent.lastTerm) return `term ${header.term} after term ${extent.lastTerm}`;
-  return null;
-}
-
 type Sizes = { storeBytes: number; indexBytes: number };
 
 /** O(1) checks of a sealed segment against the header of the segment after it. */
@@ -187,7 +114,10 @@ function trustSealed(segment: Segment, sizes: Sizes, next: SegmentHeader): Segme
     : null;
 }
 
-/** O(1) checks of the last segment after a clean close: its last frame ends the store. */
+/**
+ * O(1) checks of the last segment after a clean close: its last frame verifies and ends the
+ * store.
+ */
 function trustLast(segment: Segment, sizes: Sizes): SegmentExtent | null {
   if (sizes.indexBytes % INDEX_ENTRY_BYTES !== 0) return null;
   const count = sizes.indexBytes / INDEX_ENTRY_BYTES;
@@ -209,6 +139,9 @@ function trustLast(segment: Segment, sizes: Sizes): SegmentExtent | null {
     last.position + header.frameBytes === sizes.storeBytes &&
     header.baseOffset === last.baseOffset && header.term === last.term;
   if (!consistent) return null;
+  // The last frame is verified whole (one frame: O(1)): its record count sets nextOffset.
+  const frame = segment.readStore(last.position, header.frameBytes);
+  if (frameDefect(frame, 0, frame.length) !== null) return null;
   return {
     entryCount: count,
     storeBytes: sizes.storeBytes,
@@ -218,8 +151,15 @@ function trustLast(segment: Segment, sizes: Sizes): SegmentExtent | null {
   };
 }
 
-/** Opens every segment of `dir`; `clean` says the last close completed. */
-export async function recoverSegments(dir: string, clean: boolean): Promise<Segment[]> {
+/**
+ * Opens every segment of `dir`; `clean` says the last close completed. Damage found on the way
+ * goes to `report`.
+ */
+export async function recoverSegments(
+  dir: string,
+  clean: boolean,
+  report: RecoveryReport,
+): Promise<Segment[]> {
   const bases = await listSegments(dir);
   const opened: { header: SegmentHeader; store: Deno.FsFile; index: Deno.FsFile }[] = [];
   try {
@@ -248,7 +188,7 @@ export async function recoverSegments(dir: string, clean: boolean): Promise<Segm
   try {
     for (const [i, files] of opened.entries()) {
       const next = opened[i + 1]?.header ?? null;
-      segments.push(await recoverSegment(dir, files, next, clean));
+      segments.push(await recoverSegment(dir, files, next, clean, report));
     }
   } catch (error) {
     for (const segment of segments) segment.close();
@@ -266,6 +206,7 @@ async function recoverSegment(
   files: { header: SegmentHeader; store: Deno.FsFile; index: Deno.FsFile },
   next: SegmentHeader | null,
   clean: boolean,
+  report: RecoveryReport,
 ): Promise<Segment> {
   const placeholder: SegmentExtent = {
     entryCount: 0,
@@ -285,22 +226,32 @@ async function recoverSegment(
     Object.assign(segment.extent, trusted);
     return segment;
   }
-  const scan = scanStore(segment, sizes.storeBytes);
+  if (next !== null || clean) {
+    const reason = "its index disagrees with its store";
+    const message = `Rebuilding the index of ${segment.storePath} from its store: ${reason}`;
+    report({ kind: "index_rebuilt", storePath: segment.storePath, reason, message });
+  }
+  const bounds = next === null
+    ? null
+    : { endIndex: next.baseIndex, endOffset: next.baseOffset, endTerm: next.prevTerm };
+  const scan = scanStore(segment, sizes.storeBytes, bounds, clean);
   Object.assign(segment.extent, scan.extent);
-  if (next !== null) {
-    const fits = scan.defect === null && segment.endIndex === next.baseIndex &&
-      scan.extent.nextOffset === next.baseOffset;
-    if (!fits) {
-      // The caller closes this segment's files with the others still open.
-      throw new LogError(
-        "CORRUPT",
-        `Cannot open sealed segment ${segment.storePath}: its index disagrees with its store ` +
-          `and the store cannot be walked to the next segment (${scan.defect ?? "gap"})`,
-      );
-    }
-  } else if (scan.extent.storeBytes < sizes.storeBytes) {
-    // The torn or corrupt tail of the last segment: never acknowledged under `always`.
-    await segment.truncateFiles(0, scan.extent.storeBytes);
+  const fits = next === null ||
+    (segment.endIndex === next.baseIndex && scan.extent.nextOffset === next.baseOffset);
+  if (!fits) {
+    // The caller closes this segment's files with the others still open.
+    throw new LogError(
+      "CORRUPT",
+      `Cannot open sealed segment ${segment.storePath}: its entries end at index ` +
+        `${segment.endIndex} and offset ${scan.extent.nextOffset}, but the next segment starts ` +
+        `at index ${next!.baseIndex} and offset ${next!.baseOffset}; restore the data directory ` +
+        `from a replica or a backup`,
+    );
+  }
+  for (const range of scan.damaged) report(corruptEvent(segment.storePath, range, "at open"));
+  if (scan.tail !== null) {
+    report(tailEvent(segment.storePath, scan.tail, next !== null));
+    await segment.truncateFiles(0, scan.tail.position);
   }
   await segment.rewriteIndex(scan.index);
   segment.closeWriters();

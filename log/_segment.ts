@@ -76,6 +76,17 @@ export class Segment implements SegmentHeader {
   readonly #indexReader: Deno.FsFile;
   #storeWriter: Deno.FsFile | null = null;
   #indexWriter: Deno.FsFile | null = null;
+  /**
+   * Index entries rebuilt from the store while the log runs (the file's disagreed), used
+   * instead of the index file until the file is rewritten. Null: the file is used.
+   */
+  #override: { bytes: Uint8Array; count: number } | null = null;
+  /**
+   * The index is known to agree with the store: rebuilt from verified frames at open, checked
+   * against the store once already, or written by this process from the start. A trusted
+   * index (O(1) checks at open) is checked against the store the first time a read fails.
+   */
+  indexVerified = false;
 
   constructor(
     dir: string,
@@ -120,7 +131,9 @@ export class Segment implements SegmentHeader {
       store: await Deno.open(storePath, { read: true }),
       index: await Deno.open(indexPath, { read: true }),
     };
-    return new Segment(dir, header, extent, readers);
+    const segment = new Segment(dir, header, extent, readers);
+    segment.indexVerified = true;
+    return segment;
   }
 
   /** Index of the entry after the last one. */
@@ -130,6 +143,18 @@ export class Segment implements SegmentHeader {
 
   /** Reads `count` index entries from entry number `first` (0-based within the segment). */
   readIndexEntries(first: number, count: number): DataView {
+    const override = this.#override;
+    if (override !== null) {
+      if (first < 0 || count < 0 || first + count > override.count) {
+        throw new LogError(
+          "CORRUPT",
+          `Cannot read index entries ${first} to ${first + count - 1} of ${this.indexPath}: ` +
+            `the rebuilt index holds ${override.count}`,
+        );
+      }
+      const start = override.bytes.byteOffset + first * INDEX_ENTRY_BYTES;
+      return new DataView(override.bytes.buffer, start, count * INDEX_ENTRY_BYTES);
+    }
     const bytes = new Uint8Array(count * INDEX_ENTRY_BYTES);
     readFully(this.#indexReader, first * INDEX_ENTRY_BYTES, bytes, this.indexPath);
     return new DataView(bytes.buffer);
@@ -192,6 +217,44 @@ export class Segment implements SegmentHeader {
     const writers = await this.#writers();
     writeFullySync(writers.store, frames);
     writeFullySync(writers.index, indexEntries);
+    if (this.#override !== null) this.#appendOverride(indexEntries);
+  }
+
+  /** Reads the whole index file as it is on disk (for checking it against the store). */
+  readIndexFile(): Uint8Array {
+    const bytes = new Uint8Array(this.#indexReader.statSync().size);
+    readFully(this.#indexReader, 0, bytes, this.indexPath);
+    return bytes;
+  }
+
+  /** Serves index reads from `entries` (rebuilt from the store) instead of the index file. */
+  useRebuiltIndex(entries: Uint8Array): void {
+    this.#override = { bytes: new Uint8Array(0), count: 0 };
+    this.#appendOverride(entries);
+  }
+
+  /** Whether index reads are served from a rebuilt index not yet written to the file. */
+  get indexRebuiltInMemory(): boolean {
+    return this.#override !== null;
+  }
+
+  /** Writes the rebuilt index to the index file (synced) and serves reads from it again. */
+  async persistRebuiltIndex(): Promise<void> {
+    const override = this.#override;
+    if (override === null) return;
+    await this.rewriteIndex(override.bytes.slice(0, override.count * INDEX_ENTRY_BYTES));
+  }
+
+  #appendOverride(entries: Uint8Array): void {
+    const override = this.#override!;
+    const used = override.count * INDEX_ENTRY_BYTES;
+    if (used + entries.length > override.bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * override.bytes.length, used + entries.length));
+      grown.set(override.bytes.subarray(0, used));
+      override.bytes = grown;
+    }
+    override.bytes.set(entries, used);
+    override.count += entries.length / INDEX_ENTRY_BYTES;
   }
 
   /** fdatasync of the store (the index is rebuilt from the store after a crash). */
@@ -218,6 +281,7 @@ export class Segment implements SegmentHeader {
     await writers.store.syncData();
     await writers.index.truncate(entryCount * INDEX_ENTRY_BYTES);
     await writers.index.syncData();
+    if (this.#override !== null) this.#override.count = Math.min(this.#override.count, entryCount);
   }
 
   /** Replaces the whole index file with `bytes` (recovery's rebuild), synced. */
@@ -226,6 +290,8 @@ export class Segment implements SegmentHeader {
     await writers.index.truncate(0);
     await writeFully(writers.index, bytes);
     await writers.index.syncData();
+    this.#override = null;
+    this.indexVerified = true;
   }
 
   /** Closes the write handles (after a final sync): the segment is sealed. */

@@ -25,5 +25,6 @@ export {
   type LogObserver,
   type LogOptions,
   parseFsyncPolicy,
+  type RecoveryEvent,
 } from "./_options.ts";
 export { crc32c } from "./_crc32c.ts";

@@ -53,6 +53,20 @@ export interface GroupCommitEvent {
 export interface LogObserver {
   /** Called after each group commit; must be cheap and must not throw. */
   onGroupCommit(event: GroupCommitEvent): void;
+  /** Called for each damage the log finds, at open or on a failed read (log/'s `RecoveryEvent`). */
+  onRecovery?(event: LogRecoveryEvent): void;
+}
+
+/** The fields of log/'s `RecoveryEvent` the metrics count. */
+export interface LogRecoveryEvent {
+  /** `corrupt` (damaged entries kept), `tail_cut` (a torn tail cut), `index_rebuilt`. */
+  readonly kind: "corrupt" | "tail_cut" | "index_rebuilt";
+  /** Store bytes the damage spans (not on `index_rebuilt`). */
+  readonly bytes?: number;
+  /** First offset of a kept damaged range. */
+  readonly firstOffset?: number;
+  /** Offset after a kept damaged range. */
+  readonly endOffset?: number;
 }
 
 /** Raft figures, read on scrape (the Raft issue registers this through the same registry). */
@@ -376,6 +390,31 @@ export class Metrics {
     });
   }
 
+  #createRecoveryCounters(): (event: LogRecoveryEvent) => void {
+    const events = this.counter({
+      name: "strand_log_recovery_events_total",
+      help: "Damage the log found at open or when a read failed: corrupt (damaged entries " +
+        "kept, reading DATA_LOSS), tail_cut (a torn tail cut), index_rebuilt (an index " +
+        "disagreed with its store).",
+      labelNames: ["kind"],
+    });
+    const corrupt = this.counter({
+      name: "strand_log_recovery_corrupt_records_total",
+      help: "Record offsets found damaged and kept (reads of them fail with DATA_LOSS).",
+    });
+    const cut = this.counter({
+      name: "strand_log_recovery_cut_bytes_total",
+      help: "Bytes of torn tails recovery cut from the last segment after a crash.",
+    });
+    return (event) => {
+      events.inc({ kind: event.kind });
+      if (event.kind === "corrupt") {
+        corrupt.inc(Math.max(0, (event.endOffset ?? 0) - (event.firstOffset ?? 0)));
+      }
+      if (event.kind === "tail_cut") cut.inc(event.bytes ?? 0);
+    };
+  }
+
   #createLogObserver(latencyBuckets: number[]): LogObserver {
     const write = this.histogram({
       name: "strand_log_write_duration_seconds",
@@ -397,7 +436,9 @@ export class Metrics {
       help: "Bytes written by one group commit.",
       buckets: batchBytesBuckets,
     });
+    const onRecovery = this.#createRecoveryCounters();
     return {
+      onRecovery,
       onGroupCommit: (event) => {
         batchEntries.observe(event.entries);
         batchBytes.observe(event.bytes);

@@ -172,6 +172,7 @@ export function markFailed(span: Span, error: unknown): void {
  */
 export function withGroupCommitSpans(inner: LogObserver): LogObserver {
   return {
+    ...(inner.onRecovery ? { onRecovery: inner.onRecovery } : {}),
     onGroupCommit: (event) => {
       inner.onGroupCommit(event);
       if (!tracingActive()) return;

@@ -49,6 +49,11 @@ export interface ConsumeRequest {
   batchRecordsMax: number;
   /** End at the end of the log as it is when the stream starts, instead of waiting. */
   stopAtEnd?: boolean;
+  /**
+   * Field 1 exactly as sent, set only when it is above 2^53 (`offset`, a number, is then
+   * rounded): for messages that quote it.
+   */
+  exactOffset?: bigint;
 }
 
 /** Consume output: one `record` (the book) or a batch in `records` (extension). */
@@ -115,6 +120,51 @@ function deserializer<T>(codec: Codec): (bytes: Buffer) => T {
   return (bytes) => codec.decode(bytes) as T;
 }
 
+/**
+ * The last value of varint field `field` in `bytes`, exactly (protobufjs, with 64-bit fields
+ * as numbers, rounds above 2^53); undefined when absent or unreadable.
+ */
+export function exactVarintField(bytes: Uint8Array, field: number): bigint | undefined {
+  let found: bigint | undefined;
+  let at = 0;
+  const varint = (): bigint | undefined => {
+    let value = 0n;
+    for (let shift = 0n; shift < 70n && at < bytes.length; shift += 7n) {
+      const byte = bytes[at++]!;
+      value |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return value;
+    }
+    return undefined;
+  };
+  while (at < bytes.length) {
+    const key = varint();
+    if (key === undefined) return undefined;
+    const wireType = Number(key & 7n);
+    if (wireType === 0) {
+      const value = varint();
+      if (value === undefined) return undefined;
+      if (key >> 3n === BigInt(field)) found = value & ((1n << 64n) - 1n);
+    } else if (wireType === 1) at += 8;
+    else if (wireType === 5) at += 4;
+    else if (wireType === 2) {
+      const length = varint(); // read before `at` is: the length's own bytes move it
+      if (length === undefined) return undefined;
+      at += Number(length);
+    } else return undefined;
+  }
+  return found;
+}
+
+/** ConsumeRequest's decoder, keeping an offset above 2^53 exactly in `exactOffset`. */
+function consumeRequestDeserializer(bytes: Buffer): ConsumeRequest {
+  const message = v1.ConsumeRequest.decode(bytes) as unknown as ConsumeRequest;
+  if (!Number.isSafeInteger(Number(message.offset ?? 0))) {
+    const exact = exactVarintField(bytes, 1);
+    if (exact !== undefined) message.exactOffset = exact;
+  }
+  return message;
+}
+
 function method(
   path: string,
   codecs: [Codec, Codec],
@@ -126,7 +176,9 @@ function method(
     requestStream: streams.request,
     responseStream: streams.response,
     requestSerialize: serializer(request),
-    requestDeserialize: deserializer(request),
+    requestDeserialize: request === v1.ConsumeRequest
+      ? consumeRequestDeserializer
+      : deserializer(request),
     responseSerialize: serializer(response),
     responseDeserialize: deserializer(response),
   };

@@ -1,20 +1,32 @@
 /**
  * The peer wire format: a compact hand-written binary encoding of {@linkcode Message}.
  *
- * A frame is `u32 length (big-endian) | body`; a body is `u8 version | u8 type | from | to |
- * term | fields of the type`. Integers are unsigned LEB128 varints (exact up to 2^53), strings
+ * A frame is `u32 length (big-endian) | u32 crc32c(body) | body`; a body is `u8 version | u8
+ * type | from | to | term | fields of the type`. The checksum catches what TCP's 16-bit sum
+ * lets through (and bugs in middleboxes): a frame whose checksum does not match is treated
+ * like a broken connection. Integers are unsigned LEB128 varints (exact up to 2^53), strings
  * and byte arrays are a varint length followed by the bytes. Decoding checks every bound
  * and throws {@linkcode CodecError}; a peer that sends garbage loses its connection, never
  * crashes the node.
  * @module
  */
 
-import { type Entry, type EntryKind } from "../log/mod.ts";
+import { crc32c, type Entry, type EntryKind } from "../log/mod.ts";
 import { type Membership, type Message, MessageType } from "./_messages.ts";
 
-const VERSION = 1;
+/** Version 2 added the checksum; a version-1 peer's frames fail it and are dropped. */
+const VERSION = 2;
 /** Largest frame body accepted (bounds memory per connection). */
 export const FRAME_BYTES_MAX = 64 << 20;
+/** Bytes before the body: length and checksum. */
+export const FRAME_HEADER_BYTES = 8;
+/**
+ * Bytes a frame adds around the payload of an AppendEntries message (envelope, varints,
+ * entry headers), as a bound for configuration checks: payload + this <= FRAME_BYTES_MAX.
+ * Entries cost at most ~40 bytes of headers each plus a varint per record; 1 MiB covers any
+ * batch the log accepts (records of at least one byte, at most 64 MiB per frame).
+ */
+export const FRAME_OVERHEAD_BYTES = 1 << 20;
 
 /** A malformed frame or message. */
 export class CodecError extends Error {
@@ -69,10 +81,17 @@ class Writer {
     this.bytes(encoder.encode(value));
   }
 
-  /** The frame: length prefix + body. */
+  /** The frame: length prefix + checksum + body. */
   frame(): Uint8Array {
-    const body = this.#length - 4;
-    new DataView(this.#bytes.buffer).setUint32(0, body);
+    const body = this.#length - FRAME_HEADER_BYTES;
+    if (body > FRAME_BYTES_MAX) {
+      throw new CodecError(
+        `Cannot encode message: its ${body} bytes exceed the frame limit of ${FRAME_BYTES_MAX}`,
+      );
+    }
+    const view = new DataView(this.#bytes.buffer);
+    view.setUint32(0, body);
+    view.setUint32(4, crc32c(this.#bytes, 0, FRAME_HEADER_BYTES, this.#length));
     return this.#bytes.subarray(0, this.#length);
   }
 }
@@ -131,10 +150,10 @@ class Reader {
   }
 }
 
-/** Encodes a message as one length-prefixed frame. */
+/** Encodes a message as one frame (length, checksum, body); throws CodecError if it cannot. */
 export function encodeFrame(message: Message): Uint8Array {
   const w = new Writer();
-  for (let i = 0; i < 4; i++) w.byte(0);
+  for (let i = 0; i < FRAME_HEADER_BYTES; i++) w.byte(0);
   w.byte(VERSION);
   w.byte(message.type);
   w.string(message.from);
@@ -204,7 +223,7 @@ function writeMembership(w: Writer, membership: Membership): void {
   for (const id of membership.learners) w.string(id);
 }
 
-/** Decodes a frame body (the bytes after the length prefix). */
+/** Decodes a frame body (the bytes after the length and checksum; the splitter checked it). */
 export function decodeBody(body: Uint8Array): Message {
   const r = new Reader(body);
   const version = r.byte();
@@ -214,6 +233,13 @@ export function decodeBody(body: Uint8Array): Message {
   const message = readFields(r, type, envelope);
   r.done();
   return message;
+}
+
+/** Decodes one whole frame (length, checksum, body), as a receiver would. */
+export function decodeFrame(frame: Uint8Array): Message {
+  const bodies = new FrameSplitter().push(frame);
+  if (bodies.length !== 1) throw new CodecError(`Cannot decode frame: ${bodies.length} bodies`);
+  return decodeBody(bodies[0] as Uint8Array);
 }
 
 type Envelope = { from: string; to: string; term: number };
@@ -297,8 +323,9 @@ export class FrameSplitter {
   #chunks: Uint8Array[] = [];
   #total = 0;
   #expected: number | null = null;
+  #expectedCrc = 0;
 
-  /** Appends `chunk` and returns every complete frame body. */
+  /** Appends `chunk` and returns every complete frame body; throws CodecError on a bad one. */
   push(chunk: Uint8Array): Uint8Array[] {
     if (chunk.length > 0) {
       this.#chunks.push(chunk);
@@ -307,16 +334,22 @@ export class FrameSplitter {
     const bodies: Uint8Array[] = [];
     for (;;) {
       if (this.#expected === null) {
-        if (this.#total < 4) break;
-        const header = this.#take(4);
-        const length = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+        if (this.#total < FRAME_HEADER_BYTES) break;
+        const header = this.#take(FRAME_HEADER_BYTES);
+        const view = new DataView(header.buffer, header.byteOffset, FRAME_HEADER_BYTES);
+        const length = view.getUint32(0);
         if (length > FRAME_BYTES_MAX) {
           throw new CodecError(`Cannot read frame: ${length} bytes exceeds ${FRAME_BYTES_MAX}`);
         }
         this.#expected = length;
+        this.#expectedCrc = view.getUint32(4);
       }
       if (this.#total < this.#expected) break;
-      bodies.push(this.#take(this.#expected));
+      const body = this.#take(this.#expected);
+      if (crc32c(body) !== this.#expectedCrc) {
+        throw new CodecError(`Cannot read frame: checksum mismatch over ${body.length} bytes`);
+      }
+      bodies.push(body);
       this.#expected = null;
     }
     return bodies;

@@ -21,6 +21,7 @@ import {
 } from "./_messages.ts";
 import {
   type Limits,
+  pendingRestart,
   type PersistentState,
   type RaftOptions,
   type RaftRandom,
@@ -59,6 +60,10 @@ export class CoreBase {
   protected messages: Message[] = [];
   protected readStates: ReadState[] = [];
   protected stateDirty = false;
+  /** The term of the last state known saved: messages in it may leave before a Ready is. */
+  protected durableTerm = -1;
+  /** Elections this node started (real campaigns, not pre-votes), for metrics. */
+  protected electionsStarted = 0;
 
   constructor(options: RaftOptions) {
     this.id = options.id;
@@ -77,7 +82,17 @@ export class CoreBase {
     } else {
       this.term = persisted.term;
       this.vote = persisted.vote;
-      this.configs = reconcileConfigs(persisted.configs, options.store);
+      this.durableTerm = persisted.term;
+      const restart = pendingRestart(persisted, options.store);
+      if (restart === null) {
+        this.configs = reconcileConfigs(persisted.configs, options.store);
+      } else {
+        // Crashed between saving the snapshot's state and restarting the log: finish the
+        // restart (first thing the next Ready persists) under the snapshot's configuration.
+        this.log.restart(restart.index, restart.term, restart.nextOffset);
+        this.configs = persisted.configs.filter((c, i) => i === 0 || c.index <= restart.index);
+        this.stateDirty = true;
+      }
     }
     this.resetElectionTimer();
   }
@@ -191,6 +206,7 @@ export class CoreBase {
       this.vote = this.id;
       this.stateDirty = true;
       this.role = "candidate";
+      this.electionsStarted++;
     }
     this.leader = null;
     this.votes.clear();
@@ -465,9 +481,14 @@ export class CoreBase {
     const committed = this.log.nextToApply(this.limits.applyBytesMax);
     const last = committed[committed.length - 1];
     if (last !== undefined) this.log.applied = last.index;
+    const persist = this.log.takePersist();
     const ready: Ready = {
-      state: this.stateDirty ? this.persistentState() : null,
-      persist: this.log.takePersist(),
+      state: persist.restart !== null
+        ? { ...this.persistentState(), restart: persist.restart }
+        : this.stateDirty
+        ? this.persistentState()
+        : null,
+      persist,
       messages: this.messages,
       committed,
       readStates: this.readStates,

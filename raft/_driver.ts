@@ -1,24 +1,33 @@
 /**
  * The driver: runs a {@linkcode RaftCore} with real timers, durable storage and a transport,
- * doing the IO in the order safety needs — persist (truncate, state, entries), then send,
- * then apply and serve reads, then advance. One Ready is in flight at a time; proposals that
- * arrive meanwhile pile up in the core and are persisted together by the next Ready (group
- * commit: one append + one fsync for all of them).
+ * doing the IO in the order safety needs — persist (snapshot state + restart, or truncate +
+ * state; then entries), then send, then apply and serve reads, then advance. One Ready is in
+ * flight at a time; proposals that arrive meanwhile pile up in the core and are persisted
+ * together by the next Ready (group commit: one append + one fsync for all of them). What a
+ * leader sends needs no local persistence first, so it leaves at once, even while a write
+ * is in flight: a slow disk never delays heartbeats.
+ *
+ * Failures: storage errors stop the node (fail-stop: never acknowledge what is not
+ * durable); a peer's bad message, or one that cannot be sent, is dropped, counted
+ * ({@linkcode RaftNode.stats}) and logged.
  * @module
  */
 
 import type { Entry, EntryStore, MetaStore } from "../log/mod.ts";
+import { FRAME_BYTES_MAX, FRAME_OVERHEAD_BYTES } from "./_codec.ts";
 import { RaftCore } from "./_leader.ts";
 import { RaftError } from "./_membership.ts";
 import type { ConfigChange, Membership, Message, NodeId } from "./_messages.ts";
 import {
   decodePersistentState,
   encodePersistentState,
+  pendingRestart,
   type RaftOptions,
   type RaftRandom,
   type RaftStatus,
   type Ready,
 } from "./_options.ts";
+import { consoleLogger, type RaftLogger } from "./_transport.ts";
 
 /** Where a committed append landed. */
 export interface Committed {
@@ -40,13 +49,73 @@ export interface RaftNodeOptions extends
   readonly bootstrap?: Membership;
   /** Milliseconds per tick. Default {@linkcode DEFAULT_TICK_MS}. */
   readonly tickMs?: number;
-  /** How long propose/read wait before rejecting with `TIMEOUT`. Default 10 000 ms. */
+  /**
+   * How long propose/read wait. A proposal that times out rejects with `UNKNOWN_OUTCOME` (it
+   * was appended and may still commit: do not retry blindly); a read with `NO_LEADER`.
+   * Default 10 000 ms.
+   */
   readonly requestTimeoutMs?: number;
   /** Called with every committed entry, in order, after it is durable locally. */
   readonly onApply?: (entry: Entry) => void;
   /** Randomness for election timeouts. Default: crypto.getRandomValues. */
   readonly random?: RaftRandom;
+  /**
+   * What the store promises when an append resolves: `"fsync"` (durable: Raft's guarantees
+   * hold) or `"none"` (written but not synced, e.g. fsync interval/never: a power loss on a
+   * majority can lose acknowledged entries). Reported in {@linkcode RaftNode.status}; `"none"`
+   * is logged as a warning at start. Default `"fsync"`.
+   */
+  readonly durability?: Durability;
+  /**
+   * The largest entry payload the store accepts (the log's batch limit), checked against the
+   * peer frame limit at construction: an entry that cannot fit one frame could never
+   * replicate. Default: not checked beyond `appendBytesMax`.
+   */
+  readonly entryBytesMax?: number;
+  /** Where dropped messages and the durability warning are logged. Default: the console. */
+  readonly logger?: RaftLogger;
+  /** Where ticks and request timeouts come from. Default {@linkcode realTimers}. */
+  readonly timers?: RaftTimers;
 }
+
+/** Whether acknowledged entries are synced to disk (see {@linkcode RaftNodeOptions.durability}). */
+export type Durability = "fsync" | "none";
+
+/** Counters of a {@linkcode RaftNode}, for metrics. All only ever grow. */
+export interface RaftNodeStats {
+  /** Peer messages dropped because the core refused them (malformed, or a bug they hit). */
+  droppedMessages: number;
+  /** Outgoing messages whose `send` threw (dropped). */
+  sendErrors: number;
+  /** Elections this node started. */
+  electionsStarted: number;
+}
+
+/**
+ * Payload bytes an entry may hold to still fit one peer frame with its headers. Proposals
+ * above it are refused (`TOO_LARGE`), limits above it refuse to start.
+ */
+export const ENTRY_BYTES_MAX = FRAME_BYTES_MAX - FRAME_OVERHEAD_BYTES;
+
+/** The timers the driver runs on; the simulator passes simulated ones. */
+export interface RaftTimers {
+  /** Runs `run` every `periodMs` until the returned function is called. */
+  every(periodMs: number, run: () => void): () => void;
+  /** Runs `run` once after `delayMs` unless the returned function is called first. */
+  after(delayMs: number, run: () => void): () => void;
+}
+
+/** The runtime's setInterval/setTimeout. */
+export const realTimers: RaftTimers = {
+  every(periodMs, run) {
+    const id = setInterval(run, periodMs);
+    return () => clearInterval(id);
+  },
+  after(delayMs, run) {
+    const id = setTimeout(run, delayMs);
+    return () => clearTimeout(id);
+  },
+};
 
 /**
  * Milliseconds per tick by default: with the default 10-tick election timeout a follower
@@ -64,7 +133,7 @@ const cryptoRandom: RaftRandom = {
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  cancelTimeout: () => void;
 }
 
 /**
@@ -80,7 +149,8 @@ interface Waiter<T> {
 export class RaftNode {
   readonly #core: RaftCore;
   readonly #options: RaftNodeOptions;
-  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #timers: RaftTimers;
+  readonly #stopTicking: () => void;
   readonly #proposals = new Map<number, Waiter<Committed> & { term: number }>();
   readonly #reads = new Map<string, Waiter<number>>();
   readonly #readyReads: { readId: string; index: number }[] = [];
@@ -88,24 +158,38 @@ export class RaftNode {
   /** The high watermark: consumers may read offsets below it (committed, durable here). */
   #appliedNextOffset = 0;
   #readSeq = 0;
+  /** Makes read ids unique across restarts: an answer meant for an earlier process never matches. */
+  readonly #readNonce = randomNonce();
+  readonly #stats = { droppedMessages: 0, sendErrors: 0 };
+  readonly #logger: RaftLogger;
   #loop: Promise<void> | null = null;
   #failure: Error | null = null;
   #closed = false;
 
   constructor(options: RaftNodeOptions) {
+    checkFrameLimits(options);
     this.#options = options;
+    this.#logger = options.logger ?? consoleLogger;
     const saved = options.meta.load();
-    this.#core = new RaftCore({
-      ...options,
-      random: options.random ?? cryptoRandom,
-      persisted: saved === null ? null : decodePersistentState(saved),
-    });
-    this.#appliedIndex = options.store.firstIndex() - 1;
-    this.#appliedNextOffset = offsetAt(options.store, options.store.firstIndex());
-    this.#timer = setInterval(
-      () => this.#input(() => this.#core.tick()),
+    const persisted = saved === null ? null : decodePersistentState(saved);
+    this.#core = new RaftCore({ ...options, random: options.random ?? cryptoRandom, persisted });
+    const restart = pendingRestart(persisted, options.store);
+    this.#appliedIndex = restart?.index ?? options.store.firstIndex() - 1;
+    this.#appliedNextOffset = restart?.nextOffset ??
+      offsetAt(options.store, options.store.firstIndex());
+    if (options.durability === "none") {
+      this.#logger.warn(
+        `Raft node ${this.#core.id} acknowledges entries before they are synced to disk: a power loss on a majority can lose acknowledged records (use fsync "always" for full durability)`,
+        { durability: "none" },
+      );
+    }
+    this.#timers = options.timers ?? realTimers;
+    this.#stopTicking = this.#timers.every(
       options.tickMs ?? DEFAULT_TICK_MS,
+      () => this.#input(() => this.#core.tick()),
     );
+    // Saved work may be pending already (a restart to redo after a crash, bootstrap state).
+    this.#kick();
   }
 
   /** This node's id. */
@@ -113,13 +197,31 @@ export class RaftNode {
     return this.#core.id;
   }
 
-  /** Volatile state (role, term, leader, commit index, membership). */
-  status(): RaftStatus & { appliedIndex: number; appliedNextOffset: number } {
+  /** Volatile state (role, term, leader, commit index, membership) and the durability mode. */
+  status(): RaftStatus & {
+    appliedIndex: number;
+    appliedNextOffset: number;
+    durability: Durability;
+  } {
     return {
       ...this.#core.status(),
       appliedIndex: this.#appliedIndex,
       appliedNextOffset: this.#appliedNextOffset,
+      durability: this.#options.durability ?? "fsync",
     };
+  }
+
+  /** Counters for metrics (a copy). */
+  stats(): RaftNodeStats {
+    return { ...this.#stats, ...this.#core.counters() };
+  }
+
+  /**
+   * The transport dropped messages to `id` (wire {@linkcode PeerTransportOptions.onDrop}
+   * here): the leader resends from what `id` acknowledged instead of waiting for a gap.
+   */
+  reportUnreachable(id: NodeId): void {
+    this.#input(() => this.#core.reportUnreachable(id));
   }
 
   /** The leader's view of its followers (see {@linkcode RaftCore.followers}). */
@@ -127,13 +229,41 @@ export class RaftNode {
     return this.#core.followers();
   }
 
-  /** Hands a peer's message to the core. */
+  /**
+   * Hands a peer's message to the core. Never throws: a message the core refuses (malformed,
+   * or one that hits a bug) is dropped, counted and logged; the node carries on.
+   */
   step(message: Message): void {
-    this.#input(() => this.#core.step(message));
+    this.#input(() => {
+      try {
+        this.#core.step(message);
+      } catch (error) {
+        this.#stats.droppedMessages++;
+        this.#logger.error(`Dropping a Raft message from ${message.from}`, {
+          type: message.type,
+          error: String(error),
+        });
+      }
+    });
   }
 
-  /** Appends a batch of records; resolves once committed and applied here. */
+  /**
+   * Appends a batch of records; resolves once committed and applied here. Rejects with a
+   * {@linkcode RaftError}: `NOT_LEADER`/`NO_LEADER`/`OVERLOADED`/`TOO_LARGE` when nothing
+   * was appended, `UNKNOWN_OUTCOME` when it was appended but not seen committed in time (it
+   * may still commit).
+   */
   propose(records: readonly Uint8Array[]): Promise<Committed> {
+    let bytes = 0;
+    for (const record of records) bytes += record.byteLength;
+    if (bytes > ENTRY_BYTES_MAX) {
+      return Promise.reject(
+        new RaftError(
+          "TOO_LARGE",
+          `Cannot append ${bytes} bytes in one batch: peers accept at most ${ENTRY_BYTES_MAX}; split the batch`,
+        ),
+      );
+    }
     return this.#propose(() => this.#core.propose(records));
   }
 
@@ -159,7 +289,7 @@ export class RaftNode {
     } catch (error) {
       return Promise.reject(error);
     }
-    const readId = `${this.id}:${++this.#readSeq}`;
+    const readId = `${this.id}:${this.#readNonce}:${++this.#readSeq}`;
     const promise = this.#wait(this.#reads, readId);
     try {
       this.#core.readIndex(readId);
@@ -174,10 +304,14 @@ export class RaftNode {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    this.#stopTicking();
     await this.#loop;
+    const unknown = new RaftError(
+      "UNKNOWN_OUTCOME",
+      `Cannot confirm the append: node ${this.id} stopped before it committed (it may still commit)`,
+    );
+    for (const key of [...this.#proposals.keys()]) this.#settle(this.#proposals, key, unknown);
     const stopped = new RaftError("NO_LEADER", `Cannot complete: node ${this.id} stopped`);
-    for (const key of [...this.#proposals.keys()]) this.#settle(this.#proposals, key, stopped);
     for (const key of [...this.#reads.keys()]) this.#settle(this.#reads, key, stopped);
   }
 
@@ -202,14 +336,21 @@ export class RaftNode {
   #wait<K, T>(map: Map<K, Waiter<T>>, key: K, extra: object = {}): Promise<T> {
     const { promise, resolve, reject } = Promise.withResolvers<T>();
     const timeoutMs = this.#options.requestTimeoutMs ?? 10_000;
-    const timer = setTimeout(() => {
-      this.#settle(
-        map,
-        key,
-        new RaftError("NO_LEADER", `Cannot complete within ${timeoutMs} ms: no quorum answered`),
-      );
-    }, timeoutMs);
-    map.set(key, { resolve, reject, timer, ...extra });
+    const cancelTimeout = this.#timers.after(timeoutMs, () => {
+      if (map === this.#reads) this.#core.cancelRead(key as string);
+      // An appended proposal may still commit: its outcome is unknown, not a failure.
+      const error = map === this.#reads
+        ? new RaftError(
+          "NO_LEADER",
+          `Cannot complete a read within ${timeoutMs} ms: no quorum answered`,
+        )
+        : new RaftError(
+          "UNKNOWN_OUTCOME",
+          `Cannot confirm the append within ${timeoutMs} ms: it may still commit; read back before retrying`,
+        );
+      this.#settle(map, key, error);
+    });
+    map.set(key, { resolve, reject, cancelTimeout, ...extra });
     return promise;
   }
 
@@ -217,7 +358,7 @@ export class RaftNode {
     const waiter = map.get(key);
     if (waiter === undefined) return;
     map.delete(key);
-    clearTimeout(waiter.timer);
+    waiter.cancelTimeout();
     if (outcome instanceof Error) waiter.reject(outcome);
     else waiter.resolve(outcome);
   }
@@ -229,6 +370,8 @@ export class RaftNode {
   }
 
   #kick(): void {
+    // A write is in flight: what may leave before persistence leaves now.
+    if (this.#loop !== null) this.#sendAll(this.#core.takeEarlyMessages());
     if (this.#loop === null && this.#core.hasReady()) {
       this.#loop = this.#run().finally(() => {
         this.#loop = null;
@@ -240,9 +383,10 @@ export class RaftNode {
   async #run(): Promise<void> {
     try {
       for (let round = 0; round < 1000 && this.#core.hasReady(); round++) {
+        this.#sendAll(this.#core.takeEarlyMessages());
         const ready = this.#core.ready();
         await this.#persist(ready);
-        for (const message of ready.messages) this.#options.send(message);
+        this.#sendAll(ready.messages);
         for (const entry of ready.committed) this.#apply(entry);
         this.#readyReads.push(...ready.readStates);
         this.#serveReads();
@@ -251,16 +395,42 @@ export class RaftNode {
     } catch (error) {
       // Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable.
       this.#failure = error instanceof Error ? error : new Error(String(error));
-      clearInterval(this.#timer);
+      this.#stopTicking();
+    }
+  }
+
+  /** A message that cannot be sent (e.g. not encodable) is dropped, not a storage failure. */
+  #sendAll(messages: readonly Message[]): void {
+    for (const message of messages) {
+      try {
+        this.#options.send(message);
+      } catch (error) {
+        this.#stats.sendErrors++;
+        this.#logger.error(`Dropping a Raft message to ${message.to}: sending failed`, {
+          type: message.type,
+          error: String(error),
+        });
+      }
     }
   }
 
   async #persist(ready: Ready): Promise<void> {
     const { store, meta } = this.#options;
     const { restart, truncateFrom, entries } = ready.persist;
-    if (restart !== null) await store.restartAt(restart.index, restart.term, restart.nextOffset);
+    if (restart !== null) {
+      // State (snapshot configuration, term, vote and the restart point) first: a crash
+      // before the restart is redone at the next start (see pendingRestart), so the node
+      // never holds the restarted log under an older configuration.
+      if (ready.state === null) throw new Error("Cannot restart the log: no state to save first");
+      await meta.save(encodePersistentState(ready.state));
+      await store.restartAt(restart.index, restart.term, restart.nextOffset);
+      this.#appliedIndex = restart.index;
+      this.#appliedNextOffset = restart.nextOffset;
+    }
     if (truncateFrom !== null) await store.truncateSuffix(truncateFrom);
-    if (ready.state !== null) await meta.save(encodePersistentState(ready.state));
+    if (ready.state !== null && restart === null) {
+      await meta.save(encodePersistentState(ready.state));
+    }
     if (entries.length > 0) await store.appendEntries(entries);
   }
 
@@ -284,6 +454,27 @@ export class RaftNode {
       this.#settle(this.#reads, read.readId, read.index);
     }
   }
+}
+
+/** Refuses limits under which an AppendEntries frame could exceed what peers accept. */
+function checkFrameLimits(options: RaftNodeOptions): void {
+  for (
+    const [name, value] of [
+      ["appendBytesMax", options.appendBytesMax ?? 1 << 20],
+      ["entryBytesMax", options.entryBytesMax ?? 0],
+    ] as const
+  ) {
+    if (value > ENTRY_BYTES_MAX) {
+      throw new RangeError(
+        `Cannot start Raft: ${name} ${value} leaves no room in a ${FRAME_BYTES_MAX}-byte peer frame; lower it to ${ENTRY_BYTES_MAX} or less`,
+      );
+    }
+  }
+}
+
+function randomNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The offset of the first record at or after entry `index` (the next offset if none). */

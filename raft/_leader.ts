@@ -6,7 +6,14 @@
 
 import { type Entry, EntryKind } from "../log/mod.ts";
 import { CoreBase } from "./_core.ts";
-import { applyChange, encodeMembership, quorumIndex, quorumOf, RaftError } from "./_membership.ts";
+import {
+  applyChange,
+  decodeMembership,
+  encodeMembership,
+  quorumIndex,
+  quorumOf,
+  RaftError,
+} from "./_membership.ts";
 import {
   type AppendResponse,
   type ConfigChange,
@@ -49,6 +56,8 @@ export class RaftCore extends CoreBase {
   #readSeq = 0;
   #pendingReads: PendingRead[] = [];
   #readsAwaitingCommit: { readId: string; from: NodeId }[] = [];
+  /** Reads this follower forwarded, by id: only their leader's answer in their term counts. */
+  readonly #forwardedReads = new Map<string, { leader: NodeId; term: number }>();
 
   constructor(options: RaftOptions) {
     super(options);
@@ -69,9 +78,15 @@ export class RaftCore extends CoreBase {
     }
   }
 
-  /** Handles one message from a peer. */
+  /**
+   * Handles one message from a peer. A malformed message (entries that do not continue
+   * `prevIndex`, an undecodable configuration, …) throws before any state changes; the
+   * driver drops it.
+   */
   step(m: Message): void {
-    if (m.to !== this.id || !this.checkTerm(m)) return;
+    if (m.to !== this.id) return;
+    checkMessage(m);
+    if (!this.checkTerm(m)) return;
     switch (m.type) {
       case MessageType.PreVote:
       case MessageType.Vote:
@@ -139,11 +154,41 @@ export class RaftCore extends CoreBase {
     else this.#sendAppend(to, true);
   }
 
-  /** Starts a linearizable read; its {@linkcode ReadState} comes back in a later Ready. */
+  /**
+   * Starts a linearizable read; its {@linkcode ReadState} comes back in a later Ready.
+   * `readId` must be unique across restarts of this node (an answer is matched by it).
+   */
   readIndex(readId: string): void {
     if (this.role === "leader") return this.#leaderRead(readId, this.id);
     if (this.leader === null) throw this.notLeader("serve a linearizable read");
+    if (this.#forwardedReads.size >= FORWARDED_READS_MAX) {
+      throw new RaftError(
+        "OVERLOADED",
+        `Cannot serve a linearizable read on ${this.id}: ${FORWARDED_READS_MAX} reads await the leader`,
+        this.leader,
+      );
+    }
+    this.#forwardedReads.set(readId, { leader: this.leader, term: this.term });
     this.send({ type: MessageType.ReadIndex, to: this.leader, readId });
+  }
+
+  /** Forgets a read the driver gave up on (timed out), so its answer is ignored. */
+  cancelRead(readId: string): void {
+    this.#forwardedReads.delete(readId);
+  }
+
+  /**
+   * The transport dropped messages to `id`: stop pipelining to it and resend from what it
+   * acknowledged (as etcd's ReportUnreachable), instead of waiting for it to notice the gap.
+   */
+  reportUnreachable(id: NodeId): void {
+    const progress = this.#progress.get(id);
+    if (this.role === "leader" && progress?.state === "replicate") progress.becomeProbe();
+  }
+
+  /** Counters for metrics. */
+  counters(): { electionsStarted: number } {
+    return { electionsStarted: this.electionsStarted };
   }
 
   /**
@@ -171,8 +216,26 @@ export class RaftCore extends CoreBase {
     return this.takeReady();
   }
 
-  /** The driver finished `ready`: its entries are durable. */
+  /**
+   * Takes the messages that may leave before the pending Ready is persisted: what a leader
+   * sends in a term already saved (AppendEntries, heartbeats, snapshots, TimeoutNow, read
+   * answers), forwarded reads and heartbeat answers. A leader's own append counts toward commit only once
+   * durable, so followers may write in parallel (Raft thesis §10.2.1), and heartbeats never
+   * wait behind the leader's disk. Answers that acknowledge state (votes, appends) wait.
+   */
+  takeEarlyMessages(): Message[] {
+    const early: Message[] = [];
+    const later: Message[] = [];
+    for (const m of this.messages) {
+      (m.term === this.durableTerm && EARLY_TYPES.has(m.type) ? early : later).push(m);
+    }
+    this.messages = later;
+    return early;
+  }
+
+  /** The driver finished `ready`: its state and entries are durable. */
   advance(ready: Ready): void {
+    if (ready.state !== null) this.durableTerm = ready.state.term;
     const last = ready.persist.entries[ready.persist.entries.length - 1];
     if (last !== undefined) this.log.stableTo(last.index);
     if (this.role === "leader" && this.#maybeCommit()) this.#broadcastAppend(true);
@@ -191,6 +254,8 @@ export class RaftCore extends CoreBase {
   }
 
   protected override onLeadershipLost(): void {
+    // Reads forwarded to the previous leader can no longer be answered validly.
+    this.#forwardedReads.clear();
     this.#progress.clear();
     this.#transferee = null;
     this.#pendingReads = [];
@@ -423,7 +488,11 @@ export class RaftCore extends CoreBase {
     if (this.role === "leader") this.#leaderRead(m.readId, m.from);
   }
 
+  /** Only the answer of the leader the read went to, in the term it went in, completes it. */
   #onReadIndexResponse(m: ReadIndexResponse): void {
+    const forwarded = this.#forwardedReads.get(m.readId);
+    if (forwarded === undefined || forwarded.leader !== m.from || forwarded.term !== m.term) return;
+    this.#forwardedReads.delete(m.readId);
     this.readStates.push({ readId: m.readId, index: m.index });
   }
 
@@ -462,6 +531,60 @@ export class RaftCore extends CoreBase {
           index: read.index,
         });
       }
+    }
+  }
+}
+
+/** Reads a follower forwards and keeps track of at once. */
+const FORWARDED_READS_MAX = 4096;
+
+/** Message types that may be sent before the Ready that produced them is persisted. */
+const EARLY_TYPES: ReadonlySet<number> = new Set([
+  MessageType.Append,
+  MessageType.Heartbeat,
+  MessageType.InstallSnapshot,
+  MessageType.TimeoutNow,
+  MessageType.ReadIndex,
+  MessageType.ReadIndexResponse,
+  // It echoes a read round and the (saved) term, and acknowledges no entry: a follower with
+  // a slow disk still confirms its leader, so check-quorum and reads do not wait on its disk.
+  MessageType.HeartbeatResponse,
+]);
+
+/**
+ * Rejects messages the core must not act on (a buggy or hostile peer): entries must
+ * continue prevIndex with dense offsets and non-decreasing terms no newer than the sender's,
+ * configurations must decode. Throws before the core changes any state.
+ */
+function checkMessage(m: Message): void {
+  const fail = (why: string): never => {
+    throw new Error(`Cannot step message type ${m.type} from ${m.from}: ${why}`);
+  };
+  if (m.type === MessageType.InstallSnapshot) {
+    if (m.config.voters.length === 0) fail("the snapshot configuration has no voters");
+    if (m.snapshotTerm > m.term || m.configIndex > m.index) fail("snapshot point out of range");
+    return;
+  }
+  if (m.type !== MessageType.Append) return;
+  let term = m.prevTerm;
+  let offset = m.entries[0]?.baseOffset ?? 0;
+  for (let i = 0; i < m.entries.length; i++) {
+    const entry = m.entries[i] as Entry;
+    if (entry.index !== m.prevIndex + 1 + i) fail(`entry ${i} has index ${entry.index}`);
+    if (entry.term < term || entry.term > m.term) {
+      fail(`entry ${entry.index} has term ${entry.term}`);
+    }
+    if (entry.baseOffset !== offset) fail(`entry ${entry.index} has offset ${entry.baseOffset}`);
+    term = entry.term;
+    offset += entry.records.length;
+    if (entry.kind === EntryKind.Config) {
+      let voters: unknown;
+      try {
+        voters = decodeMembership(entry.data).voters;
+      } catch {
+        fail(`entry ${entry.index} holds an undecodable configuration`);
+      }
+      if (!Array.isArray(voters) || voters.length === 0) fail(`entry ${entry.index}: no voters`);
     }
   }
 }

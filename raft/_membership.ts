@@ -36,7 +36,14 @@ export type RaftErrorCode =
   | "CHANGE_PENDING"
   | "TRANSFER_IN_PROGRESS"
   | "INVALID_CHANGE"
-  | "OVERLOADED";
+  | "OVERLOADED"
+  /** Too large for one peer frame: split the batch. */
+  | "TOO_LARGE"
+  /**
+   * The request was appended but not seen committed (timeout, node stopped): it may still
+   * commit. Retrying blindly can duplicate it.
+   */
+  | "UNKNOWN_OUTCOME";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -19,6 +19,30 @@ export interface PersistentState {
   readonly term: number;
   readonly vote: NodeId | null;
   readonly configs: readonly ConfigRecord[];
+  /**
+   * An InstallSnapshot restart this state belongs to. The driver saves the state *before*
+   * restarting the log; if the node crashes in between, the next start finds the log not yet
+   * restarted and redoes the restart, so configuration, term and log never disagree.
+   */
+  readonly restart?: RestartPoint;
+}
+
+/** Where an InstallSnapshot restarts the log. */
+export interface RestartPoint {
+  readonly index: number;
+  readonly term: number;
+  readonly nextOffset: number;
+}
+
+/** The saved restart the store has not carried out yet (a crash came in between), if any. */
+export function pendingRestart(
+  state: PersistentState | null,
+  store: EntryStore,
+): RestartPoint | null {
+  const restart = state?.restart;
+  // A restart leaves firstIndex at index + 1 and retention only raises it: a lower one
+  // means the store never got to it.
+  return restart !== undefined && store.firstIndex() - 1 < restart.index ? restart : null;
 }
 
 /** Configuration of one Raft core. Every field but the first four has a safe default. */
@@ -60,9 +84,11 @@ export interface ReadState {
 }
 
 /**
- * Work for the driver, to be done in this order: `persist.restart`, `persist.truncateFrom`,
- * save `state` (if not null), append `persist.entries`; only then send `messages`, apply
- * `committed` and serve `readStates`; finally call `advance(ready)`.
+ * Work for the driver, to be done in this order: if `persist.restart` is set, save `state`
+ * (it carries the restart point) and then restart the log; otherwise `persist.truncateFrom`,
+ * then save `state` (if not null); then append `persist.entries`; only then send `messages`,
+ * apply `committed` and serve `readStates`; finally call `advance(ready)`. Messages the core
+ * hands out earlier ({@linkcode RaftCore.takeEarlyMessages}) need no persistence first.
  */
 export interface Ready {
   readonly state: PersistentState | null;

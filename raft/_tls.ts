@@ -40,6 +40,7 @@ export function dialTls(
     const { promise, resolve, reject } = Promise.withResolvers<PeerStream>();
     const socket = tls.connect({ host, port, ...optionsFor(address) });
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, 10_000);
     socket.once("secureConnect", () => {
       socket.removeListener("error", reject);
       resolve(streamFromSocket(socket));

@@ -2,8 +2,11 @@
  * Peer transport: Raft messages as length-prefixed binary frames over TCP (or TLS).
  *
  * Each node dials one outbound connection per peer and only writes to it; inbound
- * connections are only read. Raft tolerates loss, so a failed write drops the queued
- * messages and the next send redials (after a short backoff). Queues are bounded in bytes.
+ * connections are only read. Raft tolerates loss, so a failed or timed-out write drops the
+ * queued messages and the next send redials (after a short backoff); a peer that stops
+ * reading costs one write timeout, never an unbounded backlog. Queues are bounded in bytes
+ * and messages; every drop is counted ({@linkcode PeerTransport.stats}), logged, and
+ * reported to `onDrop` so the leader re-probes that follower.
  * `accept()` takes an already-connected stream, so a listener that multiplexes the client
  * port (or terminates TLS) can hand peer connections over.
  * @module
@@ -19,19 +22,86 @@ export interface PeerStream {
   close(): void;
 }
 
+/** Where Raft's IO layers report what they drop (structurally a subset of observe's Logger). */
+export interface RaftLogger {
+  warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
+  error(message: string, fields?: Readonly<Record<string, unknown>>): void;
+}
+
+/** Writes to stderr: losses are never silent, even without a logger. */
+export const consoleLogger: RaftLogger = {
+  warn: (message, fields) => console.warn(message, fields ?? ""),
+  error: (message, fields) => console.error(message, fields ?? ""),
+};
+
 /** Options of {@linkcode PeerTransport}. */
 export interface PeerTransportOptions {
-  /** Called for every decoded inbound message. */
+  /** Called for every decoded inbound message (an exception drops that message only). */
   readonly onMessage: (message: Message) => void;
   /** Opens a connection to a peer address ("host:port"). Default: plaintext TCP. */
   readonly dial?: (address: string) => Promise<PeerStream>;
-  /** Bytes queued per peer before new messages are dropped. Default 16 MiB. */
+  /**
+   * Bytes queued per peer before new messages are dropped (one frame is always accepted
+   * into an empty queue). Default 8 MiB: the leader's in-flight window per follower.
+   */
   readonly queueBytesMax?: number;
+  /** Messages queued per peer before new ones are dropped. Default 1024. */
+  readonly queueMessagesMax?: number;
   /** Wait after a failed dial or write before dialing that peer again. Default 100 ms. */
   readonly redialMs?: number;
+  /** A dial that has not connected by then fails. Default 3 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * A write the peer has not taken by then (it stopped reading, or the path is dead) drops
+   * the connection and its queue; the next message redials. Default 2 000 ms.
+   */
+  readonly writeTimeoutMs?: number;
+  /**
+   * Called when messages to a peer were dropped (full queue, failed or timed-out
+   * connection), so the sender can resend from what the peer acknowledged
+   * (e.g. {@linkcode RaftNode.reportUnreachable}) instead of waiting for a rejection.
+   */
+  readonly onDrop?: (to: NodeId) => void;
+  /** Where drops and bad frames are logged. Default: the console. */
+  readonly logger?: RaftLogger;
+  /** The clock redial waits are measured on. Default `Date.now`. */
+  readonly nowMs?: () => number;
+  /** Runs `run` after `delayMs` unless cancelled (dial/write timeouts). Default setTimeout. */
+  readonly after?: (delayMs: number, run: () => void) => () => void;
 }
 
-/** Plaintext TCP dial of "host:port". */
+/** Counters of a {@linkcode PeerTransport}, for metrics. All only ever grow. */
+export interface TransportStats {
+  /** Frames handed to connections. */
+  framesSent: number;
+  /** Frames received and decoded. */
+  framesReceived: number;
+  /** Outbound messages dropped: full queue, redial backoff, failed or timed-out connection. */
+  droppedMessages: number;
+  /** Inbound connections dropped for a malformed frame (bad checksum, length, encoding). */
+  badFrames: number;
+  /** Inbound messages whose handler threw (the message is dropped, the node carries on). */
+  handlerErrors: number;
+  /** Inbound messages whose sender differs from the peer the connection authenticated as. */
+  identityMismatches: number;
+  /** Outbound messages that could not be encoded (dropped). */
+  encodeErrors: number;
+  /** Dials that failed or timed out. */
+  dialFailures: number;
+  /** Writes that did not complete within `writeTimeoutMs`. */
+  writeTimeouts: number;
+}
+
+/** Identity of an inbound connection, from whoever authenticated it (e.g. a TLS listener). */
+export interface AcceptOptions {
+  /**
+   * The node the peer's certificate names: messages whose `from` differs are dropped and
+   * counted in {@linkcode TransportStats.identityMismatches}.
+   */
+  readonly peerName?: string;
+}
+
+/** Plaintext TCP dial of "host:port", with TCP keepalive so a dead peer is noticed. */
 export async function dialTcp(address: string): Promise<PeerStream> {
   const colon = address.lastIndexOf(":");
   const conn = await Deno.connect({
@@ -39,55 +109,138 @@ export async function dialTcp(address: string): Promise<PeerStream> {
     port: Number(address.slice(colon + 1)),
   });
   conn.setNoDelay(true);
+  conn.setKeepAlive(true);
   return conn;
 }
 
+type LinkOptions = Required<Omit<PeerTransportOptions, "onMessage" | "onDrop">> & {
+  readonly onDrop: (to: NodeId) => void;
+};
+
+class TimeoutError extends Error {}
+
+function realAfter(delayMs: number, run: () => void): () => void {
+  const id = setTimeout(run, delayMs);
+  return () => clearTimeout(id);
+}
+
+/** Resolves like `promise`, or rejects with a TimeoutError after `ms`. */
+async function within<T>(
+  after: LinkOptions["after"],
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let cancel = () => {};
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = after(ms, () => reject(new TimeoutError(`${what} took over ${ms} ms`)));
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    cancel();
+  }
+}
+
 class PeerLink {
+  readonly id: NodeId;
   readonly address: string;
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #stream: PeerStream | null = null;
   #writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   #running: Promise<void> | null = null;
+  /** Rejects on close: a write or dial the runtime cannot abort must not hold close() up. */
+  readonly #stopped = Promise.withResolvers<never>();
   #retryAtMs = 0;
   closed = false;
-  readonly #options: Required<Omit<PeerTransportOptions, "onMessage">>;
+  readonly #options: LinkOptions;
+  readonly #stats: TransportStats;
 
-  constructor(address: string, options: Required<Omit<PeerTransportOptions, "onMessage">>) {
+  constructor(id: NodeId, address: string, options: LinkOptions, stats: TransportStats) {
+    this.id = id;
     this.address = address;
     this.#options = options;
+    this.#stats = stats;
   }
 
   enqueue(frame: Uint8Array): void {
-    if (this.closed || Date.now() < this.#retryAtMs) return;
-    if (this.#queuedBytes + frame.length > this.#options.queueBytesMax) return;
+    if (this.closed) return;
+    const full = this.#queue.length > 0 &&
+      (this.#queuedBytes + frame.length > this.#options.queueBytesMax ||
+        this.#queue.length >= this.#options.queueMessagesMax);
+    if (full || this.#options.nowMs() < this.#retryAtMs) return this.#dropped(1);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
     if (this.#running === null) this.#running = this.#run();
   }
 
+  /** Drops are reported to the sender so it re-probes rather than waiting for a rejection. */
+  #dropped(count: number): void {
+    if (count === 0) return;
+    this.#stats.droppedMessages += count;
+    this.#options.onDrop(this.id);
+  }
+
   async #run(): Promise<void> {
     try {
       while (this.#queue.length > 0 && !this.closed) {
-        if (this.#writer === null) {
-          this.#stream = await this.#options.dial(this.address);
-          if (this.closed) break;
-          this.#writer = this.#stream.writable.getWriter();
-        }
+        if (this.#writer === null) await this.#connect();
+        if (this.closed || this.#writer === null) break;
         const batch = concat(this.#queue);
+        this.#stats.framesSent += this.#queue.length;
         this.#queue = [];
         this.#queuedBytes = 0;
-        await this.#writer.write(batch);
+        const write = this.#writer.write(batch);
+        write.catch(() => {}); // observed below; a timeout abandons it
+        try {
+          await within(
+            this.#options.after,
+            Promise.race([write, this.#stopped.promise]),
+            this.#options.writeTimeoutMs,
+            `a write to ${this.address}`,
+          );
+        } catch (error) {
+          if (error instanceof TimeoutError) this.#stats.writeTimeouts++;
+          throw error;
+        }
       }
-    } catch {
+    } catch (error) {
+      if (!this.closed) {
+        this.#options.logger.warn(`Dropping the connection to peer ${this.id}`, {
+          address: this.address,
+          error: String(error),
+          droppedMessages: this.#queue.length,
+        });
+      }
+      const lost = this.#queue.length;
       this.#queue = [];
       this.#queuedBytes = 0;
-      this.#retryAtMs = Date.now() + this.#options.redialMs;
+      this.#retryAtMs = this.#options.nowMs() + this.#options.redialMs;
       this.#drop();
+      if (!this.closed) this.#dropped(lost);
     } finally {
       this.#running = null;
       if (this.closed) this.#drop();
     }
+  }
+
+  async #connect(): Promise<void> {
+    const dialing = this.#options.dial(this.address);
+    try {
+      this.#stream = await within(
+        this.#options.after,
+        Promise.race([dialing, this.#stopped.promise]),
+        this.#options.connectTimeoutMs,
+        `dialing ${this.address}`,
+      );
+    } catch (error) {
+      this.#stats.dialFailures++;
+      dialing.then(closeQuietly, () => {}); // a dial that connects after its timeout is closed
+      throw error;
+    }
+    if (this.closed) return this.#drop();
+    this.#writer = this.#stream.writable.getWriter();
   }
 
   #drop(): void {
@@ -105,6 +258,8 @@ class PeerLink {
   /** Closes the connection (aborting a write in progress) and waits for the sender loop. */
   async close(): Promise<void> {
     this.closed = true;
+    this.#stopped.promise.catch(() => {});
+    this.#stopped.reject(new Error("closed"));
     this.#drop();
     await this.#running;
   }
@@ -134,10 +289,21 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  * ```
  */
 export class PeerTransport {
-  readonly #options: Required<PeerTransportOptions>;
+  readonly #options: LinkOptions & { readonly onMessage: (message: Message) => void };
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #inbound = new Map<PeerStream, ReadableStreamDefaultReader<Uint8Array>>();
   readonly #readers = new Set<Promise<void>>();
+  readonly #stats: TransportStats = {
+    framesSent: 0,
+    framesReceived: 0,
+    droppedMessages: 0,
+    badFrames: 0,
+    handlerErrors: 0,
+    identityMismatches: 0,
+    encodeErrors: 0,
+    dialFailures: 0,
+    writeTimeouts: 0,
+  };
   #listener: Deno.Listener | null = null;
   #acceptLoop: Promise<void> | null = null;
   #closed = false;
@@ -146,10 +312,22 @@ export class PeerTransport {
   constructor(options: PeerTransportOptions) {
     this.#options = {
       dial: dialTcp,
-      queueBytesMax: 16 << 20,
+      queueBytesMax: 8 << 20,
+      queueMessagesMax: 1024,
       redialMs: 100,
+      connectTimeoutMs: 3_000,
+      writeTimeoutMs: 2_000,
+      logger: consoleLogger,
+      nowMs: Date.now,
+      after: realAfter,
       ...options,
+      onDrop: options.onDrop ?? (() => {}),
     };
+  }
+
+  /** Counters for metrics (a copy). */
+  stats(): TransportStats {
+    return { ...this.#stats };
   }
 
   /** Listens for peer connections on a TCP address; returns the bound port. */
@@ -158,7 +336,10 @@ export class PeerTransport {
     this.#listener = listener;
     this.#acceptLoop = (async () => {
       try {
-        for await (const conn of listener) this.accept(conn);
+        for await (const conn of listener) {
+          conn.setKeepAlive(true);
+          this.accept(conn);
+        }
       } catch {
         // listener closed
       }
@@ -166,12 +347,16 @@ export class PeerTransport {
     return { port: (listener.addr as Deno.NetAddr).port };
   }
 
-  /** Serves an inbound connection that someone else accepted (multiplexer, TLS listener). */
-  accept(stream: PeerStream): void {
+  /**
+   * Serves an inbound connection that someone else accepted (multiplexer, TLS listener).
+   * With `peerName` (the node the peer's certificate names), only messages from that node
+   * are accepted on this connection.
+   */
+  accept(stream: PeerStream, options: AcceptOptions = {}): void {
     if (this.#closed) return closeQuietly(stream);
     const reader = stream.readable.getReader();
     this.#inbound.set(stream, reader);
-    const done = this.#read(reader).finally(() => {
+    const done = this.#read(reader, options.peerName ?? null).finally(() => {
       this.#inbound.delete(stream);
       this.#readers.delete(done);
       reader.releaseLock();
@@ -180,17 +365,48 @@ export class PeerTransport {
     this.#readers.add(done);
   }
 
-  async #read(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  async #read(reader: ReadableStreamDefaultReader<Uint8Array>, peer: string | null) {
     const splitter = new FrameSplitter();
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        for (const body of splitter.push(value)) this.#options.onMessage(decodeBody(body));
+        for (const body of splitter.push(value)) this.#deliver(decodeBody(body), peer);
       }
     } catch (error) {
       // A broken or garbled connection is dropped; Raft retries over a fresh one.
-      if (!(error instanceof CodecError) && !isConnectionError(error)) throw error;
+      if (error instanceof CodecError) {
+        this.#stats.badFrames++;
+        this.#options.logger.warn("Dropping a peer connection: malformed frame", {
+          peer,
+          error: error.message,
+        });
+      } else if (!isConnectionError(error) && !this.#closed) {
+        this.#options.logger.warn("Dropping a peer connection", { peer, error: String(error) });
+      }
+    }
+  }
+
+  #deliver(message: Message, peer: string | null): void {
+    this.#stats.framesReceived++;
+    if (peer !== null && message.from !== peer) {
+      this.#stats.identityMismatches++;
+      this.#options.logger.warn("Dropping a Raft message: sender differs from the certificate", {
+        certificate: peer,
+        from: message.from,
+      });
+      return;
+    }
+    try {
+      this.#options.onMessage(message);
+    } catch (error) {
+      // One bad message (or a bug it triggers) must not take the node down.
+      this.#stats.handlerErrors++;
+      this.#options.logger.error("Dropping a Raft message: handling it failed", {
+        from: message.from,
+        type: message.type,
+        error: String(error),
+      });
     }
   }
 
@@ -199,7 +415,7 @@ export class PeerTransport {
     const existing = this.#links.get(id);
     if (existing?.address === address) return;
     if (existing !== undefined) this.#closing.push(existing.close());
-    this.#links.set(id, new PeerLink(address, this.#options));
+    this.#links.set(id, new PeerLink(id, address, this.#options, this.#stats));
   }
 
   /** Forgets a peer and closes its connection. */
@@ -209,10 +425,27 @@ export class PeerTransport {
     this.#links.delete(id);
   }
 
-  /** Queues a message for its recipient; unknown recipients and full queues drop it. */
+  /**
+   * Queues a message for its recipient; unknown recipients drop it, full queues drop it
+   * (counted, reported to `onDrop`), and an unencodable message is dropped and counted.
+   */
   send(message: Message): void {
     if (this.#closed) return;
-    this.#links.get(message.to)?.enqueue(encodeFrame(message));
+    const link = this.#links.get(message.to);
+    if (link === undefined) return;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(message);
+    } catch (error) {
+      this.#stats.encodeErrors++;
+      this.#options.logger.error("Dropping a Raft message: it cannot be encoded", {
+        to: message.to,
+        type: message.type,
+        error: String(error),
+      });
+      return;
+    }
+    link.enqueue(frame);
   }
 
   /** Closes the listener and every connection, and waits for the readers to finish. */

@@ -6,12 +6,14 @@
 import type {
   Action,
   Authorize,
+  ClusterHooks,
   CommitLog,
   Logger,
   RequestObserver,
   ServerInfo,
 } from "./_types.ts";
 import { serviceError } from "./_errors.ts";
+import type { ConnectionStats } from "./_conn_limits.ts";
 import { appendBytesInFlightMaxDefault, withAppendAdmission } from "./_admission.ts";
 import { type ServiceDeps, silentLogger } from "./_types.ts";
 
@@ -27,8 +29,14 @@ export class ServiceContext {
   readonly observe: RequestObserver;
   /** The cluster's members for GetServers. */
   readonly servers: () => ServerInfo[] | Promise<ServerInfo[]>;
+  /** The cluster behind the log, or null on a single node. */
+  readonly cluster: ClusterHooks | null;
   /** Consume streams now waiting for their client to read what they already wrote. */
   streamsWaitingForClient = 0;
+  /** Connection counts of the node's listeners by name ("rpc", "http"), for metrics. */
+  readonly connectionStats = new Map<string, ConnectionStats>();
+  /** Requests refused because their bytes were no valid protobuf message. */
+  malformedRequests = 0;
   readonly #shutdown = new AbortController();
 
   /** `self` reports this node for GetServers when `deps.servers` is absent. */
@@ -41,6 +49,7 @@ export class ServiceContext {
     this.authorize = deps.authorize ?? (() => true);
     this.observe = deps.observe ?? (() => {});
     this.servers = deps.servers ?? self;
+    this.cluster = deps.cluster ?? null;
   }
 
   /** Aborts when the server starts shutting down. */

@@ -3,6 +3,27 @@
  * @module
  */
 import { status as GrpcStatus } from "@grpc/grpc-js";
+import type { RaftErrorCode } from "../raft/mod.ts";
+
+/** The gRPC status and HTTP status one domain code maps to. */
+type Statuses = { grpc: GrpcStatus; http: number };
+
+/**
+ * Every code raft/ can raise, mapped on purpose: a new code fails to compile here until it is
+ * given a status. Codes a client should retry (no leader yet, a leader moving, a membership
+ * change in progress) are UNAVAILABLE / 503 and carry a retry hint and the leader if known.
+ */
+const byRaftCode: Record<RaftErrorCode, Statuses> = {
+  NOT_LEADER: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  NO_LEADER: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  CHANGE_PENDING: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  TRANSFER_IN_PROGRESS: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  INVALID_CHANGE: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
+  OVERLOADED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
+  TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
+  // Appended but not seen committed in time: it may still commit, so not a plain failure.
+  UNKNOWN_OUTCOME: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },
+};
 
 /** A server-side failure with a domain code, a gRPC status and an HTTP status. */
 export class ServiceError extends Error {
@@ -27,7 +48,8 @@ export class ServiceError extends Error {
   }
 }
 
-const byCode: Record<string, { grpc: GrpcStatus; http: number }> = {
+const byCode: Record<string, Statuses> = {
+  ...byRaftCode,
   OFFSET_OUT_OF_RANGE: { grpc: GrpcStatus.OUT_OF_RANGE, http: 404 },
   TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
   INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
@@ -35,10 +57,10 @@ const byCode: Record<string, { grpc: GrpcStatus; http: number }> = {
   PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 },
   CLOSED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
-  NOT_LEADER: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
-  OVERLOADED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
   METHOD_NOT_ALLOWED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
+  // The client went away mid-request: its event, not a server failure (nginx's 499).
+  CLIENT_CLOSED: { grpc: GrpcStatus.CANCELLED, http: 499 },
 };
 
 /** Builds a {@linkcode ServiceError} for a known domain code. */
@@ -63,10 +85,18 @@ export function grpcStatusName(code: GrpcStatus): string {
   return GrpcStatus[code] ?? String(code);
 }
 
-/** The error to report for an offset outside the readable range. */
-export function outOfRange(offset: number, first: number, next: number): ServiceError {
+/**
+ * The error to report for an offset outside the readable range; a `bigint` offset (one above
+ * 2^53 from the wire) is quoted exactly.
+ */
+export function outOfRange(offset: number | bigint, first: number, next: number): ServiceError {
   const range = first === next
     ? `the log is empty (the next offset is ${next})`
     : `the log holds offsets ${first} to ${next - 1}`;
   return serviceError("OFFSET_OUT_OF_RANGE", `Cannot read offset ${offset}: ${range}`);
+}
+
+/** Whether a client should retry `error` after a moment (and may be told the leader). */
+export function isRetryable(error: ServiceError): boolean {
+  return error.grpcStatus === GrpcStatus.UNAVAILABLE;
 }

@@ -9,7 +9,7 @@ import type {
   ServerWritableStream,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { status as GrpcStatus } from "@grpc/grpc-js";
+import { Metadata, status as GrpcStatus } from "@grpc/grpc-js";
 import type {
   ConsumeRequest,
   ConsumeResponse,
@@ -18,7 +18,15 @@ import type {
   ProduceResponse,
 } from "../proto/mod.ts";
 import type { ServiceContext } from "./_context.ts";
-import { grpcStatusName, outOfRange, serviceError, toServiceError } from "./_errors.ts";
+import {
+  grpcStatusName,
+  isRetryable,
+  outOfRange,
+  type ServiceError,
+  serviceError,
+  toServiceError,
+} from "./_errors.ts";
+import { FORWARDED_METADATA_KEY, LEADER_ADDR_KEY, LEADER_ID_KEY } from "./_types.ts";
 import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import { pipelineProduce, streamRecords } from "./_grpc_stream.ts";
 
@@ -48,9 +56,39 @@ async function unary<Response>(
     if (failure.httpStatus >= 500 && failure.grpcStatus !== GrpcStatus.UNAVAILABLE) {
       ctx.logger.error(`${method} failed`, { error: String(error) });
     }
-    callback({ code: failure.grpcStatus, details: failure.message });
+    callback({
+      code: failure.grpcStatus,
+      details: failure.message,
+      metadata: leaderMetadata(ctx, failure),
+    });
     observe(ctx, method, started, failure.grpcStatus);
   }
+}
+
+/**
+ * Trailing metadata naming the leader, on failures worth retrying in a cluster (the client
+ * may go to the leader directly), and a retry hint.
+ */
+export function leaderMetadata(ctx: ServiceContext, failure: ServiceError): Metadata {
+  const metadata = new Metadata();
+  if (!isRetryable(failure) || ctx.cluster === null) return metadata;
+  const leader = ctx.cluster.leader();
+  if (leader !== null) {
+    metadata.set(LEADER_ID_KEY, leader.id);
+    metadata.set(LEADER_ADDR_KEY, leader.rpcAddr);
+  }
+  return metadata;
+}
+
+/**
+ * The end of what this node may report as written: in a cluster, before saying "not written
+ * yet", confirm with the leader (ReadIndex) that nothing more was committed elsewhere.
+ */
+export async function confirmedEnd(ctx: ServiceContext, offset: number): Promise<number> {
+  const next = ctx.log.nextOffset();
+  if (offset < next || ctx.cluster === null) return next;
+  await ctx.cluster.readBarrier();
+  return ctx.log.nextOffset();
 }
 
 async function produce(
@@ -59,7 +97,10 @@ async function produce(
 ): Promise<ProduceResponse> {
   await ctx.admit(subjectOf(call), "produce");
   const values = valuesOf(call.request);
-  const { baseOffset } = await ctx.log.append(values);
+  const forwarded = ctx.cluster !== null && call.metadata.get(FORWARDED_METADATA_KEY).length > 0;
+  const { baseOffset } = forwarded
+    ? await ctx.cluster!.appendHere(values)
+    : await ctx.log.append(values);
   return { offset: baseOffset, count: values.length };
 }
 
@@ -68,11 +109,22 @@ async function consume(
   call: ServerUnaryCall<ConsumeRequest, ConsumeResponse>,
 ): Promise<ConsumeResponse> {
   await ctx.admit(subjectOf(call), "consume");
-  const offset = Number(call.request.offset ?? 0);
+  const offset = reachableOffset(ctx, call.request);
   const first = ctx.log.firstOffset();
-  const next = ctx.log.nextOffset();
+  const next = await confirmedEnd(ctx, offset);
   if (offset < first || offset >= next) throw outOfRange(offset, first, next);
   return { record: toRecordMessage(ctx.log.read(offset)) };
+}
+
+/**
+ * The request's offset; one above 2^53, which no log reaches, is OFFSET_OUT_OF_RANGE quoting
+ * the offset as sent (the decoder keeps it exactly), never a rounded number.
+ */
+function reachableOffset(ctx: ServiceContext, request: ConsumeRequest): number {
+  const offset = Number(request.offset ?? 0);
+  if (Number.isSafeInteger(offset)) return offset;
+  const exact = request.exactOffset ?? BigInt(Math.round(offset));
+  throw outOfRange(exact, ctx.log.firstOffset(), ctx.log.nextOffset());
 }
 
 async function consumeStream(
@@ -92,6 +144,9 @@ async function consumeStream(
   let status: GrpcStatus = GrpcStatus.OK;
   try {
     await ctx.admit(subjectOf(call), "consume");
+    reachableOffset(ctx, call.request);
+    // A stream that ends at the end must see every record acknowledged before it started.
+    if (call.request.stopAtEnd) await confirmedEnd(ctx, Infinity);
     await streamRecords(ctx, call, stop.signal);
     if (cancelled) status = GrpcStatus.CANCELLED;
     else if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
@@ -99,7 +154,10 @@ async function consumeStream(
   } catch (error) {
     const failure = toServiceError(error);
     status = failure.grpcStatus;
-    if (!cancelled) call.emit("error", { code: status, details: failure.message });
+    if (!cancelled) {
+      const metadata = leaderMetadata(ctx, failure);
+      call.emit("error", { code: status, details: failure.message, metadata });
+    }
   } finally {
     ctx.shutdownSignal.removeEventListener("abort", onShutdown);
     call.off("cancelled", onCancel);
@@ -134,8 +192,23 @@ async function produceStream(
   pipelineProduce(ctx, call, onEnd);
 }
 
-async function getServers(ctx: ServiceContext): Promise<GetServersResponse> {
+/**
+ * The cluster's addresses are for clients of the log: a subject the ACL lets neither produce
+ * nor consume (a certificate the CA signed for something else) is refused them.
+ */
+async function getServers(
+  ctx: ServiceContext,
+  call: Pick<ServerUnaryCall<unknown, unknown>, "getAuthContext">,
+): Promise<GetServersResponse> {
   if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
+  const subject = subjectOf(call);
+  if (!(await ctx.authorize(subject, "consume")) && !(await ctx.authorize(subject, "produce"))) {
+    const who = subject === "" ? "an anonymous client" : `"${subject}"`;
+    throw serviceError(
+      "PERMISSION_DENIED",
+      `Cannot list the servers: ${who} may neither produce nor consume`,
+    );
+  }
   const servers = await ctx.servers();
   return { servers: servers.map((server) => ({ ...server })) };
 }
@@ -151,8 +224,10 @@ export function logHandlers(ctx: ServiceContext): UntypedServiceImplementation {
       call: ServerUnaryCall<ConsumeRequest, ConsumeResponse>,
       callback: sendUnaryData<ConsumeResponse>,
     ) => unary(ctx, "Consume", callback, () => consume(ctx, call)),
-    getServers: (_call: unknown, callback: sendUnaryData<GetServersResponse>) =>
-      unary(ctx, "GetServers", callback, () => getServers(ctx)),
+    getServers: (
+      call: ServerUnaryCall<unknown, GetServersResponse>,
+      callback: sendUnaryData<GetServersResponse>,
+    ) => unary(ctx, "GetServers", callback, () => getServers(ctx, call)),
     consumeStream: (call: ServerWritableStream<ConsumeRequest, ConsumeResponse>) =>
       consumeStream(ctx, call),
     produceStream: (call: ServerDuplexStream<ProduceRequest, ProduceResponse>) =>

@@ -22,8 +22,9 @@ import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
 /**
- * Bytes a consume stream may write beyond the window its client granted before it waits for
- * the client to read (see _h2_send_window.ts); it goes on once the backlog is half that.
+ * Bytes a stream may have waiting for its client before it stops: written beyond the window
+ * the client granted, or held by the server for the connection and not yet taken by the
+ * kernel, whatever the window (see _h2_send_window.ts). It goes on once that is half this.
  */
 export const clientBacklogBytesMax = 1024 * 1024;
 /** The gRPC length prefix of every message (compression flag + 4-byte length). */
@@ -78,7 +79,7 @@ async function waitForClient(
 }
 
 /** Bytes of ConsumeStream messages gathered into one HTTP/2 write. */
-const rawWriteBytes = 64 * 1024;
+export const rawWriteBytes = 64 * 1024;
 
 function consumeMessages(records: ServedRecord[], batchRecordsMax: number): ConsumeResponse[] {
   const messages: ConsumeResponse[] = [];
@@ -350,9 +351,11 @@ export function pipelineProduce(
     }
     if (window && !waitingForClient && window.backlog() > clientBacklogBytesMax) {
       waitingForClient = true; // a client that sends but does not read its answers
+      ctx.streamsWaitingForClient++;
       call.pause();
       waitThen(window.waitBelow(clientBacklogBytesMax / 2, ctx.shutdownSignal), () => {
         waitingForClient = false;
+        ctx.streamsWaitingForClient--;
       });
     }
     return failure;

@@ -17,12 +17,28 @@
  * bytes are not counted), so the account can under-state a backlog but never stall a stream
  * whose client reads. Waiting for credit is woken by the WINDOW_UPDATE frame itself.
  *
- * If the tap meets bytes it does not understand it gives up: every backlog reads 0 and the
- * stream falls back to grpc-js's own write()/'drain'.
+ * If the tap meets bytes it does not understand it gives up: the window part of every
+ * backlog reads 0 and the stream falls back to grpc-js's own write()/'drain'.
+ *
+ * The window alone does not bound memory: a client may grant 2^31−1 bytes and stop reading
+ * its socket, and the runtime's HTTP/2 then queues everything in the server (it ignores the
+ * socket's backpressure). So the backlog also counts what the connection holds that the
+ * kernel has not taken ({@linkcode SocketBacklog}): on connections Strand accepted itself
+ * (server/_conn_socket.ts) that is exact in plaintext, and under TLS the plaintext handed to
+ * the TLS layer minus the plaintext of the records the kernel took.
  * @module
  */
 import type { Server } from "@grpc/grpc-js";
 import { innerGrpcCall } from "./_grpc_call_chain.ts";
+import { ConnSocket } from "./_conn_socket.ts";
+
+/** What a connection holds that the kernel has not taken, and a way to hear it drain. */
+export interface SocketBacklog {
+  /** Bytes queued in the server for this connection and not yet taken by the kernel. */
+  bytes(): number;
+  /** Calls `listener` whenever some bytes reached the kernel; returns the unsubscribe. */
+  onFlush(listener: () => void): () => void;
+}
 
 const preface = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const frameHeaderBytes = 9;
@@ -106,6 +122,20 @@ export class SessionSendWindows {
   #payloadAt = 0;
   #frameType = 0;
   #frameStream = 0;
+  #socket: SocketBacklog | null = null;
+
+  /** Counts what the connection's socket holds in every backlog (see the module doc). */
+  attachSocket(socket: SocketBacklog): void {
+    this.#socket = socket;
+    socket.onFlush(() => {
+      for (const stream of this.streams.values()) stream.wake();
+    });
+  }
+
+  /** Bytes the connection holds that the kernel has not taken (0 when not known). */
+  socketBacklog(): number {
+    return this.#socket?.bytes() ?? 0;
+  }
 
   /** Whether the session closed (its streams can write nothing more). */
   get ended(): boolean {
@@ -124,12 +154,17 @@ export class SessionSendWindows {
     return window;
   }
 
-  /** The backlog of `stream`: the larger of its stream and connection shortfalls. */
+  /**
+   * The backlog of `stream`: the largest of its stream and connection window shortfalls and
+   * of what the connection's socket holds.
+   */
   backlogOf(stream: StreamSendWindow): number {
-    if (!this.active) return 0;
+    if (this.#ended) return 0;
+    const ofSocket = this.socketBacklog();
+    if (this.#gaveUp) return Math.max(0, ofSocket);
     const ofStream = stream.sent - (this.#initialStreamWindow + stream.credit);
     const ofConnection = this.connectionSent - this.#connectionCredit;
-    return Math.max(0, ofStream, ofConnection);
+    return Math.max(0, ofStream, ofConnection, ofSocket);
   }
 
   /** The session closed: nothing more will drain, so every waiter goes on (and ends). */
@@ -227,7 +262,12 @@ export class SessionSendWindows {
   }
 }
 
-type Tappable = { on(event: "data", listener: (chunk: Uint8Array) => void): unknown };
+type Tappable = {
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  self?: () => unknown;
+  getProtocol?: () => string | null;
+  _handle?: unknown;
+};
 interface Http2SessionLike {
   socket?: Tappable | null;
   once(event: "close", listener: () => void): unknown;
@@ -241,7 +281,52 @@ export function tapSession(session: Http2SessionLike): SessionSendWindows {
   sessions.set(session, windows);
   session.socket?.on("data", (chunk) => windows.feed(chunk));
   session.once("close", () => windows.end());
+  const backlog = session.socket
+    ? socketBacklogOf(session.socket, () => windows.connectionSent)
+    : null;
+  if (backlog) windows.attachSocket(backlog);
   return windows;
+}
+
+interface TlsHandle {
+  _parentWrap?: { stream?: unknown };
+}
+
+/**
+ * The socket backlog of an HTTP/2 session's socket: our ConnSocket itself in plaintext
+ * (exact: every byte the session handed it), or, under node:tls, an estimate from the
+ * ConnSocket below the TLS layer (Deno 2.8.3's TLSWrap keeps it at
+ * `_handle._parentWrap.stream`). The runtime's HTTP/2 writes into the TLS layer natively, out
+ * of our sight, so under TLS the backlog is the DATA the tracked streams wrote (`sent()`)
+ * minus the plaintext of the records the kernel took, as a running sum clamped at 0: bytes
+ * of other streams flushed while nothing of ours waits build no credit. Null when the shape
+ * is not there (then only the windows bound the stream, as before).
+ */
+export function socketBacklogOf(socket: Tappable, sent: () => number): SocketBacklog | null {
+  const plain = socket.self?.();
+  if (plain instanceof ConnSocket) {
+    return { bytes: () => plain.unflushedBytes, onFlush: (listener) => plain.onFlush(listener) };
+  }
+  const handle = socket._handle as TlsHandle | undefined;
+  const under = (handle?._parentWrap?.stream as Tappable | undefined)?.self?.();
+  if (!(under instanceof ConnSocket)) return null;
+  under.countTlsPayload(socket.getProtocol?.() === "TLSv1.3" ? 17 : 24);
+  let pending = 0;
+  let lastSent = sent();
+  let lastFlushed = under.tlsPayloadFlushed;
+  return {
+    bytes: () => {
+      if (under.destroyed) return 0;
+      pending = Math.max(
+        0,
+        pending + (sent() - lastSent) - (under.tlsPayloadFlushed - lastFlushed),
+      );
+      lastSent = sent();
+      lastFlushed = under.tlsPayloadFlushed;
+      return pending;
+    },
+    onFlush: (listener) => under.onFlush(listener),
+  };
 }
 
 /**
@@ -274,6 +359,6 @@ interface Http2StreamLike {
 export function sendWindowOf(call: unknown): StreamSendWindow | null {
   const stream = innerGrpcCall(call)?.["stream"] as Http2StreamLike | undefined;
   const session = stream?.session ? sessions.get(stream.session) : undefined;
-  if (!session || !session.active || typeof stream?.id !== "number") return null;
+  if (!session || session.ended || typeof stream?.id !== "number") return null;
   return session.track(stream.id);
 }

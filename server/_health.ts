@@ -1,29 +1,62 @@
 /**
  * The standard gRPC health service (`grpc.health.v1.Health`): NOT_SERVING while starting and
- * shutting down, SERVING in between. Serves the whole server ("") and "log.v1.Log".
+ * shutting down, and while the log refuses every write (a failed write or fsync stops a file
+ * log: disk full, I/O error); SERVING otherwise. Serves the whole server ("") and "log.v1.Log".
+ * `/readyz` reports the same state, with the reason.
  * @module
  */
 import { type ServerUnaryCall, type ServerWritableStream, status } from "@grpc/grpc-js";
 import type { sendUnaryData, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { type HealthCheckRequest, type HealthCheckResponse, ServingStatus } from "../proto/mod.ts";
+import type { CommitLog } from "./_types.ts";
 
 const knownServices = new Set(["", "log.v1.Log"]);
 
 /** The node's serving status, with listeners for Watch streams and readiness probes. */
 export class HealthState {
   #status: ServingStatus = ServingStatus.NOT_SERVING;
+  /** Why the last append failed on the log's side (null once one succeeds again). */
+  #writeFailure: string | null = null;
   readonly #listeners = new Set<(status: ServingStatus) => void>();
 
-  /** Current status. */
+  /** Current status: NOT_SERVING while the log fails writes, even between start and stop. */
   get status(): ServingStatus {
+    if (this.#status === ServingStatus.SERVING && this.#writeFailure !== null) {
+      return ServingStatus.NOT_SERVING;
+    }
     return this.#status;
+  }
+
+  /** Whether the node takes traffic, and if not, why (for `/readyz`). */
+  readiness(): { ready: boolean; reason?: string } {
+    if (this.#status !== ServingStatus.SERVING) {
+      return { ready: false, reason: "The node is starting or shutting down" };
+    }
+    if (this.#writeFailure !== null) return { ready: false, reason: this.#writeFailure };
+    return { ready: true };
   }
 
   /** Changes the status and tells every watcher. */
   set(next: ServingStatus): void {
-    if (next === this.#status) return;
-    this.#status = next;
-    for (const listener of [...this.#listeners]) listener(next);
+    this.#change(() => this.#status = next);
+  }
+
+  /** Records that the log failed an append on its own side (not the client's). */
+  writeFailed(reason: string): void {
+    this.#change(() => this.#writeFailure = reason);
+  }
+
+  /** Records that an append succeeded: the log takes writes. */
+  writeSucceeded(): void {
+    if (this.#writeFailure !== null) this.#change(() => this.#writeFailure = null);
+  }
+
+  #change(update: () => void): void {
+    const before = this.status;
+    update();
+    const after = this.status;
+    if (after === before) return;
+    for (const listener of [...this.#listeners]) listener(after);
   }
 
   /** Calls `listener` on each change until the returned function is called. */
@@ -31,6 +64,50 @@ export class HealthState {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+/**
+ * Codes for which an append failed because of the request or a passing condition, not because
+ * the log cannot write: they leave readiness alone.
+ */
+const notLogFailures = new Set([
+  "TOO_LARGE",
+  "INVALID_ARGUMENT",
+  "OVERLOADED",
+  "PERMISSION_DENIED",
+  "NOT_LEADER",
+  "UNAVAILABLE",
+  "CLIENT_CLOSED",
+]);
+
+/**
+ * `log` with its append outcomes reported to `health`: a failure on the log's side (a file
+ * log that stopped after a failed write or fsync answers every later append with CLOSED)
+ * makes the node not ready until an append succeeds again. (CLOSED at shutdown counts too,
+ * but health is already NOT_SERVING then.)
+ */
+export function watchWrites(log: CommitLog, health: HealthState): CommitLog {
+  return {
+    async append(values) {
+      try {
+        const result = await log.append(values);
+        health.writeSucceeded();
+        return result;
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (!notLogFailures.has(String(code))) {
+          const message = error instanceof Error ? error.message : String(error);
+          health.writeFailed(`The log refuses writes: ${message}`);
+        }
+        throw error;
+      }
+    },
+    read: (offset) => log.read(offset),
+    readFrom: (offset, bytesMax) => log.readFrom(offset, bytesMax),
+    firstOffset: () => log.firstOffset(),
+    nextOffset: () => log.nextOffset(),
+    waitForOffset: (offset, signal) => log.waitForOffset(offset, signal),
+  };
 }
 
 function statusFor(state: HealthState, service: string): ServingStatus {

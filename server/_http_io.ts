@@ -17,6 +17,7 @@ export function readBody(request: IncomingMessage, bytesMax: number): Promise<Ui
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
+    let ended = false;
     const onData = (chunk: Buffer) => {
       length += chunk.length;
       if (length <= bytesMax) {
@@ -28,18 +29,37 @@ export function readBody(request: IncomingMessage, bytesMax: number): Promise<Ui
       chunks.length = 0;
       reject(tooLarge());
     };
+    // A client that aborts its upload is its own event (499), not a server failure: the body
+    // stream errors ("aborted", ECONNRESET) or closes before its end.
+    const clientClosed = () =>
+      reject(serviceError("CLIENT_CLOSED", "The client closed the request before its body ended"));
     request.on("data", onData);
-    request.on("end", () => resolve(Buffer.concat(chunks)));
-    request.on("error", reject);
+    request.on("end", () => {
+      ended = true;
+      resolve(Buffer.concat(chunks));
+    });
+    request.on("error", clientClosed);
+    request.on("close", () => {
+      if (!ended) clientClosed();
+    });
   });
 }
 
-/** Parses a JSON object body; an empty body is `{}`. */
-export function parseJson(body: Uint8Array): Record<string, unknown> {
+/**
+ * Parses a JSON object body; an empty body is `{}`. With `numbersAsText`, numbers come back as
+ * their source text ("1e3", "18446744073709551615"), so offsets can be checked exactly.
+ */
+export function parseJson(body: Uint8Array, numbersAsText = false): Record<string, unknown> {
   if (body.length === 0) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(body));
+    const text = new TextDecoder().decode(body);
+    // V8's JSON.parse source text access: the reviver's third argument holds the literal.
+    const asText = (_key: string, value: unknown, context?: { source?: string }) =>
+      typeof value === "number" && context?.source !== undefined ? context.source : value;
+    parsed = numbersAsText
+      ? JSON.parse(text, asText as (key: string, value: unknown) => unknown)
+      : JSON.parse(text);
   } catch (error) {
     throw serviceError("INVALID_ARGUMENT", `Cannot parse the body as JSON: ${error}`);
   }
@@ -69,15 +89,24 @@ export function recordJson(record: ServedRecord): { value: string; offset: numbe
   return { value, offset: record.offset, term: record.term };
 }
 
-/** Parses a non-negative integer parameter. */
-export function parseOffset(text: string | null | undefined, name: string): number {
-  const value = Number(text);
-  if (
-    text === null || text === undefined || text === "" || !Number.isSafeInteger(value) || value < 0
-  ) {
+/** The largest uint64, the wire type of offsets: what an offset may be. */
+const uint64Max = (1n << 64n) - 1n;
+const decimalPattern = /^[0-9]{1,20}$/;
+
+/**
+ * Parses an offset or count: decimal digits only ("0x10", "1e3", " 0 ", "-1", "[0]" are
+ * INVALID_ARGUMENT), up to 2^64 - 1. A `bigint`, so a value above 2^53 is kept exactly for
+ * the messages that quote it; callers compare it with the log's range before narrowing it.
+ */
+export function parseDecimal(text: unknown, name: string): bigint {
+  const value = typeof text === "string" && decimalPattern.test(text) ? BigInt(text) : -1n;
+  if (value < 0n || value > uint64Max) {
+    const shown = text === undefined || text === null
+      ? "(none given)"
+      : String(JSON.stringify(text)).slice(0, 64);
     throw serviceError(
       "INVALID_ARGUMENT",
-      `Cannot use ${name}="${text}": expected an integer >= 0`,
+      `Cannot use ${name} ${shown}: expected a decimal integer from 0 to ${uint64Max}`,
     );
   }
   return value;

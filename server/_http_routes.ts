@@ -5,10 +5,17 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { ServingStatus } from "../proto/mod.ts";
 import { outOfRange, serviceError } from "./_errors.ts";
-import { decodeValue, parseJson, parseOffset, readBody, recordJson, sendJson } from "./_http_io.ts";
+import {
+  decodeValue,
+  parseDecimal,
+  parseJson,
+  readBody,
+  recordJson,
+  sendJson,
+} from "./_http_io.ts";
 import { streamHttpRecords } from "./_http_stream.ts";
+import { confirmedEnd } from "./_grpc.ts";
 import type { Service } from "./_service.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -31,12 +38,14 @@ function subjectOf(request: IncomingMessage): string {
   return Array.isArray(name) ? name.join(",") : name;
 }
 
-function readRecord(service: Service, offset: number): ServedRecord {
+async function readRecord(service: Service, offset: bigint): Promise<ServedRecord> {
   const log = service.context.log;
   const first = log.firstOffset();
-  const next = log.nextOffset();
-  if (offset < first || offset >= next) throw outOfRange(offset, first, next);
-  return log.read(offset);
+  // Past 2^53 no log reaches: no need to ask the leader where the end is.
+  const safe = offset <= BigInt(Number.MAX_SAFE_INTEGER);
+  const next = safe ? await confirmedEnd(service.context, Number(offset)) : log.nextOffset();
+  if (offset < BigInt(first) || offset >= BigInt(next)) throw outOfRange(offset, first, next);
+  return log.read(Number(offset));
 }
 
 async function produceValues(
@@ -51,8 +60,8 @@ async function produceValues(
 
 /** Builds the route table ("METHOD /path" → handler); `{offset}` routes are matched apart. */
 export function httpRoutes(service: Service, limits: HttpLimits): Map<string, HttpHandler> {
-  const body = async (request: IncomingMessage) =>
-    parseJson(await readBody(request, limits.bodyBytesMax));
+  const body = async (request: IncomingMessage, numbersAsText = false) =>
+    parseJson(await readBody(request, limits.bodyBytesMax), numbersAsText);
   return new Map<string, HttpHandler>([
     ["POST /", async (request, response) => {
       const json = await body(request);
@@ -63,10 +72,11 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       sendJson(response, 200, { offset });
     }],
     ["GET /", async (request, response) => {
-      const json = await body(request);
-      const offset = parseOffset(String(json.offset ?? ""), "offset");
+      // The offset as written: "1e3" or 2^64 - 1 must not pass as a rounded number.
+      const json = await body(request, true);
+      const offset = parseDecimal(json.offset, "offset");
       await service.context.admit(subjectOf(request), "consume");
-      const { value, offset: at } = recordJson(readRecord(service, offset));
+      const { value, offset: at } = recordJson(await readRecord(service, offset));
       sendJson(response, 200, { record: { value, offset: at } });
     }],
     ["POST /v1/records", async (request, response) => {
@@ -83,12 +93,16 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
     }],
     ["GET /v1/records", async (request, response, url) => {
       await service.context.admit(subjectOf(request), "consume");
+      const follow = url.searchParams.get("follow");
+      // Without follow the stream ends at the end: it must include every acknowledged record.
+      if (follow !== "true" && follow !== "1") await confirmedEnd(service.context, Infinity);
       await streamHttpRecords(service.context, { request, response, url });
     }],
     ["GET /healthz", (_request, response) => sendJson(response, 200, { status: "ok" })],
     ["GET /readyz", (_request, response) => {
-      const ready = service.health.status === ServingStatus.SERVING;
-      sendJson(response, ready ? 200 : 503, { status: ready ? "ready" : "not ready" });
+      const { ready, reason } = service.health.readiness();
+      const status = ready ? "ready" : "not ready";
+      sendJson(response, ready ? 200 : 503, reason === undefined ? { status } : { status, reason });
     }],
   ]);
 }
@@ -100,7 +114,7 @@ export async function getRecordByPath(
   response: ServerResponse,
   offsetText: string,
 ): Promise<void> {
-  const offset = parseOffset(offsetText, "offset");
+  const offset = parseDecimal(offsetText, "offset");
   await service.context.admit(subjectOf(request), "consume");
-  sendJson(response, 200, recordJson(readRecord(service, offset)));
+  sendJson(response, 200, recordJson(await readRecord(service, offset)));
 }

@@ -6,7 +6,8 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
-import { serviceError, toServiceError } from "./_errors.ts";
+import { isRetryable, type ServiceError, serviceError, toServiceError } from "./_errors.ts";
+import { LEADER_ADDR_KEY, LEADER_ID_KEY } from "./_types.ts";
 import { getRecordByPath, type HttpHandler, httpRoutes } from "./_http_routes.ts";
 import { sendError } from "./_http_io.ts";
 import type { Service } from "./_service.ts";
@@ -46,6 +47,16 @@ function routeOf(method: string, path: string, routes: Map<string, HttpHandler>)
   return { name: known ? "405" : "404", error: known ? "METHOD_NOT_ALLOWED" : "NOT_FOUND" };
 }
 
+/** On a retryable failure: when to retry and, in a cluster, which node leads. */
+function setRetryHeaders(service: Service, response: http.ServerResponse, failure: ServiceError) {
+  if (!isRetryable(failure)) return;
+  response.setHeader("retry-after", "1");
+  const leader = service.context.cluster?.leader() ?? null;
+  if (leader === null) return;
+  response.setHeader(LEADER_ID_KEY, leader.id);
+  response.setHeader(LEADER_ADDR_KEY, leader.rpcAddr);
+}
+
 function dispatcher(service: Service, routes: Map<string, HttpHandler>) {
   return async (request: http.IncomingMessage, response: http.ServerResponse) => {
     const started = performance.now();
@@ -64,6 +75,7 @@ function dispatcher(service: Service, routes: Map<string, HttpHandler>) {
       if (failure.httpStatus === 500) { // INTERNAL or DATA_LOSS: worth a log line
         service.context.logger.error("HTTP request failed", { error: String(error) });
       }
+      if (!response.headersSent) setRetryHeaders(service, response, failure);
       sendError(response, failure);
     }
     service.context.observe({

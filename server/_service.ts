@@ -4,7 +4,7 @@
  */
 import { ServingStatus } from "../proto/mod.ts";
 import { ServiceContext } from "./_context.ts";
-import { HealthState } from "./_health.ts";
+import { HealthState, watchWrites } from "./_health.ts";
 import type { ServerInfo, ServiceDeps } from "./_types.ts";
 
 /**
@@ -25,7 +25,9 @@ export class Service {
   /** `nodeId` names this node in `GetServers` when `deps.servers` is not given. */
   constructor(deps: ServiceDeps, options: { nodeId?: string } = {}) {
     this.#nodeId = options.nodeId ?? "strand";
-    this.context = new ServiceContext(deps, () => this.#self());
+    // Readiness follows the log: appends that fail on the log's side make the node not ready.
+    const log = watchWrites(deps.log, this.health);
+    this.context = new ServiceContext({ ...deps, log }, () => this.#self());
   }
 
   #self(): ServerInfo[] {

@@ -83,6 +83,38 @@ export interface ServerInfo {
   readonly isLeader: boolean;
 }
 
+/** The leader of a cluster, as clients are told it in redirect hints. */
+export interface LeaderInfo {
+  /** Its node name. */
+  readonly id: string;
+  /** Its gRPC address (host:port), "" when not known yet. */
+  readonly rpcAddr: string;
+}
+
+/** What the server needs of a cluster beyond the {@linkcode CommitLog} (absent: one node). */
+export interface ClusterHooks {
+  /**
+   * A linearizable read barrier (ReadIndex): resolves once this replica has applied everything
+   * committed anywhere when it was called, so "offset not written yet" is true cluster-wide.
+   * Rejects (with a code such as `NO_LEADER`) when no leader confirms it.
+   */
+  readBarrier(): Promise<void>;
+  /** The leader this node believes in, or null. */
+  leader(): LeaderInfo | null;
+  /**
+   * Appends only if this node leads (never forwards): serves a produce another node forwarded
+   * here, so a stale belief about the leader can never bounce a request around the cluster.
+   */
+  appendHere(values: Uint8Array[]): Promise<{ baseOffset: number }>;
+}
+
+/** Metadata key a node sets on a produce it forwards to the leader. */
+export const FORWARDED_METADATA_KEY = "strand-forwarded";
+/** gRPC trailing metadata and HTTP header naming the leader's id on retryable failures. */
+export const LEADER_ID_KEY = "strand-leader-id";
+/** gRPC trailing metadata and HTTP header naming the leader's RPC address. */
+export const LEADER_ADDR_KEY = "strand-leader-addr";
+
 /** Dependencies shared by the gRPC and HTTP servers. */
 export interface ServiceDeps {
   /** The log to serve. */
@@ -95,6 +127,8 @@ export interface ServiceDeps {
   readonly observe?: RequestObserver;
   /** The cluster's members for `GetServers`; a single node reports itself. */
   readonly servers?: () => ServerInfo[] | Promise<ServerInfo[]>;
+  /** Present when the node is part of a Raft cluster. */
+  readonly cluster?: ClusterHooks;
   /**
    * Bytes of appends accepted but not yet acknowledged by the log, across all requests,
    * past which new appends get UNAVAILABLE / HTTP 503 (`OVERLOADED`). Default 64 MiB.

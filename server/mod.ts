@@ -19,7 +19,9 @@
 export type {
   Action,
   Authorize,
+  ClusterHooks,
   CommitLog,
+  LeaderInfo,
   Logger,
   RequestEvent,
   RequestObserver,
@@ -27,12 +29,27 @@ export type {
   ServerInfo,
   ServiceDeps,
 } from "./_types.ts";
-export { silentLogger } from "./_types.ts";
+export { FORWARDED_METADATA_KEY, LEADER_ADDR_KEY, LEADER_ID_KEY, silentLogger } from "./_types.ts";
 export { Service } from "./_service.ts";
 export type { ServiceContext } from "./_context.ts";
-export { type GrpcServer, type GrpcServerOptions, startGrpcServer } from "./_grpc_server.ts";
+export {
+  concurrentStreamsMaxDefault,
+  type GrpcServer,
+  type GrpcServerOptions,
+  startGrpcServer,
+} from "./_grpc_server.ts";
+export {
+  peerAlpn,
+  type PeerCertificateInfo,
+  type PeerConnection,
+  type PeerInfo,
+  peerPreamble,
+} from "./_rpc_listener.ts";
+export { peerDialer } from "./_peer_dial.ts";
+export { ConnectionStats, descriptorLimit } from "./_conn_limits.ts";
 export { type HttpServer, type HttpServerOptions, startHttpServer } from "./_http_server.ts";
 export type { HttpHandler } from "./_http_routes.ts";
+export { type OpsServer, type OpsServerOptions, startOpsServer } from "./_ops_server.ts";
 export { OffsetWaiters } from "./_waiters.ts";
 export { ServiceError } from "./_errors.ts";
 export { HealthState } from "./_health.ts";

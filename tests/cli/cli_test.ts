@@ -21,7 +21,10 @@ Deno.test("cli: flags of features not built yet are rejected, never ignored", as
     [["--server-tls-cert-file", "x.pem"], "--server-tls-cert-file and --server-tls-key-file go"],
     [["--acl-model-file", "m.conf"], "--acl-model-file and --acl-policy-file go together"],
     [["--peer-tls-ca-file", "ca.pem"], "--peer-tls-ca-file is not supported yet"],
-    [["--start-join-addrs", "127.0.0.1:8501"], "--start-join-addrs is not supported yet"],
+    [
+      ["--start-join-addrs", "nowhere"],
+      "Cannot use --start-join-addrs=nowhere: expected host:port",
+    ],
     [["--no-such-flag"], "Unknown option '--no-such-flag'"],
     [["--fsync", "sometimes"], 'Cannot parse fsync policy "sometimes"'],
   ];

@@ -14,10 +14,15 @@ export class NodeProcess {
   #notify: (() => void) | null = null;
   #exited = false;
 
-  constructor(name: string, args: readonly string[]) {
+  /** `fdLimit` runs the node under `ulimit -n fdLimit` (through bash). */
+  constructor(name: string, args: readonly string[], fdLimit?: number) {
     this.name = name;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", fixture, "--name", name, ...args],
+    const deno = [Deno.execPath(), "run", "-A", fixture, "--name", name, ...args];
+    const command = fdLimit === undefined
+      ? { program: Deno.execPath(), args: deno.slice(1) }
+      : { program: "bash", args: ["-c", `ulimit -n ${fdLimit} && exec "$@"`, "bash", ...deno] };
+    this.#child = new Deno.Command(command.program, {
+      args: command.args,
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -92,8 +97,9 @@ export class NodeProcess {
 export async function startNode(
   name: string,
   args: readonly string[],
+  fdLimit?: number,
 ): Promise<{ node: NodeProcess; address: string }> {
-  const node = new NodeProcess(name, args);
+  const node = new NodeProcess(name, args, fdLimit);
   const ready = await node.waitFor("ready", (fact) => fact.event === "ready");
   return { node, address: ready.address as string };
 }

@@ -158,3 +158,115 @@ Deno.test("driver: UDP packets sealed under another key are dropped and counted"
     await node.close();
   }
 });
+
+Deno.test("driver: a key rotated at run time through node.keyring admits a node with only the new key", async () => {
+  const oldKey = parseGossipKey(generateGossipKey());
+  const newKey = parseGossipKey(generateGossipKey());
+  const nodes: GossipNode[] = [];
+  try {
+    for (const name of ["a", "b"]) {
+      nodes.push(await startNode(name, await Keyring.create(oldKey), []));
+    }
+    const [a, b] = nodes as [GossipNode, GossipNode];
+    await b.join([a.address]);
+    // Rotation: install everywhere, then use everywhere, then remove the old key.
+    for (const node of nodes) await node.keyring?.install(newKey);
+    for (const node of nodes) node.keyring?.use(newKey);
+    for (const node of nodes) node.keyring?.remove(oldKey);
+    const c = await startNode("c", await Keyring.create(newKey), []);
+    nodes.push(c);
+    assertEquals(await c.join([a.address]), 1);
+    await eventually(
+      "all three see each other",
+      () => nodes.every((node) => node.members().filter((m) => m.status === "alive").length === 3),
+    );
+    const stale = await startNode("s", await Keyring.create(oldKey), []);
+    nodes.push(stale);
+    await assertRejects(() => stale.join([a.address]), "JOIN_FAILED");
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});
+
+Deno.test("driver: keyring null runs plaintext gossip, which a keyed node refuses", async () => {
+  const nodes: GossipNode[] = [];
+  try {
+    const start = async (name: string, keyring: Keyring | null) => {
+      const node = await GossipNode.start({ name, bindAddress: "127.0.0.1:0", keyring });
+      nodes.push(node);
+      return node;
+    };
+    const a = await start("a", null);
+    const b = await start("b", null);
+    assertEquals(await b.join([a.address]), 1);
+    await eventually(
+      "plaintext nodes see each other",
+      () => [a, b].every((node) => node.members().filter((m) => m.status === "alive").length === 2),
+    );
+    assertEquals(a.keyring, null);
+    const keyed = await start("k", await Keyring.create(parseGossipKey(generateGossipKey())));
+    await assertRejects(() => keyed.join([a.address]), "JOIN_FAILED");
+    assert(!a.members().some((member) => member.name === "k"), "keyed stream not admitted");
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});
+
+Deno.test("driver: a second process under a live name is refused with a named conflict; restarts rejoin", async () => {
+  const keyring = await Keyring.create(parseGossipKey(generateGossipKey()));
+  const nodes: GossipNode[] = [];
+  const start = async (name: string, bindAddress = "127.0.0.1:0") => {
+    const node = await GossipNode.start({ name, bindAddress, keyring, pushPullTimeoutMs: 2_000 });
+    nodes.push(node);
+    return node;
+  };
+  try {
+    const seed = await start("seed");
+    const x = await start("x");
+    await x.join([seed.address]);
+    const impostor = await start("x");
+    let message = "";
+    await assertRejects(async () => {
+      try {
+        await impostor.join([seed.address]);
+      } catch (error) {
+        message = String(error);
+        throw error;
+      }
+    }, "NAME_CONFLICT");
+    assert(message.includes(x.address) && message.includes(impostor.address), message);
+    assertEquals(impostor.members().length, 1, "the refused node merged nothing");
+    assertEquals(seed.members().find((m) => m.name === "x")?.address, x.address, "no flip");
+    // Restart in place (same address), before anyone noticed the old process is gone.
+    const address = x.address;
+    await x.close();
+    const restarted = await start("x", address);
+    assertEquals(await restarted.join([seed.address]), 1);
+    await eventually(
+      "the restarted x is alive at its address",
+      () =>
+        seed.members().some((m) =>
+          m.name === "x" && m.status === "alive" && m.address === address
+        ) &&
+        restarted.members().some((m) => m.name === "seed"),
+    );
+    // Restart at a new address once the old instance left: admitted under its name.
+    await restarted.leave();
+    await restarted.close();
+    await eventually(
+      "seed saw x leave",
+      () => seed.members().some((m) => m.name === "x" && m.status === "left"),
+    );
+    const moved = await start("x");
+    assertEquals(await moved.join([seed.address]), 1);
+    await eventually(
+      "x is alive at its new address",
+      () =>
+        seed.members().some((m) =>
+          m.name === "x" && m.status === "alive" && m.address === moved.address
+        ),
+    );
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});

@@ -1,4 +1,9 @@
-import { generateGossipKey, Keyring, parseGossipKey } from "../../discovery/mod.ts";
+import {
+  generateGossipKey,
+  Keyring,
+  parseGossipKey,
+  parseGossipKeyFile,
+} from "../../discovery/mod.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
 
 const plaintext = new TextEncoder().encode("alive node-1 incarnation 3");
@@ -50,4 +55,22 @@ Deno.test("keyring: gossip keys must be base64 of exactly 32 bytes", () => {
   assertThrows(() => parseGossipKey("not base64 !"), "INVALID_KEY");
   assertThrows(() => parseGossipKey(btoa("short")), "INVALID_KEY");
   assertEquals(parseGossipKey(generateGossipKey()).length, 32);
+});
+
+Deno.test("keyring: a key file names the primary first; a reload replaces the whole key set", async () => {
+  const [a, b, c] = [generateGossipKey(), generateGossipKey(), generateGossipKey()];
+  const file = parseGossipKeyFile(`# rotated in May\n${b}\n\n${a}\n`);
+  assertEquals([...file.primary], [...parseGossipKey(b)]);
+  assertEquals(file.extra.map((key) => [...key]), [[...parseGossipKey(a)]]);
+  assertThrows(() => parseGossipKeyFile("# nothing\n"), "INVALID_KEY");
+  assertThrows(() => parseGossipKeyFile(`${a}\nnot-base64!\n`), "INVALID_KEY");
+  const keyring = await Keyring.create(parseGossipKey(a));
+  const sealedUnderA = await keyring.seal(plaintext);
+  await keyring.setKeys(file.primary, file.extra);
+  const sealedUnderB = await keyring.seal(plaintext);
+  assertEquals(await (await Keyring.create(parseGossipKey(b))).open(sealedUnderB), plaintext);
+  assertEquals(await keyring.open(sealedUnderA), plaintext, "a is still accepted");
+  await keyring.setKeys(parseGossipKey(c));
+  assertEquals(keyring.size, 1);
+  assertEquals(await keyring.open(sealedUnderA), null, "a was dropped");
 });

@@ -9,6 +9,7 @@ import {
   sealOverheadBytes,
   suspicionTimeoutsMs,
 } from "../../discovery/mod.ts";
+import { MemberTable } from "../../discovery/_member_table.ts";
 import { SeededRandom } from "../sim/random.ts";
 import { SimCluster } from "../sim/swim/cluster.ts";
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
@@ -135,22 +136,53 @@ Deno.test("core: a suspicion or probe of a member that left is answered with its
   assertEquals(ready.events.length, 0, "no fail event for a member that left");
 });
 
-Deno.test("core: a member returning at a new address replaces its entry; a live one is not taken over", () => {
+Deno.test("core: a live member's address never flips, whatever its incarnation; the conflict is counted", () => {
   const a = core("a");
   a.mergeRemoteState(0, [alive("b", 2)]);
   a.takeReady();
-  a.receive(1, "z:1", [{ type: "alive", name: "b", address: "b2:1", incarnation: 2, tags: {} }]);
-  assertEquals(
-    a.members().find((m) => m.name === "b")?.address,
-    "b:1",
-    "same incarnation: ignored",
-  );
-  a.receive(2, "c:1", [{ type: "dead", name: "b", incarnation: 2, from: "c" }]);
-  a.receive(3, "b3:1", [{ type: "alive", name: "b", address: "b3:1", incarnation: 0, tags: {} }]);
+  for (const incarnation of [2, 3, 50]) {
+    a.receive(1, "z:1", [{ type: "alive", name: "b", address: "b2:1", incarnation, tags: {} }]);
+  }
   const b = a.members().find((m) => m.name === "b");
-  assertEquals([b?.address, b?.status], ["b3:1", "alive"]);
-  assert((b?.incarnation ?? 0) > 2, "the new instance steps over the old incarnation");
-  assertEquals(a.takeReady().events.map((event) => event.type), ["fail", "join"]);
+  assertEquals([b?.address, b?.status, b?.incarnation], ["b:1", "alive", 2]);
+  assertEquals(a.stats.nameConflicts, 3);
+  assertEquals(a.takeReady().events, [], "no event: nothing changed");
+});
+
+Deno.test("core: a member returning at a new address is challenged, then admitted with a join event", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, [alive("b", 2)]);
+  a.takeReady();
+  a.receive(2, "c:1", [{ type: "dead", name: "b", incarnation: 2, from: "c" }]);
+  // The new instance's first claim (incarnation 0) could as well be a replayed packet.
+  a.receive(3, "b3:1", [{ type: "alive", name: "b", address: "b3:1", incarnation: 0, tags: {} }]);
+  assertEquals(a.members().find((m) => m.name === "b")?.address, "b:1", "not believed yet");
+  const first = a.takeReady();
+  assertEquals(first.events.map((event) => event.type), ["fail"]);
+  const challenge = first.packets.filter((p) => p.to === "b3:1").flatMap((p) => [...p.messages]);
+  assert(
+    challenge.some((m) => m.type === "suspect" && m.name === "b" && m.incarnation === 2),
+    "the claimed address is told what we know, so a live process there refutes",
+  );
+  a.receive(4, "b3:1", [{ type: "alive", name: "b", address: "b3:1", incarnation: 3, tags: {} }]);
+  const b = a.members().find((m) => m.name === "b");
+  assertEquals([b?.address, b?.status, b?.incarnation], ["b3:1", "alive", 3]);
+  const events = a.takeReady().events;
+  assertEquals(events.map((event) => event.type), ["join"]);
+  assertEquals(events[0]?.member.address, "b3:1", "the join event carries the new address");
+});
+
+Deno.test("core: a join reply holding our name live elsewhere is a named conflict; failed or same address is not", () => {
+  const a = core("a");
+  const held = (status: MemberState["status"], address: string): MemberState[] => [
+    { name: "a", address, incarnation: 4, status, tags: {} },
+  ];
+  const conflict = a.nameConflict(held("alive", "a2:1"));
+  assert(conflict !== null && conflict.includes("a2:1") && conflict.includes("a:1"), "named");
+  assert(a.nameConflict(held("suspect", "a2:1")) !== null, "suspect is live");
+  assertEquals(a.nameConflict(held("dead", "a2:1")), null, "a failed old instance");
+  assertEquals(a.nameConflict(held("left", "a2:1")), null, "a departed old instance");
+  assertEquals(a.nameConflict(held("alive", "a:1")), null, "a restart at the same address");
 });
 
 Deno.test("core: changed tags are reported as an update", () => {
@@ -292,4 +324,107 @@ Deno.test("core: a leave that overtakes the member's join keeps the late alive f
   assert(!a.members().some((member) => member.name === "x"), "the stale alive is ignored");
   a.receive(2, "b:1", [{ type: "alive", name: "x", address: "x:1", incarnation: 1, tags: {} }]);
   assert(a.members().some((member) => member.name === "x"), "a newer incarnation joins again");
+});
+
+Deno.test("core: replayed packets cannot bring back a reaped member; a refuting process can", () => {
+  const a = new Membership({
+    name: "a",
+    address: "a:1",
+    random: new SeededRandom(5),
+    nowMs: 0,
+    config: { reconnectTimeoutMs: 2_000, tombstoneTimeoutMs: 2_000, reapIntervalMs: 500 },
+  });
+  const recorded = [
+    { type: "alive", name: "b", address: "b:1", incarnation: 4, tags: {} },
+    { type: "alive", name: "c", address: "c:1", incarnation: 1, tags: {} },
+  ] as const;
+  a.receive(0, "b:1", recorded);
+  a.receive(0, "b:1", [{ type: "dead", name: "b", incarnation: 4, from: "b" }]);
+  a.receive(0, "d:1", [{ type: "dead", name: "c", incarnation: 1, from: "d" }]);
+  for (let nowMs = 100; nowMs <= 3_000; nowMs += 100) a.tick(nowMs);
+  a.takeReady();
+  assert(!a.members().some((m) => m.name === "b" || m.name === "c"), "both reaped");
+  a.receive(3_100, "b:1", recorded);
+  assert(!a.members().some((m) => m.name === "b" || m.name === "c"), "replay resurrected nobody");
+  assertEquals(a.takeReady().events, [], "no join event for a replay");
+  assertEquals(a.stats.staleAlives, 2);
+  // A process really running as b answers the challenge by refuting: it is admitted.
+  a.receive(3_200, "b:1", [{ type: "alive", name: "b", address: "b:1", incarnation: 5, tags: {} }]);
+  assertEquals(a.members().find((m) => m.name === "b")?.status, "alive");
+  assertEquals(a.takeReady().events.map((event) => event.type), ["join"]);
+});
+
+Deno.test("core: a stale dead or left never beats a higher-incarnation alive, by packet or by push/pull", () => {
+  const a = core("a");
+  a.mergeRemoteState(0, [alive("b", 3), alive("c")]);
+  a.takeReady();
+  a.receive(1, "c:1", [{ type: "dead", name: "b", incarnation: 2, from: "c" }]);
+  a.receive(1, "c:1", [{ type: "suspect", name: "b", incarnation: 2, from: "c" }]);
+  assertEquals(a.members().find((m) => m.name === "b")?.status, "alive", "by packet");
+  assert(
+    packetsTo(a, "c:1").some((m) => m.type === "alive" && m.name === "b" && m.incarnation === 3),
+    "the stale sender is corrected",
+  );
+  const stale = (status: MemberState["status"]): MemberState => ({
+    name: "b",
+    address: "b:1",
+    incarnation: 2,
+    status,
+    tags: {},
+  });
+  for (const status of ["left", "dead", "suspect"] as const) {
+    a.mergeRemoteState(2, [stale(status)]);
+    assertEquals(
+      a.members().find((m) => m.name === "b")?.status,
+      "alive",
+      `by push/pull ${status}`,
+    );
+  }
+  assertEquals(a.takeReady().events, [], "no event");
+});
+
+Deno.test("core: with 900 departed members, probes still get indirect helpers and gossip live targets", () => {
+  const a = new Membership({ name: "a", address: "a:1", random: new SeededRandom(9), nowMs: 0 });
+  const live = Array.from({ length: 10 }, (_, i) => alive(`n${i}`));
+  const ghosts = Array.from({ length: 900 }, (_, i) => alive(`ghost${i}`));
+  a.mergeRemoteState(0, [...live, ...ghosts]);
+  a.mergeRemoteState(0, ghosts.map((ghost) => ({ ...ghost, status: "left" as const })));
+  assertEquals(a.liveCount, 11);
+  a.takeReady();
+  // Nobody answers: every probe fails and asks helpers; every gossip round has news.
+  let pingReqs = 0;
+  let probes = 0;
+  const gossipTargets = new Set<string>();
+  for (let nowMs = 10; nowMs <= 10_000; nowMs += 10) {
+    a.tick(nowMs);
+    for (const packet of a.takeReady().packets) {
+      for (const message of packet.messages) {
+        if (message.type === "pingReq") pingReqs++;
+        if (message.type === "ping") probes++;
+      }
+      if (packet.to.startsWith("ghost")) gossipTargets.add(packet.to);
+    }
+  }
+  assert(probes >= 3, `probed ${probes} times`);
+  assert(pingReqs >= 3 * (probes - 1), `${pingReqs} ping-reqs for ${probes} probes`);
+  assertEquals([...gossipTargets], [], "nothing is sent to departed members");
+});
+
+Deno.test("core: with 900 departed members, every probe slot finds a live target", () => {
+  const record = (name: string) => ({
+    name,
+    address: `${name}:1`,
+    incarnation: 0,
+    status: "alive" as const,
+    tags: {},
+    statusChangeMs: 0,
+  });
+  const table = new MemberTable(record("a"), new SeededRandom(4), 1024);
+  const ghosts = Array.from({ length: 900 }, (_, i) => record(`ghost${i}`));
+  for (let i = 0; i < 10; i++) table.add(record(`n${i}`));
+  for (const ghost of ghosts) table.add(ghost);
+  for (const ghost of ghosts) table.setStatus(ghost, "left", 1);
+  const misses = Array.from({ length: 200 }, () => table.nextProbeTarget())
+    .filter((target) => target === undefined || target.status !== "alive").length;
+  assertEquals(misses, 0, "probe slots lost to tombstones");
 });

@@ -67,18 +67,35 @@ Deno.test("a flipped byte in a sealed segment is CORRUPT for its records only (s
   }
 });
 
-Deno.test("a sealed segment whose index and store both broke fails the open with CORRUPT", () =>
-  withTempDir(async (dir) => {
-    const log = await openLog(dir, OPTIONS);
-    for (let i = 0; i < RECORDS; i += 2) await log.append([valueOf(i), valueOf(i + 1)]);
-    await log.close();
-    const sealed = (await storeFiles(dir))[0]!;
-    await Deno.truncate(indexOf(sealed), 24 * 3);
-    const raw = await Deno.readFile(sealed);
-    raw[64 + 2]! ^= 0xff; // the first frame's length: the store cannot be walked
-    await Deno.writeFile(sealed, raw);
-    await assertRejectsLog(openLog(dir, OPTIONS), "CORRUPT", sealed);
-  }));
+Deno.test("a sealed segment whose index and store both broke is rebuilt around the damage", async () => {
+  for (const clean of [true, false]) {
+    await withTempDir(async (dir) => {
+      const log = await openLog(dir, OPTIONS);
+      for (let i = 0; i < RECORDS; i += 2) await log.append([valueOf(i), valueOf(i + 1)]);
+      await log.close();
+      const sealed = (await storeFiles(dir))[0]!;
+      await Deno.truncate(indexOf(sealed), 24 * 3);
+      const raw = await Deno.readFile(sealed);
+      raw[64 + 2]! ^= 0xff; // the first frame's length: found again by scanning
+      await Deno.writeFile(sealed, raw);
+      if (!clean) await forgetCleanClose(dir);
+      const kinds: string[] = [];
+      const options = {
+        ...OPTIONS,
+        observer: { onRecovery: (e: { kind: string }) => kinds.push(e.kind) },
+      };
+      const reopened = await openLog(dir, options);
+      assertEquals(kinds, ["index_rebuilt", "corrupt"], `clean=${clean}`);
+      assertThrowsLog(() => reopened.read(0), "CORRUPT");
+      assertThrowsLog(() => reopened.read(1), "CORRUPT");
+      for (let offset = 2; offset < RECORDS; offset++) {
+        assertEquals(reopened.read(offset).value, valueOf(offset), `offset ${offset}`);
+      }
+      assertEquals(reopened.nextOffset(), RECORDS);
+      await reopened.close();
+    });
+  }
+});
 
 Deno.test("a damaged segment header fails the open with CORRUPT", () =>
   withTempDir(async (dir) => {

@@ -1,5 +1,5 @@
 import { openLog } from "../../log/mod.ts";
-import { assertEquals, bytes } from "./_assert.ts";
+import { assertEquals, assertThrowsLog, bytes } from "./_assert.ts";
 import { forgetCleanClose, indexOf, storeFiles, valueOf, withTempDir } from "./_fixtures.ts";
 
 const OPTIONS = { segmentBytesMax: 1500, fsync: { mode: "never" } } as const;
@@ -80,19 +80,33 @@ Deno.test("recovery rebuilds a missing or shortened index from its store", async
   }
 });
 
-Deno.test("after a crash, a corrupt frame in the last segment ends the log there", () =>
+Deno.test("after a crash, a corrupt frame in the last segment is kept as CORRUPT, not cut", () =>
   withTempDir(async (dir) => {
     await fill(dir, 30);
     const store = await lastStore(dir);
     const index = await Deno.readFile(indexOf(store));
     const entries = index.length / 24;
     const victim = entries - 3;
-    const position = new DataView(index.buffer).getUint32(victim * 24, true);
+    const view = new DataView(index.buffer);
+    const position = view.getUint32(victim * 24, true);
+    const damagedOffset = view.getUint32(victim * 24 + 8, true);
     const raw = await Deno.readFile(store);
     raw[position + 50]! ^= 0x40;
     await Deno.writeFile(store, raw);
     await forgetCleanClose(dir);
-    await expectPrefix(dir, 30 - 3);
+    const reported: string[] = [];
+    const log = await openLog(dir, {
+      ...OPTIONS,
+      observer: { onRecovery: (e) => reported.push(e.kind) },
+    });
+    assertEquals(reported, ["corrupt"]);
+    assertEquals([log.lastIndex(), log.nextOffset()], [30, 30]);
+    for (let i = 0; i < 30; i++) {
+      if (i === damagedOffset) assertThrowsLog(() => log.read(i), "CORRUPT");
+      else assertEquals(log.read(i).value, valueOf(i), `offset ${i}`);
+    }
+    assertEquals(await log.append([bytes("after")]), { baseOffset: 30, index: 31 });
+    await log.close();
   }));
 
 Deno.test("recovery drops index entries past a store cut short by a truncation crash", () =>

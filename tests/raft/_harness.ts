@@ -77,14 +77,15 @@ export class TestNode {
     this.applied = [];
   }
 
-  /** Persists a Ready as the driver must: restart, truncate, state, entries. */
+  /** Persists a Ready as the driver must: state then restart, or truncate then state; entries. */
   async persist(ready: Ready): Promise<void> {
     const { restart, truncateFrom, entries } = ready.persist;
-    if (restart !== null) {
+    if (restart !== null && ready.state !== null) {
+      this.meta = encodePersistentState(ready.state);
       await this.store.restartAt(restart.index, restart.term, restart.nextOffset);
     }
     if (truncateFrom !== null) await this.store.truncateSuffix(truncateFrom);
-    if (ready.state !== null) this.meta = encodePersistentState(ready.state);
+    if (ready.state !== null && restart === null) this.meta = encodePersistentState(ready.state);
     if (entries.length > 0) await this.store.appendEntries(entries);
   }
 }

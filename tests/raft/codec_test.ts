@@ -3,6 +3,7 @@ import {
   CodecError,
   decodeBody,
   encodeFrame,
+  FRAME_BYTES_MAX,
   FrameSplitter,
   type Message,
   MessageType,
@@ -74,8 +75,8 @@ Deno.test("codec: every message type survives a round trip", () => {
   for (const message of SAMPLES) {
     const frame = encodeFrame(message);
     const length = new DataView(frame.buffer, frame.byteOffset).getUint32(0);
-    assertEquals(length, frame.length - 4, `length prefix of type ${message.type}`);
-    assertEquals(plain(decodeBody(frame.subarray(4))), plain(message), `type ${message.type}`);
+    assertEquals(length, frame.length - 8, `length prefix of type ${message.type}`);
+    assertEquals(plain(decodeBody(frame.subarray(8))), plain(message), `type ${message.type}`);
   }
 });
 
@@ -92,7 +93,7 @@ Deno.test("codec: the splitter reassembles frames cut at every byte boundary", (
 });
 
 Deno.test("codec: truncated, trailing or unknown bytes raise CodecError", () => {
-  const body = encodeFrame(SAMPLES[4] as Message).subarray(4);
+  const body = encodeFrame(SAMPLES[4] as Message).subarray(8);
   const broken = [
     body.subarray(0, body.length - 1),
     new Uint8Array([...body, 0]),
@@ -113,9 +114,55 @@ Deno.test("codec: truncated, trailing or unknown bytes raise CodecError", () => 
 Deno.test("codec: an oversized length prefix is refused before buffering", () => {
   let error: unknown = null;
   try {
-    new FrameSplitter().push(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    new FrameSplitter().push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
   } catch (caught) {
     error = caught;
   }
   assert(error instanceof CodecError);
+});
+
+Deno.test("codec: a frame with any single flipped bit fails its checksum", () => {
+  const frame = encodeFrame(SAMPLES[4] as Message);
+  for (let bit = 8 * 8; bit < frame.length * 8; bit++) {
+    const copy = frame.slice();
+    copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
+    let error: unknown = null;
+    try {
+      for (const body of new FrameSplitter().push(copy)) decodeBody(body);
+    } catch (caught) {
+      error = caught;
+    }
+    assert(
+      error instanceof CodecError && error.message.includes("checksum"),
+      `bit ${bit}: ${error}`,
+    );
+  }
+});
+
+Deno.test("codec: a message too large for one frame is refused at encoding", () => {
+  const big = new Uint8Array(FRAME_BYTES_MAX + 1);
+  const message: Message = {
+    type: MessageType.Append,
+    from: "a",
+    to: "b",
+    term: 1,
+    prevIndex: 0,
+    prevTerm: 0,
+    commit: 0,
+    entries: [{
+      term: 1,
+      index: 1,
+      kind: EntryKind.Records,
+      baseOffset: 0,
+      records: [big],
+      data: new Uint8Array(),
+    }],
+  };
+  let error: unknown = null;
+  try {
+    encodeFrame(message);
+  } catch (caught) {
+    error = caught;
+  }
+  assert(error instanceof CodecError && error.message.includes("frame limit"), `got ${error}`);
 });

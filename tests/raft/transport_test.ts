@@ -1,5 +1,6 @@
-import { dialTcp, type Message, MessageType, PeerTransport } from "../../raft/mod.ts";
-import { assertEquals } from "./_harness.ts";
+import { dialTcp, encodeFrame, type Message, MessageType, PeerTransport } from "../../raft/mod.ts";
+import { EntryKind } from "../../log/mod.ts";
+import { assert, assertEquals } from "./_harness.ts";
 
 /** Resolves when `count` messages arrived (or rejects after a deadline). */
 function collector(
@@ -19,6 +20,17 @@ function collector(
       if (messages.length === count) resolve();
     },
   };
+}
+
+const quiet = { warn: () => {}, error: () => {} };
+
+/** Resolves once `condition` holds, checking on every macrotask turn; rejects after 10 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // poll, bounded by the deadline
+  }
 }
 
 Deno.test("transport: messages travel both ways over TCP, in order", async () => {
@@ -85,13 +97,164 @@ Deno.test("transport: a failed dial drops the queue; the next send redials", asy
     sender.setPeer("r", `127.0.0.1:${port}`);
     sender.send({ type: MessageType.TimeoutNow, from: "s", to: "r", term: 1 });
     await firstDialFailed.promise;
-    await Promise.resolve(); // let the failed sender loop unwind before the next send
+    await until(() => sender.stats().droppedMessages === 1, "the failed dial to drop the queue");
     sender.send({ type: MessageType.TimeoutNow, from: "s", to: "r", term: 2 });
     await received.done;
     assertEquals(received.messages.map((m) => m.term), [2]);
     assertEquals(dials, 2);
   } finally {
     await sender.close();
+    await receiver.close();
+  }
+});
+
+Deno.test("transport: a handler that throws drops that message only; the node carries on", async () => {
+  const received = collector(2);
+  let calls = 0;
+  const server = new PeerTransport({
+    logger: quiet,
+    onMessage: (message) => {
+      if (calls++ === 0) throw new Error("bug triggered by a bad message");
+      received.push(message);
+    },
+  });
+  const client = new PeerTransport({ onMessage: () => {}, logger: quiet });
+  try {
+    const port = server.listen({ hostname: "127.0.0.1", port: 0 }).port;
+    client.setPeer("s", `127.0.0.1:${port}`);
+    for (const term of [1, 2, 3]) {
+      client.send({ type: MessageType.TimeoutNow, from: "c", to: "s", term });
+    }
+    await received.done;
+    assertEquals(received.messages.map((m) => m.term), [2, 3]);
+    assertEquals(server.stats().handlerErrors, 1);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("transport: a frame with a bad checksum drops the connection and is counted", async () => {
+  const received = collector(1);
+  const server = new PeerTransport({ onMessage: received.push, logger: quiet });
+  try {
+    const port = server.listen({ hostname: "127.0.0.1", port: 0 }).port;
+    const frame = encodeFrame({ type: MessageType.TimeoutNow, from: "c", to: "s", term: 7 });
+    const bad = frame.slice();
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(new Uint8Array([...bad, ...frame]));
+    await until(() => server.stats().badFrames === 1, "the bad frame to be counted");
+    // The server closed the connection: the read ends (EOF or reset) instead of hanging.
+    const eof = await conn.read(new Uint8Array(1)).catch(() => null);
+    conn.close();
+    assertEquals(eof, null, "the server closes the connection after a bad frame");
+    assertEquals(received.messages.length, 0, "nothing after the bad frame was delivered");
+    const good = await Deno.connect({ hostname: "127.0.0.1", port });
+    await good.write(frame);
+    await received.done;
+    good.close();
+    assertEquals(received.messages[0]?.term, 7);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("transport: on a connection authenticated as a node, only that node may speak", async () => {
+  const received = collector(1);
+  const server = new PeerTransport({ onMessage: received.push, logger: quiet });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const accepted = listener.accept().then((conn) => server.accept(conn, { peerName: "c" }));
+    const conn = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: (listener.addr as Deno.NetAddr).port,
+    });
+    await accepted;
+    await conn.write(
+      encodeFrame({ type: MessageType.TimeoutNow, from: "mallory", to: "s", term: 1 }),
+    );
+    await conn.write(encodeFrame({ type: MessageType.TimeoutNow, from: "c", to: "s", term: 2 }));
+    await received.done;
+    conn.close();
+    assertEquals(received.messages.map((m) => [m.from, m.term]), [["c", 2]]);
+    assertEquals(server.stats().identityMismatches, 1);
+  } finally {
+    listener.close();
+    await server.close();
+  }
+});
+
+Deno.test("transport: a peer that stops reading costs a write timeout, then traffic resumes", async () => {
+  const received: Message[] = [];
+  const receiver = new PeerTransport({ onMessage: (m) => received.push(m), logger: quiet });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const hung: Deno.Conn[] = [];
+  let drops = 0;
+  const sender = new PeerTransport({
+    onMessage: () => {},
+    logger: quiet,
+    writeTimeoutMs: 300,
+    redialMs: 0,
+    queueBytesMax: 4 << 20,
+    onDrop: () => drops++,
+  });
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      // The first connection is accepted and never read: a hung peer.
+      if (hung.length === 0) hung.push(conn);
+      else receiver.accept(conn);
+    }
+  })().catch(() => {});
+  const record = new Uint8Array(1 << 20);
+  let index = 0;
+  const append = (): Message => ({
+    type: MessageType.Append,
+    from: "l",
+    to: "f",
+    term: 1,
+    prevIndex: index,
+    prevTerm: 1,
+    commit: 0,
+    entries: [{
+      term: 1,
+      index: ++index,
+      kind: EntryKind.Records,
+      baseOffset: index,
+      records: [record],
+      data: new Uint8Array(),
+    }],
+  });
+  // A leader's traffic: heartbeats, and 1 MiB appends it keeps (re)sending to the follower.
+  const heartbeat = setInterval(() => {
+    sender.send(append());
+    sender.send({
+      type: MessageType.Heartbeat,
+      from: "l",
+      to: "f",
+      term: 1,
+      commit: 9,
+      readSeq: 0,
+    });
+  }, 20);
+  try {
+    sender.setPeer("f", `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`);
+    for (let i = 0; i < 64; i++) sender.send(append());
+    await until(
+      () => received.some((m) => m.type === MessageType.Heartbeat),
+      "a heartbeat after the hang",
+    );
+    const stats = sender.stats();
+    assert(stats.writeTimeouts >= 1, `write timeouts: ${stats.writeTimeouts}`);
+    assert(stats.droppedMessages >= 1 && drops >= 1, `drops: ${stats.droppedMessages}/${drops}`);
+    const staleBefore = received.findIndex((m) => m.type === MessageType.Heartbeat);
+    assert(staleBefore <= 8, `the heartbeat waited behind ${staleBefore} stale appends`);
+  } finally {
+    clearInterval(heartbeat);
+    await sender.close();
+    for (const conn of hung) conn.close();
+    listener.close();
+    await accepting;
     await receiver.close();
   }
 });

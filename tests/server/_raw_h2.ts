@@ -7,7 +7,7 @@ import * as tls from "node:tls";
 import { log } from "../../proto/gen/log.js";
 
 const preface = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const DATA = 0x0, HEADERS = 0x1, SETTINGS = 0x4, WINDOW_UPDATE = 0x8;
+const DATA = 0x0, HEADERS = 0x1, RST_STREAM = 0x3, SETTINGS = 0x4, WINDOW_UPDATE = 0x8;
 const END_STREAM = 0x1, END_HEADERS = 0x4, ACK = 0x1;
 
 function frame(type: number, flags: number, stream: number, payload: Uint8Array): Uint8Array {
@@ -53,13 +53,18 @@ export class RawH2Client {
   readonly received = new Map<number, number>();
   /** Whether the connection ended. */
   closed = false;
+  /** RST_STREAM error codes received, by stream. */
+  readonly resets = new Map<number, number>();
   #socket: net.Socket;
+  /** The TCP socket under TLS (pausing it stops reading at the TCP level). */
+  #raw: net.Socket;
   #closedEvent: Promise<void>;
   #pending = new Uint8Array(0);
   #counts = new Map<number, MessageCount>();
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, raw: net.Socket) {
     this.#socket = socket;
+    this.#raw = raw;
     this.#closedEvent = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.on("close", () => this.closed = true);
     socket.on("error", () => {}); // a reset by the server ends the test's connection
@@ -67,28 +72,33 @@ export class RawH2Client {
   }
 
   static async connect(options: RawH2Options): Promise<RawH2Client> {
+    const raw = net.connect({ host: "127.0.0.1", port: options.port });
+    await new Promise<void>((resolve, reject) => {
+      raw.once("connect", () => resolve());
+      raw.once("error", reject);
+    });
     const socket = options.caCerts
       ? tls.connect({
-        host: "127.0.0.1",
+        socket: raw,
         servername: "localhost",
-        port: options.port,
         ca: options.caCerts,
         ALPNProtocols: ["h2"],
       })
-      : net.connect({ host: "127.0.0.1", port: options.port });
-    await new Promise<void>((resolve, reject) => {
-      socket.once(options.caCerts ? "secureConnect" : "connect", () => resolve());
-      socket.once("error", reject);
-    });
-    const client = new RawH2Client(socket);
+      : raw;
+    if (options.caCerts) {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("secureConnect", () => resolve());
+        socket.once("error", reject);
+      });
+    }
+    const client = new RawH2Client(socket, raw);
     client.#write(preface);
     client.#write(frame(SETTINGS, 0, 0, new Uint8Array(0)));
     return client;
   }
 
-  /** Opens ConsumeStream on stream 1 from `offset` (no limit: it tails). */
-  consumeStream(offset: number, authority: string): number {
-    const stream = 1;
+  /** Opens ConsumeStream on `stream` (default 1) from `offset` (no limit: it tails). */
+  consumeStream(offset: number, authority: string, stream = 1): number {
     const headers = headerBlock([
       [":method", "POST"],
       [":scheme", "http"],
@@ -118,6 +128,28 @@ export class RawH2Client {
     this.#write(frame(WINDOW_UPDATE, 0, stream, payload));
   }
 
+  /** Stops reading the socket (the server's writes then pile up wherever it buffers them). */
+  stopReading(): void {
+    this.#socket.pause();
+    this.#raw.pause();
+  }
+
+  /** Reads the socket again. */
+  resumeReading(): void {
+    this.#raw.resume();
+    this.#socket.resume();
+  }
+
+  /** Grants the largest window HTTP/2 allows: SETTINGS initial window and connection credit. */
+  grantHugeWindow(): void {
+    const settings = new Uint8Array(6);
+    const view = new DataView(settings.buffer);
+    view.setUint16(0, 0x4); // SETTINGS_INITIAL_WINDOW_SIZE
+    view.setUint32(2, 0x7fff_ffff);
+    this.#write(frame(SETTINGS, 0, 0, settings));
+    this.grant(0, 0x7fff_ffff - 65_535);
+  }
+
   /** Drops the connection and waits until it is closed. */
   async close(): Promise<void> {
     this.#socket.destroy();
@@ -139,6 +171,9 @@ export class RawH2Client {
       const type = joined[at + 3]!, flags = joined[at + 4]!;
       const stream = new DataView(joined.buffer, at + 5, 4).getUint32(0) & 0x7fff_ffff;
       if (type === DATA) this.#onDataFrame(stream, joined.subarray(at + 9, at + 9 + length));
+      if (type === RST_STREAM && length === 4) {
+        this.resets.set(stream, new DataView(joined.buffer, at + 9, 4).getUint32(0));
+      }
       if (type === SETTINGS && (flags & ACK) === 0) {
         this.#write(frame(SETTINGS, ACK, 0, new Uint8Array(0)));
       }
@@ -168,4 +203,63 @@ export class RawH2Client {
       }
     }
   }
+}
+
+/** Options of {@linkcode openStalledConsumer}. */
+export interface StalledConsumerOptions extends RawH2Options {
+  /** Grant the largest window HTTP/2 allows (SETTINGS + connection WINDOW_UPDATE). */
+  hugeWindow: boolean;
+  /** ConsumeStreams to open on the connection (ids 1, 3, 5…), each from offset 0. */
+  streams?: number;
+}
+
+/**
+ * A client that opens ConsumeStreams and then never reads its socket: a Deno connection
+ * (plaintext or TLS with ALPN h2) that only writes, so the server's bytes stay in the
+ * kernel buffers and then in the server. Close it with `conn.close()`.
+ */
+export async function openStalledConsumer(
+  options: StalledConsumerOptions,
+): Promise<Deno.TcpConn | Deno.TlsConn> {
+  const conn = options.caCerts
+    ? await Deno.connectTls({
+      hostname: "localhost",
+      port: options.port,
+      caCerts: options.caCerts,
+      alpnProtocols: ["h2"],
+    })
+    : await Deno.connect({ hostname: "127.0.0.1", port: options.port });
+  const parts: Uint8Array[] = [preface];
+  if (options.hugeWindow) {
+    const settings = new Uint8Array(6);
+    new DataView(settings.buffer).setUint16(0, 0x4); // SETTINGS_INITIAL_WINDOW_SIZE
+    new DataView(settings.buffer).setUint32(2, 0x7fff_ffff);
+    parts.push(frame(SETTINGS, 0, 0, settings));
+    const credit = new Uint8Array(4);
+    new DataView(credit.buffer).setUint32(0, 0x7fff_ffff - 65_535);
+    parts.push(frame(WINDOW_UPDATE, 0, 0, credit));
+  } else {
+    parts.push(frame(SETTINGS, 0, 0, new Uint8Array(0)));
+  }
+  const request = log.v1.ConsumeRequest.encode({ offset: 0 }).finish();
+  const message = new Uint8Array(5 + request.length);
+  new DataView(message.buffer).setUint32(1, request.length);
+  message.set(request, 5);
+  for (let i = 0; i < (options.streams ?? 1); i++) {
+    const stream = 1 + 2 * i;
+    const headers = headerBlock([
+      [":method", "POST"],
+      [":scheme", "http"],
+      [":path", "/log.v1.Log/ConsumeStream"],
+      [":authority", `localhost:${options.port}`],
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+    ]);
+    parts.push(frame(HEADERS, END_HEADERS, stream, headers));
+    parts.push(frame(DATA, END_STREAM, stream, message));
+  }
+  for (const part of parts) {
+    for (let at = 0; at < part.length;) at += await conn.write(part.subarray(at));
+  }
+  return conn;
 }

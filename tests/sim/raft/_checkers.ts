@@ -12,6 +12,14 @@ import type { RaftCore } from "../../../raft/mod.ts";
 
 const decoder = new TextDecoder();
 
+/** What log matching reads of a node's log (a RaftCore, or a store's view). */
+export interface LogView {
+  firstIndex(): number;
+  lastIndex(): number;
+  termAt(index: number): number | null;
+  entries(fromIndex: number, toIndex: number): Entry[];
+}
+
 /** A readable, comparable summary of an entry. */
 export function signatureOf(entry: Entry): string {
   const values = entry.records.map((record) => decoder.decode(record)).join(",");
@@ -86,11 +94,11 @@ export class Checkers {
   }
 
   /** Log matching across every pair of running nodes. */
-  checkLogMatching(nowMs: number, cores: readonly [string, RaftCore][]): void {
+  checkLogMatching(nowMs: number, cores: readonly (readonly [string, LogView])[]): void {
     for (let i = 0; i < cores.length; i++) {
       for (let j = i + 1; j < cores.length; j++) {
-        const [idA, a] = cores[i] as [string, RaftCore];
-        const [idB, b] = cores[j] as [string, RaftCore];
+        const [idA, a] = cores[i] as [string, LogView];
+        const [idB, b] = cores[j] as [string, LogView];
         const problem = compareLogs(a, b);
         if (problem !== null) this.#fail(nowMs, `log matching ${idA}/${idB}: ${problem}`);
       }
@@ -99,7 +107,7 @@ export class Checkers {
 }
 
 /** Finds the highest index where both logs have the same term; below it all must agree. */
-function compareLogs(a: RaftCore, b: RaftCore): string | null {
+function compareLogs(a: LogView, b: LogView): string | null {
   const low = Math.max(a.firstIndex(), b.firstIndex());
   let index = Math.min(a.lastIndex(), b.lastIndex());
   while (index >= low && a.termAt(index) !== b.termAt(index)) index--;

@@ -7,7 +7,7 @@
 
 import { type Entry, EntryKind } from "../../../log/mod.ts";
 import {
-  decodeBody,
+  decodeFrame,
   decodePersistentState,
   encodeFrame,
   encodePersistentState,
@@ -188,13 +188,17 @@ export class SimCluster {
     if (store === null) throw new Error(`node ${node.id} persists without open stores`);
     const { restart, truncateFrom, entries } = ready.persist;
     if (restart !== null) {
+      // As the driver: the snapshot's state (with the restart point) before the restart.
+      if (ready.state !== null) store.meta.save(encodePersistentState(ready.state));
       store.entries.restartAt(restart.index, restart.term, restart.nextOffset);
       // The entries before the restart point are skipped, not applied: offsets resume there.
       node.appliedNextOffset = restart.nextOffset;
       node.appliedIndex = restart.index;
     }
     if (truncateFrom !== null) store.entries.truncateSuffix(truncateFrom);
-    if (ready.state !== null) store.meta.save(encodePersistentState(ready.state));
+    if (ready.state !== null && restart === null) {
+      store.meta.save(encodePersistentState(ready.state));
+    }
     if (entries.length > 0) store.entries.appendEntries(entries);
   }
 
@@ -219,7 +223,7 @@ export class SimCluster {
   send(original: Message): void {
     this.messagesSent++;
     // Every message crosses the wire codec, so the simulation exercises it too.
-    const message = decodeBody(encodeFrame(original).subarray(4));
+    const message = decodeFrame(encodeFrame(original));
     if (this.cuts.has(`${message.from}>${message.to}`)) return;
     if (this.#random.chance(this.world.dropRate)) return;
     const copies = this.#random.chance(this.world.duplicateRate) ? 2 : 1;

@@ -4,6 +4,18 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
+
+/**
+ * Resolves once every pending microtask (promise reaction) ran: an immediate is a macrotask,
+ * and with no real IO or timers pending, nothing else can run before it. Async production
+ * code (the driver awaiting its store, the transport's streams) settles fully between two
+ * simulated events, in an order fixed by the seed.
+ */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 interface Event {
   readonly atMs: number;
   readonly seq: number;
@@ -31,6 +43,32 @@ export class Scheduler {
       this.nowMs = next.atMs;
       next.run();
       ran++;
+    }
+    if (this.nowMs < untilMs && ran < eventsMax) this.nowMs = untilMs;
+    return ran;
+  }
+
+  /**
+   * Like {@linkcode runUntil} for async code under simulation: after each event, waits until
+   * the promise reactions it started have run (see {@linkcode settle}); `afterEvent` runs
+   * then (the simulator's invariant checks).
+   */
+  async runUntilSettled(
+    untilMs: number,
+    eventsMax: number,
+    afterEvent: () => void,
+  ): Promise<number> {
+    let ran = 0;
+    await settle();
+    while (ran < eventsMax) {
+      const next = this.#heap[0];
+      if (next === undefined || next.atMs > untilMs) break;
+      this.#pop();
+      this.nowMs = next.atMs;
+      next.run();
+      ran++;
+      await settle();
+      afterEvent();
     }
     if (this.nowMs < untilMs && ran < eventsMax) this.nowMs = untilMs;
     return ran;

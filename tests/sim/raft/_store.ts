@@ -144,8 +144,20 @@ export class SimDisk {
     this.#latencyMsMax = latencyMsMax;
   }
 
-  /** Queues a write; it completes after a random latency, in order. */
-  submit(op: DiskOp): void {
+  /** Incremented by every crash: stores opened before it are fenced off. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * Queues a write; it completes after a random latency, in order. A write from a store
+   * opened before the last crash (an abandoned process) fails: it must never reach the disk.
+   */
+  submit(op: DiskOp, openedAt = this.#generation): void {
+    if (openedAt !== this.#generation) {
+      op.reject(new LogError("CLOSED", "Cannot write: this process crashed"));
+      return;
+    }
     this.#queue.push(op);
     const generation = this.#generation;
     const latencyMs = this.#random.chance(0.05)
@@ -154,6 +166,11 @@ export class SimDisk {
     this.#schedule(latencyMs, () => {
       if (generation === this.#generation) this.#completeOne();
     });
+  }
+
+  /** Writes submitted and not yet completed. */
+  pending(): number {
+    return this.#queue.length;
   }
 
   /** Calls `run` once every write submitted so far completed (at once if none is pending). */
@@ -192,11 +209,19 @@ export class SimDisk {
 export class SimEntryStore implements EntryStore {
   readonly #disk: SimDisk;
   readonly #volatile: MemoryEntries;
+  readonly #onRestart: ((index: number, nextOffset: number) => void) | undefined;
 
-  /** Opens the store over what the disk durably holds (as after a restart). */
-  constructor(disk: SimDisk) {
+  /**
+   * Opens the store over what the disk durably holds (as after a restart). `onRestart` tells
+   * the simulator when the log restarts at a snapshot point (applied offsets jump there).
+   */
+  readonly #generation: number;
+
+  constructor(disk: SimDisk, onRestart?: (index: number, nextOffset: number) => void) {
     this.#disk = disk;
+    this.#generation = disk.generation;
     this.#volatile = disk.durable.log.clone();
+    this.#onRestart = onRestart;
   }
 
   firstIndex(): number {
@@ -215,7 +240,11 @@ export class SimEntryStore implements EntryStore {
     return this.#volatile.read(fromIndex, toIndex, bytesMax);
   }
   appendEntries(entries: readonly Entry[]): Promise<void> {
-    this.#volatile.append(entries);
+    try {
+      this.#volatile.append(entries);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const copy = entries.slice();
     return this.#submit(
       (durable) => durable.log.append(copy),
@@ -232,6 +261,7 @@ export class SimEntryStore implements EntryStore {
   }
   restartAt(index: number, term: number, nextOffset: number): Promise<void> {
     this.#volatile.restartAt(index, term, nextOffset);
+    this.#onRestart?.(index, nextOffset);
     return this.#submit((durable) => durable.log.restartAt(index, term, nextOffset));
   }
   close(): Promise<void> {
@@ -251,6 +281,7 @@ export class SimEntryStore implements EntryStore {
         resolve,
         reject,
       },
+      this.#generation,
     );
     return promise;
   }
@@ -261,9 +292,12 @@ export class SimMetaStore implements MetaStore {
   readonly #disk: SimDisk;
   #volatile: Uint8Array | null;
 
+  readonly #generation: number;
+
   constructor(disk: SimDisk) {
     this.#disk = disk;
     this.#volatile = disk.durable.meta;
+    this.#generation = disk.generation;
   }
 
   load(): Uint8Array | null {
@@ -280,7 +314,7 @@ export class SimMetaStore implements MetaStore {
       },
       resolve,
       reject,
-    });
+    }, this.#generation);
     return promise;
   }
 }

@@ -1,12 +1,15 @@
 /**
- * Replays simulation seeds: `deno task sim:raft --seed 42` runs one seed and prints its
+ * Replays simulation seeds of the production-node simulation (`node_run.ts`; `--core` picks
+ * the core-only one, `run.ts`): `deno task sim:raft --seed 42` runs one seed and prints its
  * result; `--from 1 --count 10000` runs a range (the long run); `--nodes 5` and
- * `--fault-ms 30000` override the seed's cluster size and the fault phase. Exits non-zero on
- * a failure, printing the seed and the command that replays it.
+ * `--fault-ms 30000` override the seed's cluster size and the fault phase; `--stop-first` ends
+ * a range at its first failure (the mutants runner counts seeds to catch that way). Exits
+ * non-zero on a failure, printing the seed and the command that replays it.
  * @module
  */
 
-import { type RunResult, runSeed } from "./run.ts";
+import { runNodeSeed } from "./node_run.ts";
+import { type RunOptions, type RunResult, runSeed } from "./run.ts";
 
 function argument(name: string): number | null {
   const index = Deno.args.indexOf(`--${name}`);
@@ -20,17 +23,27 @@ function describe(result: RunResult): string {
   return `seed=${result.seed} nodes=${result.nodeCount} ops=${result.operations} acked=${result.acknowledged} reads=${result.reads.end}/${result.reads.found}/${result.reads.missing} messages=${result.messages} events=${result.events} recoveryMs=${result.recoveryMs}`;
 }
 
+const core = Deno.args.includes("--core");
+const run = (options: RunOptions): Promise<RunResult> =>
+  core ? Promise.resolve(runSeed(options)) : runNodeSeed({
+    ...options,
+    syncOnDrop: Deno.args.includes("--sync-on-drop"),
+    keepCorrupted: Deno.args.includes("--keep-corrupted"),
+  });
+
 if (import.meta.main) {
   const seed = argument("seed");
   const from = seed ?? argument("from") ?? 1;
   const count = seed === null ? (argument("count") ?? 1000) : 1;
   const verbose = seed !== null;
   let failed = 0;
+  let ran = 0;
   const started = performance.now();
   for (let s = from; s < from + count; s++) {
+    ran++;
     const nodeCount = argument("nodes");
     const faultMs = argument("fault-ms");
-    const result = runSeed({
+    const result = await run({
       seed: s,
       ...(nodeCount === null ? {} : { nodeCount }),
       ...(faultMs === null ? {} : { faultMs }),
@@ -44,10 +57,12 @@ if (import.meta.main) {
         const value = argument(name);
         return value === null ? [] : [`--${name} ${value}`];
       });
+      if (core) flags.unshift("--core");
       console.log(`  replay: deno task sim:raft --seed ${s} ${flags.join(" ")}`.trimEnd());
+      if (Deno.args.includes("--stop-first")) break;
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`${count - failed}/${count} seeds passed in ${seconds}s`);
+  console.log(`${ran - failed}/${ran} seeds passed in ${seconds}s`);
   if (failed > 0) Deno.exit(1);
 }

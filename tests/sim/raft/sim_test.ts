@@ -17,7 +17,7 @@ Deno.test(`raft simulation: ${SEEDS} seeds keep every safety and liveness check`
     failures.push(
       `seed=${seed}: ${
         result.violations.slice(0, 3).join("; ")
-      }\n  replay: deno task sim:raft --seed ${seed}`,
+      }\n  replay: deno task sim:raft --core --seed ${seed}`,
     );
     if (failures.length >= 5) break;
   }

@@ -8,8 +8,13 @@ import type { SimCluster, SimNode } from "./cluster.ts";
 
 const violationsMax = 5;
 
-function instanceOf(cluster: SimCluster, member: MemberState): SimNode | undefined {
-  return cluster.history.find((node) => node.address === member.address);
+/** The process that held `member`'s address at `atMs` (the latest one started by then). */
+function instanceOf(cluster: SimCluster, member: MemberState, atMs: number): SimNode | undefined {
+  let found: SimNode | undefined;
+  for (const node of cluster.history) {
+    if (node.address === member.address && node.startedAtMs <= atMs) found = node;
+  }
+  return found;
 }
 
 /**
@@ -68,7 +73,7 @@ export function checkNoFalseFailures(cluster: SimCluster): string[] {
   const violations: string[] = [];
   for (const { observer, event, atMs } of cluster.events) {
     if (event.type !== "fail") continue;
-    const member = instanceOf(cluster, event.member);
+    const member = instanceOf(cluster, event.member, atMs);
     if (member === undefined) continue;
     const crashed = member.crashedAtMs !== null && member.crashedAtMs <= atMs;
     if (!crashed) {
@@ -84,7 +89,7 @@ export function checkLeftNeverFailed(cluster: SimCluster): string[] {
   const violations: string[] = [];
   for (const { observer, event, atMs } of cluster.events) {
     if (event.type !== "fail") continue;
-    const member = instanceOf(cluster, event.member);
+    const member = instanceOf(cluster, event.member, atMs);
     if (member?.leftAtMs === null || member === undefined) continue;
     if (atMs >= member.leftAtMs) {
       violations.push(`${observer.name} reported ${member.name} failed after it left`);
@@ -127,4 +132,84 @@ function mismatch(node: SimNode, seen: MemberState | undefined): string | null {
   if (seen === undefined) return "missing, but it runs";
   if (seen.address !== node.address) return `at ${seen.address}, but it runs at ${node.address}`;
   return seen.status === "alive" ? null : `${seen.status}, but it runs`;
+}
+
+/**
+ * The probability that one probe fails although its target runs, at packet loss `loss`
+ * with `helpers` indirect probers: the direct ping or its ack is lost, and each indirect
+ * path (ping-req, ping, ack, forwarded ack: four packets) loses one too.
+ */
+export function probeFailureProbability(loss: number, helpers: number): number {
+  const direct = 1 - (1 - loss) ** 2;
+  const indirect = 1 - (1 - loss) ** 4;
+  return direct * indirect ** helpers;
+}
+
+/**
+ * Bounds on false-suspicion traffic of running members over `rounds` probe rounds, with
+ * `p` = {@linkcode probeFailureProbability}: refutations per member per round at most 2p
+ * (each false suspicion of a member makes it refute once), suspicions started or adopted
+ * per member per round at most n·p (each false suspicion is adopted by at most n members).
+ */
+export function checkSuspicionRates(
+  cluster: SimCluster,
+  rounds: number,
+  failureProbability: number,
+): { violations: string[]; note: string } {
+  const running = cluster.running();
+  const size = running.length;
+  let refutations = 0;
+  let suspicions = 0;
+  for (const node of running) {
+    refutations += node.core.stats.refutations;
+    suspicions += node.core.stats.suspicionsStarted;
+  }
+  const refutationRate = refutations / size / rounds;
+  const suspicionRate = suspicions / size / rounds;
+  const refutationBound = 2 * failureProbability;
+  const suspicionBound = size * failureProbability;
+  const violations: string[] = [];
+  if (refutationRate > refutationBound) {
+    violations.push(
+      `refutations per member per round ${refutationRate.toFixed(4)} > bound ${
+        refutationBound.toFixed(4)
+      }`,
+    );
+  }
+  if (suspicionRate > suspicionBound) {
+    violations.push(
+      `suspicions per member per round ${suspicionRate.toFixed(4)} > bound ${
+        suspicionBound.toFixed(4)
+      }`,
+    );
+  }
+  const note = `refutations/member/round=${refutationRate.toFixed(4)} (≤${
+    refutationBound.toFixed(4)
+  }) suspicions/member/round=${suspicionRate.toFixed(4)} (≤${suspicionBound.toFixed(4)})`;
+  return { violations, note };
+}
+
+/**
+ * No member in `departed` (left or crashed, then reaped) is reported joining after
+ * `sinceMs`, and no running member sees one of them alive.
+ */
+export function checkNoResurrection(
+  cluster: SimCluster,
+  departed: ReadonlySet<string>,
+  sinceMs: number,
+): string[] {
+  const violations: string[] = [];
+  for (const { observer, event, atMs } of cluster.events) {
+    if (atMs < sinceMs || event.type !== "join" || !departed.has(event.member.name)) continue;
+    violations.push(`${observer.name} saw departed ${event.member.name} join at ${atMs} ms`);
+    if (violations.length >= violationsMax) return violations;
+  }
+  for (const observer of cluster.running()) {
+    for (const member of observer.core.members()) {
+      if (!departed.has(member.name) || member.status !== "alive") continue;
+      violations.push(`${observer.name} sees departed ${member.name} alive`);
+      if (violations.length >= violationsMax) return violations;
+    }
+  }
+  return violations;
 }

@@ -43,6 +43,10 @@ export interface SimNode {
   pausedUntilMs: number;
   udpBytesSent: number;
   tcpBytesSent: number;
+  /** Joins refused because a seed holds another live member under this name. */
+  joinRefusals: number;
+  /** When a join reply was first merged (null: not admitted yet). */
+  joinedAtMs: number | null;
 }
 
 /** A membership event as observed by one node, at simulated time `atMs`. */
@@ -53,10 +57,27 @@ export interface ObservedEvent {
   readonly atMs: number;
 }
 
+type PacketDelivery = {
+  atMs: number;
+  kind: "packet";
+  from: string;
+  to: string;
+  messages: readonly Message[];
+};
 type Delivery =
-  | { atMs: number; kind: "packet"; from: string; to: string; messages: readonly Message[] }
-  | { atMs: number; kind: "pushPull"; from: string; to: string; states: MemberState[] }
-  | { atMs: number; kind: "reply"; from: string; to: string; states: MemberState[] };
+  | PacketDelivery
+  | {
+    atMs: number;
+    kind: "pushPull";
+    from: string;
+    to: string;
+    states: MemberState[];
+    join: boolean;
+  }
+  | { atMs: number; kind: "reply"; from: string; to: string; states: MemberState[]; join: boolean };
+
+/** Most packets kept for a replay attack (the oldest are kept). */
+const recordedPacketsMax = 200_000;
 
 /** Options of {@linkcode SimCluster}. */
 export interface SimClusterOptions {
@@ -87,6 +108,9 @@ export class SimCluster {
   /** Every instance ever started, in start order. */
   readonly history: SimNode[] = [];
   readonly events: ObservedEvent[] = [];
+  /** Delivered packets, kept while `recordPackets` is on (for replay attacks). */
+  readonly recorded: PacketDelivery[] = [];
+  recordPackets = false;
   nowMs = 0;
   readonly #byAddress = new Map<string, SimNode>();
   readonly #blocked = new Set<string>();
@@ -109,10 +133,20 @@ export class SimCluster {
     this.#clockDriftMax = options.clockDriftMax ?? 0.02;
   }
 
-  /** Starts a node (a new address each time, as a rescheduled pod gets a new IP). */
-  addNode(name: string, tags: Tags = {}): SimNode {
+  /**
+   * Starts a node: at a new address by default (a rescheduled pod gets a new IP), or at
+   * `options.address` (a process restarted in place). `register: false` starts a second
+   * process under a name that stays bound to the first (an impostor): it is in `history`
+   * and reachable, but `nodes` and `running()` keep the first.
+   */
+  addNode(
+    name: string,
+    tags: Tags = {},
+    options: { address?: string; register?: boolean } = {},
+  ): SimNode {
     const index = ++this.#addressCount;
-    const address = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}:7946`;
+    const address = options.address ??
+      `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}:7946`;
     // Clocks disagree on the time of day and drift apart; the core must only use durations.
     const clockOffsetMs = this.#clocks.intBelow(1_000_000_000);
     const clockRate = 1 + (this.#clocks.next() * 2 - 1) * this.#clockDriftMax;
@@ -136,8 +170,10 @@ export class SimCluster {
       pausedUntilMs: 0,
       udpBytesSent: 0,
       tcpBytesSent: 0,
+      joinRefusals: 0,
+      joinedAtMs: null,
     };
-    this.nodes.set(name, node);
+    if (options.register !== false) this.nodes.set(name, node);
     this.history.push(node);
     this.#byAddress.set(address, node);
     return node;
@@ -147,7 +183,7 @@ export class SimCluster {
   bootstrap(): void {
     const states = this.running().flatMap((node) => node.core.localState());
     for (const node of this.running()) {
-      node.core.mergeRemoteState(this.#localNow(node), states);
+      node.core.mergeRemoteState(this.localNow(node), states);
       this.#drain(node);
     }
   }
@@ -160,10 +196,22 @@ export class SimCluster {
   }
 
   join(name: string, seedNames: readonly string[]): void {
-    const node = this.#node(name);
+    this.joinNode(this.#node(name), seedNames);
+  }
+
+  /** Joins `node` (registered or not) through the named seeds. */
+  joinNode(node: SimNode, seedNames: readonly string[]): void {
     const addresses = seedNames.map((seed) => this.#node(seed).address);
     node.core.join(addresses);
     this.#drain(node);
+  }
+
+  /** Delivers `packets` again, each to its original destination, spread over `spreadMs`. */
+  replay(packets: readonly PacketDelivery[], spreadMs: number): void {
+    for (const packet of packets) {
+      const atMs = this.nowMs + this.#networkRandom.intBelow(spreadMs + 1);
+      this.#queue.push({ ...packet, atMs });
+    }
   }
 
   /** Freezes a node for `durationMs`: it neither ticks nor reads packets meanwhile. */
@@ -179,13 +227,13 @@ export class SimCluster {
   leave(name: string): void {
     const node = this.#node(name);
     node.leftAtMs = this.nowMs;
-    node.core.leave(this.#localNow(node));
+    node.core.leave(this.localNow(node));
     this.#drain(node);
   }
 
   setTags(name: string, tags: Tags): void {
     const node = this.#node(name);
-    node.core.setTags(this.#localNow(node), tags);
+    node.core.setTags(this.localNow(node), tags);
     this.#drain(node);
   }
 
@@ -216,9 +264,11 @@ export class SimCluster {
         this.#deliver(delivery);
       }
       this.nowMs = stepEndMs;
-      for (const node of this.nodes.values()) {
+      // Every live process, impostors included (they are not in `nodes`).
+      for (const node of this.history) {
         if (node.crashedAtMs !== null || node.pausedUntilMs > this.nowMs) continue;
-        node.core.tick(this.#localNow(node));
+        if (this.#byAddress.get(node.address) !== node) continue;
+        node.core.tick(this.localNow(node));
         this.#drain(node);
       }
       if (onStep?.() === true) return;
@@ -230,7 +280,8 @@ export class SimCluster {
     return observer.core.members().find((member) => member.name === name);
   }
 
-  #localNow(node: SimNode): number {
+  /** `node`'s clock now (offset and drift applied). */
+  localNow(node: SimNode): number {
     return node.clockOffsetMs + node.clockRate * this.nowMs;
   }
 
@@ -262,17 +313,32 @@ export class SimCluster {
       return;
     }
     if (delivery.kind === "packet") {
-      node.core.receive(this.#localNow(node), delivery.from, delivery.messages);
+      if (this.recordPackets && this.recorded.length < recordedPacketsMax) {
+        this.recorded.push(delivery);
+      }
+      node.core.receive(this.localNow(node), delivery.from, delivery.messages);
     } else if (delivery.kind === "pushPull") {
-      const states = node.core.handlePushPull(this.#localNow(node), delivery.states);
+      const states = node.core.handlePushPull(this.localNow(node), delivery.states);
       node.tcpBytesSent += encodePushPull({ join: false, states }).length + sealOverheadBytes;
       // TCP: the reply needs the way back open too.
       if (this.#isOpen(delivery.to, delivery.from)) {
+        const { join } = delivery;
         const atMs = this.nowMs + this.#delayMs();
-        this.#queue.push({ atMs, kind: "reply", from: delivery.to, to: delivery.from, states });
+        this.#queue.push({
+          atMs,
+          kind: "reply",
+          from: delivery.to,
+          to: delivery.from,
+          states,
+          join,
+        });
       }
+    } else if (delivery.join && node.core.nameConflict(delivery.states) !== null) {
+      // As the driver does: a join reply showing our name live elsewhere is refused whole.
+      node.joinRefusals++;
     } else {
-      node.core.mergeRemoteState(this.#localNow(node), delivery.states);
+      if (delivery.join) node.joinedAtMs ??= this.nowMs;
+      node.core.mergeRemoteState(this.localNow(node), delivery.states);
     }
     this.#drain(node);
   }
@@ -292,7 +358,15 @@ export class SimCluster {
         continue;
       }
       const atMs = this.nowMs + this.#delayMs();
-      this.#queue.push({ atMs, kind: "pushPull", from: node.address, to: request.to, states });
+      const { join } = request;
+      this.#queue.push({
+        atMs,
+        kind: "pushPull",
+        from: node.address,
+        to: request.to,
+        states,
+        join,
+      });
     }
     for (const event of ready.events) this.events.push({ observer: node, event, atMs: this.nowMs });
   }

@@ -31,7 +31,7 @@ Deno.test("sim: crashes in a 100-member cluster are detected within the bound", 
   runSeeds("crash", 12, { size: 100 });
 });
 
-Deno.test("sim: 10% loss over 1,000 probe rounds at 50 members: no false failure", () => {
+Deno.test("sim: 10% loss over 1,000 probe rounds at 50 members: no false failure, suspicions and refutations within bounds", () => {
   runSeeds("loss", 8);
 });
 
@@ -89,10 +89,26 @@ Deno.test("sim: the same seed replays the same run", () => {
   if (!first.includes(":fail:node-3@")) throw new Error("the crash was not detected");
 });
 
-Deno.test("sim: members frozen for up to a second never get a healthy member declared failed", () => {
+Deno.test("sim: members frozen for up to a second are never declared failed, nor get anyone else declared failed", () => {
   runSeeds("pause", 40);
 });
 
 Deno.test("sim: chaos (crashes, leaves, joins, pauses, tags, partitions) converges after the heal", () => {
   runSeeds("chaos", 100);
+});
+
+Deno.test("sim: hundreds of departed members leave suspicion and refutation rates within bounds", () => {
+  runSeeds("tombstones", 6);
+});
+
+Deno.test("sim: a member restarted at the same address is admitted at once and views converge", () => {
+  runSeeds("restart", 100);
+});
+
+Deno.test("sim: a second process under a live name is refused everywhere; the original is untouched", () => {
+  runSeeds("duplicate", 60);
+});
+
+Deno.test("sim: replaying every recorded packet after reaping resurrects nobody", () => {
+  runSeeds("replay", 40);
 });

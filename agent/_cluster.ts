@@ -1,0 +1,378 @@
+/**
+ * A node's part in a cluster: Raft over the file log, the peer transport, SWIM gossip that
+ * tells members apart and carries their addresses, and — on the leader — the reconciliation
+ * of the gossip member list into the Raft configuration (join → learner → voter once caught
+ * up; graceful leave → removed; failure → kept, a failed node may come back).
+ * @module
+ */
+import type { FileLog } from "../log/mod.ts";
+import { openMetaStore } from "../log/mod.ts";
+import {
+  type ConfigChange,
+  type Membership,
+  type PeerStream,
+  PeerTransport,
+  RaftNode,
+} from "../raft/mod.ts";
+import { GossipNode, Keyring, type MembershipEvent } from "../discovery/mod.ts";
+import type { ClusterHooks, LeaderInfo, Logger, ServerInfo } from "../server/mod.ts";
+import { RaftCommitLog } from "./_raft_log.ts";
+import type { Forwarder } from "./_forward.ts";
+import { PeerBook } from "./_peer_book.ts";
+
+/** How a node takes part in a cluster. */
+export interface ClusterOptions {
+  readonly nodeName: string;
+  readonly dataDir: string;
+  /** Host every listener binds and the address others reach this node at. */
+  readonly bindHost: string;
+  /** Gossip port (UDP and TCP) of `--bind-addr`; 0 picks a free one. */
+  readonly gossipPort: number;
+  /** Gossip addresses of members to join; empty: this node starts the cluster (or restarts). */
+  readonly joinAddrs: readonly string[];
+  /** The shared gossip key, or null for the built-in one (authenticates nothing). */
+  readonly gossipKey: Uint8Array | null;
+  readonly logger: Logger;
+  /** Sends produce requests to the leader. */
+  readonly forwarder: Forwarder;
+  /** Dials a peer's Raft address (default: plaintext TCP). */
+  readonly dialPeer?: (address: string) => Promise<PeerStream>;
+  /** Listens for peers and hands each connection over (default: plaintext TCP). */
+  readonly listenPeers?: (
+    host: string,
+    accept: (stream: PeerStream) => void,
+  ) => Promise<{ port: number; close(): void }>;
+  /** Raft tick; default the driver's. */
+  readonly tickMs?: number;
+}
+
+/**
+ * A key for clusters started without `--gossip-key-file`. Everyone has it, so it hides and
+ * authenticates nothing: it only keeps stray traffic from being taken for gossip.
+ */
+const publicGossipKey = new Uint8Array(32).fill(0x5a);
+
+/** How often the node checks its leader, role and membership. */
+const reconcileEveryMs = 200;
+
+/** Name of the Raft state file (term, vote, configurations) in the data directory. */
+export const RAFT_STATE_FILE = "raft_state";
+
+/** A cluster member as this node knows it. */
+function membershipIds(membership: Membership): string[] {
+  return [...membership.voters, ...membership.learners];
+}
+
+/** Runs Raft and gossip for one node; see the module doc. */
+export class Cluster {
+  readonly commitLog: RaftCommitLog;
+  readonly #options: ClusterOptions;
+  readonly #node: RaftNode;
+  readonly #transport: PeerTransport;
+  readonly #peers: PeerBook;
+  readonly #peerListener: { port: number; close(): void };
+  #gossip: GossipNode | null = null;
+  #rpcAddr = "";
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #changing = false;
+  #leaving = false;
+  #closed = false;
+  #lastLeader: string | null = null;
+  #lastMembership = "";
+  #joining: Promise<void> | null = null;
+
+  private constructor(
+    options: ClusterOptions,
+    parts: {
+      commitLog: RaftCommitLog;
+      node: RaftNode;
+      transport: PeerTransport;
+      peers: PeerBook;
+      listener: { port: number; close(): void };
+    },
+  ) {
+    this.#options = options;
+    this.commitLog = parts.commitLog;
+    this.#node = parts.node;
+    this.#transport = parts.transport;
+    this.#peers = parts.peers;
+    this.#peerListener = parts.listener;
+  }
+
+  /**
+   * Starts Raft on `store`. Bootstraps a one-voter cluster when the data dir has no Raft state
+   * and no join addresses are given; with state, resumes it; with join addresses, waits to be
+   * added by the leader.
+   */
+  static async open(store: FileLog, options: ClusterOptions): Promise<Cluster> {
+    const meta = await openMetaStore(`${options.dataDir}/${RAFT_STATE_FILE}`);
+    const hasState = meta.load() !== null;
+    const joining = !hasState && options.joinAddrs.length > 0;
+    if (joining && store.lastIndex() > 0) {
+      throw new ClusterStartError(
+        `Cannot join a cluster with ${options.dataDir}: it holds a single-node log without cluster state; start the new member with an empty --data-dir`,
+      );
+    }
+    const self = options.nodeName;
+    const bootstrap = hasState
+      ? undefined
+      : joining
+      ? { voters: [], learners: [] }
+      : { voters: [self], learners: [] };
+    const peers = await PeerBook.open(`${options.dataDir}/cluster_peers.json`, self);
+    let node: RaftNode | null = null;
+    const transport = new PeerTransport({
+      onMessage: (message) => node?.step(message),
+      ...(options.dialPeer ? { dial: options.dialPeer } : {}),
+    });
+    const listener = options.listenPeers
+      ? await options.listenPeers(options.bindHost, (stream) => transport.accept(stream))
+      : listenPlain(transport, options.bindHost);
+    const route = {
+      leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
+      forward: (leader: LeaderInfo, values: Uint8Array[]) =>
+        options.forwarder.produce(leader.rpcAddr, leader.id, values),
+    };
+    const commitLog = new RaftCommitLog(store, route);
+    node = new RaftNode({
+      id: self,
+      store,
+      meta,
+      send: (message) => transport.send(message),
+      ...(bootstrap ? { bootstrap } : {}),
+      onApply: (entry) => commitLog.onApply(entry),
+      ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+    });
+    commitLog.attach(node);
+    const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers, listener });
+    options.logger.info(
+      hasState
+        ? "cluster: resuming from saved Raft state"
+        : joining
+        ? "cluster: joining through the given members"
+        : "cluster: bootstrapped a new one-voter cluster",
+      { node: self, raftPort: listener.port },
+    );
+    return cluster;
+  }
+
+  /** The hooks the server uses (read barrier, leader hint, forwarded appends). */
+  hooks(): ClusterHooks {
+    return {
+      readBarrier: () => this.commitLog.readBarrier(),
+      leader: () => leaderOf(this.#node, this.#peers, this.#options.nodeName, () => this.#rpcAddr),
+      appendHere: (values) => this.commitLog.appendHere(values),
+    };
+  }
+
+  /** Every voter and learner with its RPC address; the leader flagged (none mid-election). */
+  servers(): ServerInfo[] {
+    const status = this.#node.status();
+    return membershipIds(status.membership).map((id) => ({
+      id,
+      rpcAddr: id === this.#options.nodeName ? this.#rpcAddr : this.#peers.get(id)?.rpc ?? "",
+      isLeader: id === status.leader,
+    }));
+  }
+
+  /** Raft's status, for metrics and readiness. */
+  status(): ReturnType<RaftNode["status"]> {
+    return this.#node.status();
+  }
+
+  /** Starts gossip (announcing `rpcAddr` and the Raft address) and the leader's reconciler. */
+  async startGossip(rpcAddr: string): Promise<void> {
+    const { bindHost, gossipPort, nodeName } = this.#options;
+    this.#rpcAddr = rpcAddr;
+    const keyring = await Keyring.create(this.#options.gossipKey ?? publicGossipKey);
+    this.#gossip = await GossipNode.start({
+      name: nodeName,
+      bindAddress: `${hostForAddress(bindHost)}:${gossipPort}`,
+      keyring,
+      tags: { rpc: rpcAddr, raft: `${hostForAddress(bindHost)}:${this.#peerListener.port}` },
+      handler: { onEvent: (event) => this.#onGossip(event) },
+    });
+    this.#timer = setInterval(() => this.#tick(), reconcileEveryMs);
+    const seeds = [...new Set([...this.#options.joinAddrs, ...this.#peers.gossipAddresses()])]
+      .filter((address) => address !== this.#gossip!.address);
+    if (seeds.length > 0) this.#joining = this.#joinLoop(seeds);
+  }
+
+  /** The gossip address actually bound. */
+  get gossipAddress(): string {
+    return this.#gossip?.address ?? "";
+  }
+
+  async #joinLoop(seeds: string[]): Promise<void> {
+    const given = this.#options.joinAddrs.length > 0;
+    for (let attempt = 1; attempt <= 600 && !this.#closed; attempt++) {
+      try {
+        await this.#gossip!.join(seeds);
+        this.#options.logger.info("cluster: joined gossip", { seeds });
+        return;
+      } catch (error) {
+        if (attempt === 1 || attempt % 30 === 0) {
+          this.#options.logger.warn("cluster: no member answered yet; retrying every second", {
+            seeds,
+            attempt,
+            error: String(error),
+          });
+        }
+        // Without given join addresses the seeds are remembered members: best effort only.
+        if (!given && attempt >= 10) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+
+  #onGossip(event: MembershipEvent): void {
+    const { name, tags, address } = event.member;
+    if (name === this.#options.nodeName) return;
+    if (event.type === "join" || event.type === "update") {
+      const raft = tags.raft ?? "";
+      const rpc = tags.rpc ?? "";
+      if (raft !== "") this.#transport.setPeer(name, raft);
+      this.#peers.set(name, { gossip: address, rpc, raft });
+    }
+    this.#options.logger.debug("cluster: gossip event", { type: event.type, member: name });
+  }
+
+  #tick(): void {
+    const status = this.#node.status();
+    if (status.leader !== this.#lastLeader) {
+      this.#lastLeader = status.leader;
+      this.#options.logger.info("cluster: leader changed", {
+        leader: status.leader,
+        term: status.term,
+        role: status.role,
+      });
+    }
+    const membership = JSON.stringify(status.membership);
+    if (membership !== this.#lastMembership) {
+      this.#lastMembership = membership;
+      this.#options.logger.info("cluster: membership changed", {
+        voters: status.membership.voters,
+        learners: status.membership.learners,
+      });
+    }
+    if (status.role !== "leader" || this.#changing || this.#leaving) return;
+    const change = this.#nextChange(status);
+    if (change === null) return;
+    this.#changing = true;
+    this.#node.changeMembership(change).then(
+      () => this.#options.logger.info("cluster: configuration change committed", { ...change }),
+      (error) =>
+        this.#options.logger.debug("cluster: configuration change not done yet", {
+          ...change,
+          error: String(error),
+        }),
+    ).finally(() => this.#changing = false);
+  }
+
+  /** The one change that brings the configuration closer to the gossip member list. */
+  #nextChange(status: ReturnType<RaftNode["status"]>): ConfigChange | null {
+    const self = this.#options.nodeName;
+    const members = new Map((this.#gossip?.members() ?? []).map((m) => [m.name, m]));
+    const configured = new Set(membershipIds(status.membership));
+    for (const id of configured) {
+      if (id !== self && members.get(id)?.status === "left") return { type: "remove", id };
+    }
+    for (const member of members.values()) {
+      if (member.status !== "alive" || configured.has(member.name)) continue;
+      if ((member.tags.raft ?? "") === "") continue;
+      return { type: "addLearner", id: member.name };
+    }
+    const followers = this.#node.followers();
+    for (const id of status.membership.learners) {
+      const match = followers.find((follower) => follower.id === id)?.match ?? 0;
+      if (match >= status.commitIndex && members.get(id)?.status === "alive") {
+        return { type: "addVoter", id };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Leaves gracefully: a leader first hands leadership to the most up-to-date voter, then the
+   * node announces its leave so the leader removes it from the configuration.
+   */
+  async leave(): Promise<void> {
+    this.#leaving = true;
+    const status = this.#node.status();
+    if (status.role === "leader" && status.membership.voters.length > 1) {
+      const successor = this.#node.followers()
+        .filter((follower) => status.membership.voters.includes(follower.id))
+        .sort((a, b) => b.match - a.match)[0];
+      if (successor !== undefined) {
+        try {
+          this.#node.transferLeadership(successor.id);
+          await waitUntil(() => this.#node.status().role !== "leader", 3000);
+          this.#options.logger.info("cluster: handed leadership over before leaving", {
+            to: successor.id,
+          });
+        } catch (error) {
+          this.#options.logger.warn("cluster: could not hand leadership over", {
+            error: String(error),
+          });
+        }
+      }
+    }
+    if (this.#gossip !== null) await withTimeout(this.#gossip.leave(), 2000);
+  }
+
+  /** Stops Raft, gossip and the peer transport (the store is closed by its owner). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.commitLog.close();
+    await this.#node.close();
+    this.#peerListener.close();
+    await this.#transport.close();
+    await this.#gossip?.close();
+    await this.#joining;
+    await this.#peers.flush();
+  }
+}
+
+/** Raised when the data directory and the flags do not make a valid cluster member. */
+export class ClusterStartError extends Error {
+  override name = "ClusterStartError";
+}
+
+function leaderOf(
+  node: RaftNode | null,
+  peers: PeerBook,
+  self: string,
+  ownRpcAddr: () => string,
+): LeaderInfo | null {
+  const leader = node?.status().leader ?? null;
+  if (leader === null) return null;
+  return { id: leader, rpcAddr: leader === self ? ownRpcAddr() : peers.get(leader)?.rpc ?? "" };
+}
+
+function hostForAddress(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+function listenPlain(transport: PeerTransport, host: string): { port: number; close(): void } {
+  const { port } = transport.listen({ hostname: host, port: 0 });
+  return { port, close: () => {} }; // the transport closes its own listener
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function withTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
+  ]);
+  clearTimeout(timer);
+}

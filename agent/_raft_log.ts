@@ -1,0 +1,142 @@
+/**
+ * The cluster's CommitLog: the file log is Raft's entry store, Raft decides what is committed.
+ * Consumers see records below the high watermark (committed and applied here); appends go
+ * through the leader — proposed here when this node leads, forwarded to it otherwise.
+ * @module
+ */
+import { type Entry, type FileLog, LogError, type LogRecord } from "../log/mod.ts";
+import { RaftError, type RaftNode } from "../raft/mod.ts";
+import { type CommitLog, OffsetWaiters } from "../server/mod.ts";
+
+/** Where a follower sends appends: the leader's id and RPC address, and how to reach it. */
+export interface LeaderRoute {
+  /** The leader this node knows of and its RPC address ("" when not known yet). */
+  leader(): { id: string; rpcAddr: string } | null;
+  /** Appends `values` on the leader. */
+  forward(leader: { id: string; rpcAddr: string }, values: Uint8Array[]): Promise<{
+    baseOffset: number;
+  }>;
+}
+
+/** How long a read barrier may wait for the leader before the read is refused as UNAVAILABLE. */
+const readBarrierTimeoutMs = 3000;
+
+/** Serves a Raft-replicated {@linkcode FileLog} to the server. */
+export class RaftCommitLog implements CommitLog {
+  readonly #store: FileLog;
+  readonly #route: LeaderRoute;
+  readonly #waiters: OffsetWaiters;
+  #node: RaftNode | null = null;
+  /** Offset after the last committed record applied here. */
+  #highWatermark: number;
+
+  constructor(store: FileLog, route: LeaderRoute) {
+    this.#store = store;
+    this.#route = route;
+    this.#highWatermark = store.firstOffset();
+    this.#waiters = new OffsetWaiters(() => this.nextOffset());
+  }
+
+  /** Attaches the Raft node (created after this log, as its `onApply` calls back here). */
+  attach(node: RaftNode): void {
+    this.#node = node;
+  }
+
+  /** Raft applied a committed entry: its records become readable, tailing readers wake. */
+  onApply(entry: Entry): void {
+    this.#highWatermark = entry.baseOffset + entry.records.length;
+    if (entry.records.length > 0) this.#waiters.notify();
+  }
+
+  append(values: Uint8Array[]): Promise<{ baseOffset: number }> {
+    const node = this.#node;
+    if (node === null) return Promise.reject(new RaftError("NO_LEADER", "Cannot append: starting"));
+    if (node.status().role === "leader") return this.appendHere(values);
+    const leader = this.#route.leader();
+    if (leader === null || leader.rpcAddr === "") {
+      return Promise.reject(
+        new RaftError(
+          "NO_LEADER",
+          "Cannot append: the cluster has no leader right now (an election is running or a quorum is down); retry shortly",
+        ),
+      );
+    }
+    return this.#route.forward(leader, values);
+  }
+
+  /** Appends only if this node leads; never forwards. */
+  async appendHere(values: Uint8Array[]): Promise<{ baseOffset: number }> {
+    const node = this.#node;
+    if (node === null) throw new RaftError("NO_LEADER", "Cannot append: starting");
+    const { baseOffset } = await node.propose(values);
+    return { baseOffset };
+  }
+
+  /** Resolves once everything committed cluster-wide when called is applied here. */
+  async readBarrier(): Promise<void> {
+    const node = this.#node;
+    if (node === null) {
+      throw new RaftError("NO_LEADER", "Cannot confirm the end of the log: starting");
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new RaftError(
+              "NO_LEADER",
+              `Cannot confirm the end of the log within ${readBarrierTimeoutMs} ms: no leader answered; retry shortly`,
+            ),
+          ),
+        readBarrierTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([node.readBarrier(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  read(offset: number): LogRecord {
+    this.#checkReadable(offset);
+    return this.#store.read(offset);
+  }
+
+  readFrom(offset: number, bytesMax: number): LogRecord[] {
+    const end = this.nextOffset();
+    if (offset >= end) return [];
+    const records = this.#store.readFrom(offset, bytesMax);
+    const past = records.findIndex((record) => record.offset >= end);
+    return past < 0 ? records : records.slice(0, past);
+  }
+
+  firstOffset(): number {
+    return this.#store.firstOffset();
+  }
+
+  nextOffset(): number {
+    // After a snapshot restart the store begins past what was applied before it.
+    return Math.max(this.#highWatermark, this.#store.firstOffset());
+  }
+
+  waitForOffset(offset: number, signal: AbortSignal): Promise<void> {
+    return this.#waiters.wait(offset, signal);
+  }
+
+  /** Wakes every waiting consumer for good (before the log closes). */
+  close(): void {
+    this.#waiters.close();
+  }
+
+  #checkReadable(offset: number): void {
+    const first = this.firstOffset();
+    const next = this.nextOffset();
+    if (offset < first || offset >= next) {
+      throw new LogError(
+        "OFFSET_OUT_OF_RANGE",
+        `Cannot read offset ${offset}: the log holds offsets ${first} to ${next - 1}`,
+      );
+    }
+  }
+}

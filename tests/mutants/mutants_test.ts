@@ -1,0 +1,48 @@
+import { applyMutant, AREAS, failedFiles, firstFailingSeed, loadMutants } from "./run.ts";
+
+function assertEquals(actual: unknown, expected: unknown): void {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  }
+}
+
+Deno.test("mutants: a mutant applies only where its text occurs exactly once", () => {
+  const mutant = { find: "a < b", replace: "a <= b" };
+  assertEquals(applyMutant("if (a < b) x();", mutant), "if (a <= b) x();");
+  assertEquals(applyMutant("if (a > b) x();", mutant), null);
+  assertEquals(applyMutant("a < b; a < b", mutant), null);
+});
+
+Deno.test("mutants: the failing test files come from deno test's FAILURES section", () => {
+  const output = [
+    "./tests/raft/driver_test.ts => vote ... ok (1ms)",
+    " ERRORS ",
+    "leader steps down => ./tests/raft/election_test.ts:12:6",
+    "error: Error: boom",
+    " FAILURES ",
+    "leader steps down => ./tests/raft/election_test.ts:12:6",
+    "sim => ./tests/sim/raft/sim_test.ts:7:6",
+    "FAILED | 61 passed | 2 failed",
+  ].join("\n");
+  assertEquals(failedFiles(output), ["tests/raft/election_test.ts", "tests/sim/raft/sim_test.ts"]);
+  assertEquals(failedFiles("error: Module not found"), ["(does not load)"]);
+  assertEquals(failedFiles("ok | 3 passed | 0 failed"), []);
+});
+
+Deno.test("mutants: the first failing seed is the smallest one reported", () => {
+  const output = "ok crash seed=1\nFAIL crash seed=9 size=5\nFAIL partition seed=4 size=3\n";
+  assertEquals(firstFailingSeed(output), 4);
+  assertEquals(firstFailingSeed("FAIL seed=17 nodes=3 ops=1"), 17);
+  assertEquals(firstFailingSeed("10/10 seeds passed"), null);
+});
+
+Deno.test("mutants: every list is well formed and names a file of a known area", () => {
+  const mutants = loadMutants();
+  if (mutants.length < 12) throw new Error(`only ${mutants.length} mutants listed`);
+  for (const mutant of mutants) {
+    const area = mutant.area ?? mutant.file.split("/")[0] ?? "";
+    if (AREAS[area] === undefined) throw new Error(`${mutant.id}: unknown area ${area}`);
+    Deno.statSync(mutant.file);
+    if (mutant.find === mutant.replace) throw new Error(`${mutant.id}: replace equals find`);
+  }
+});

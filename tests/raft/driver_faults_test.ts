@@ -1,0 +1,572 @@
+/**
+ * The driver under faults: crashes inside InstallSnapshot, restarts with reads in flight,
+ * hostile messages, a send that throws, a stalled disk, lost quorum, weaker durability.
+ */
+import {
+  type Entry,
+  EntryKind,
+  type EntryStore,
+  MemoryLog,
+  type MetaStore,
+} from "../../log/mod.ts";
+import {
+  decodePersistentState,
+  ENTRY_BYTES_MAX,
+  FRAME_BYTES_MAX,
+  type Message,
+  MessageType,
+  RaftCore,
+  RaftError,
+  RaftNode,
+  type RaftNodeOptions,
+} from "../../raft/mod.ts";
+import { assert, assertEquals, fixedRandom, records, TestCluster } from "./_harness.ts";
+
+class MemoryMeta implements MetaStore {
+  bytes: Uint8Array | null = null;
+  load(): Uint8Array | null {
+    return this.bytes;
+  }
+  save(bytes: Uint8Array): Promise<void> {
+    this.bytes = bytes;
+    return Promise.resolve();
+  }
+}
+
+const quiet = { warn: () => {}, error: () => {} };
+const HOUR_MS = 3_600_000;
+
+/** Resolves once `condition` holds, checking every few ms; throws after `ms`. */
+async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2)); // poll, bounded by the deadline
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<RaftError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert(error instanceof RaftError, `expected a RaftError, got ${error}`);
+    return error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/**
+ * Storage that "crashes" at its `budget`-th write: that write and every later one throws
+ * without taking effect (the process died there). Reads pass through.
+ */
+class CrashingStorage {
+  writes = 0;
+  crashed = false;
+  constructor(readonly log: MemoryLog, readonly meta: MemoryMeta, readonly budget: number) {}
+
+  #write<T>(run: () => Promise<T>): Promise<T> {
+    if (this.crashed || this.writes >= this.budget) {
+      this.crashed = true;
+      return Promise.reject(new Error("crash"));
+    }
+    this.writes++;
+    return run();
+  }
+
+  store(): EntryStore {
+    const log = this.log;
+    return {
+      firstIndex: () => log.firstIndex(),
+      lastIndex: () => log.lastIndex(),
+      nextOffset: () => log.nextOffset(),
+      termAt: (index) => log.termAt(index),
+      entries: (from, to, bytesMax) => log.entries(from, to, bytesMax),
+      appendEntries: (entries) => this.#write(() => log.appendEntries(entries)),
+      truncateSuffix: (from) => this.#write(() => log.truncateSuffix(from)),
+      deletePrefix: (before) => this.#write(() => log.deletePrefix(before)),
+      restartAt: (i, t, o) => this.#write(() => log.restartAt(i, t, o)),
+      close: () => log.close(),
+    };
+  }
+
+  metaStore(): MetaStore {
+    return {
+      load: () => this.meta.load(),
+      save: (bytes) => this.#write(() => this.meta.save(bytes)),
+    };
+  }
+}
+
+const FIVE = { voters: ["a", "b", "c", "d", "e"], learners: [] };
+const THREE = { voters: ["a", "b", "c"], learners: [] };
+
+/** Node c of a 5-node cluster, with entries 1..3 of term 1: it will be sent a snapshot. */
+async function laggingFollower(): Promise<{ log: MemoryLog; meta: MemoryMeta }> {
+  const log = new MemoryLog();
+  const entries: Entry[] = [1, 2, 3].map((index) => ({
+    term: 1,
+    index,
+    kind: EntryKind.Records,
+    baseOffset: index - 1,
+    records: records("x"),
+    data: new Uint8Array(),
+  }));
+  await log.appendEntries(entries);
+  const meta = new MemoryMeta();
+  const state = { term: 1, vote: null, configs: [{ index: 0, term: 0, membership: FIVE }] };
+  meta.bytes = new TextEncoder().encode(JSON.stringify(state));
+  return { log, meta };
+}
+
+/** The leader (term 5) of the 3-node configuration that removed d and e at index 15. */
+const SNAPSHOT: Message = {
+  type: MessageType.InstallSnapshot,
+  from: "a",
+  to: "c",
+  term: 5,
+  index: 20,
+  snapshotTerm: 4,
+  nextOffset: 100,
+  configIndex: 15,
+  config: THREE,
+};
+
+/** Drives a reopened node's core directly: can the removed d and e elect it? */
+function electableByRemoved(log: MemoryLog, meta: MemoryMeta): boolean {
+  const core = new RaftCore({
+    id: "c",
+    store: log,
+    random: fixedRandom,
+    persisted: decodePersistentState(meta.load() as Uint8Array),
+  });
+  for (let tick = 0; tick < 40 && core.status().role !== "leader"; tick++) {
+    core.tick();
+    const ready = core.ready();
+    for (const m of ready.messages) {
+      if (m.type !== MessageType.PreVote && m.type !== MessageType.Vote) continue;
+      const type = m.type === MessageType.PreVote
+        ? MessageType.PreVoteResponse
+        : MessageType.VoteResponse;
+      // Only the removed nodes answer (with their stale logs they would grant).
+      for (const from of ["d", "e"]) {
+        core.step({ type, from, to: "c", term: m.term, granted: true });
+      }
+    }
+    core.advance(ready);
+  }
+  return core.status().role === "leader";
+}
+
+Deno.test("driver: a crash at any step of InstallSnapshot leaves configuration, term and log consistent", async () => {
+  let completed = false;
+  for (let budget = 0; budget < 6 && !completed; budget++) {
+    const { log, meta } = await laggingFollower();
+    const storage = new CrashingStorage(log, meta, budget);
+    const sent: Message[] = [];
+    const node = new RaftNode({
+      id: "c",
+      store: storage.store(),
+      meta: storage.metaStore(),
+      send: (m) => sent.push(m),
+      tickMs: HOUR_MS,
+      logger: quiet,
+    });
+    node.step(SNAPSHOT);
+    await until(
+      () => storage.crashed || sent.some((m) => m.type === MessageType.AppendResponse),
+      `budget ${budget}: the snapshot step to crash or finish`,
+    );
+    completed = !storage.crashed;
+    await node.close();
+
+    // Restart on what survived.
+    const reopened = new RaftNode({
+      id: "c",
+      store: log,
+      meta,
+      send: () => {},
+      tickMs: HOUR_MS,
+      logger: quiet,
+    });
+    const status = reopened.status();
+    const saved = decodePersistentState(meta.load() as Uint8Array);
+    if (saved.term === 5) {
+      // The snapshot's state was saved: the log must end up restarted under its config.
+      await until(() => log.firstIndex() === 21, `budget ${budget}: the restart to be redone`);
+      assertEquals(status.membership, THREE, `budget ${budget}: membership`);
+      assertEquals(reopened.status().appliedNextOffset, 100, `budget ${budget}: high watermark`);
+    } else {
+      assertEquals(log.firstIndex(), 1, `budget ${budget}: the log restarted without its state`);
+      assertEquals(status.membership, FIVE, `budget ${budget}: membership`);
+    }
+    await reopened.close();
+    if (log.firstIndex() === 21) {
+      assert(!electableByRemoved(log, meta), `budget ${budget}: removed nodes elected c`);
+    }
+  }
+  assert(completed, "the snapshot step never completed without a crash");
+});
+
+/** A follower of leader `a` in term 1 whose outgoing messages the test sees. */
+function follower(log: MemoryLog, meta: MemoryMeta, sent: Message[]): RaftNode {
+  const node = new RaftNode({
+    id: "b",
+    store: log,
+    meta,
+    bootstrap: THREE,
+    send: (m) => sent.push(m),
+    tickMs: HOUR_MS,
+    logger: quiet,
+  });
+  node.step({ type: MessageType.Heartbeat, from: "a", to: "b", term: 1, commit: 0, readSeq: 0 });
+  return node;
+}
+
+/** Steps a heartbeat and waits for its answer: everything stepped before it was handled. */
+async function roundTrip(node: RaftNode, sent: Message[]): Promise<void> {
+  const before = sent.filter((m) => m.type === MessageType.HeartbeatResponse).length;
+  node.step({ type: MessageType.Heartbeat, from: "a", to: "b", term: 1, commit: 0, readSeq: 0 });
+  await until(
+    () => sent.filter((m) => m.type === MessageType.HeartbeatResponse).length > before,
+    "the heartbeat answer",
+  );
+}
+
+Deno.test("driver: a read answer meant for an earlier process or another request completes nothing", async () => {
+  const log = new MemoryLog();
+  const meta = new MemoryMeta();
+  const sent: Message[] = [];
+  const first = follower(log, meta, sent);
+  await roundTrip(first, sent);
+  first.readBarrier().catch(() => {});
+  await until(() => sent.some((m) => m.type === MessageType.ReadIndex), "the first forwarded read");
+  await first.close();
+  const oldId = (sent.find((m) => m.type === MessageType.ReadIndex) as { readId: string }).readId;
+
+  sent.length = 0;
+  const second = follower(log, meta, sent);
+  try {
+    await roundTrip(second, sent);
+    let resolved: number | null = null;
+    const read = second.readBarrier().then((index) => (resolved = index));
+    read.catch(() => {}); // awaited below; a failed assertion closes the node first
+    await until(() => sent.some((m) => m.type === MessageType.ReadIndex), "the second read");
+    const newId = (sent.find((m) => m.type === MessageType.ReadIndex) as { readId: string }).readId;
+    assert(newId !== oldId, `read id ${newId} repeats across restarts`);
+    const answer = { type: MessageType.ReadIndexResponse, to: "b", index: 0 } as const;
+    second.step({ ...answer, from: "a", term: 1, readId: oldId }); // the earlier process's
+    second.step({ ...answer, from: "c", term: 1, readId: newId }); // not the leader asked
+    await roundTrip(second, sent);
+    assertEquals(resolved, null, "a stale or foreign answer completed the read");
+    second.step({ ...answer, from: "a", term: 1, readId: newId });
+    await read;
+    assertEquals(resolved, 0);
+  } finally {
+    await second.close();
+  }
+});
+
+Deno.test("driver: a malformed message is dropped and counted; a failing send does not stop the node", async () => {
+  const log = new MemoryLog();
+  const sent: Message[] = [];
+  let failSends = false;
+  const node = new RaftNode({
+    id: "b",
+    store: log,
+    meta: new MemoryMeta(),
+    bootstrap: THREE,
+    send: (m) => {
+      if (failSends) throw new Error("cannot encode");
+      sent.push(m);
+    },
+    tickMs: HOUR_MS,
+    logger: quiet,
+  });
+  try {
+    await roundTrip(node, sent);
+    const entry = (index: number, kind: EntryKind, data: Uint8Array): Entry => ({
+      term: 1,
+      index,
+      kind,
+      baseOffset: 0,
+      records: [],
+      data,
+    });
+    const append = { type: MessageType.Append, from: "a", to: "b", term: 1, prevIndex: 0 } as const;
+    const garbage = new TextEncoder().encode("{not json");
+    // An undecodable configuration, then entries that do not continue prevIndex.
+    node.step({
+      ...append,
+      prevTerm: 0,
+      commit: 0,
+      entries: [entry(1, EntryKind.Config, garbage)],
+    });
+    node.step({ ...append, prevTerm: 0, commit: 0, entries: [entry(5, EntryKind.Noop, garbage)] });
+    await roundTrip(node, sent);
+    assertEquals(node.stats().droppedMessages, 2);
+    assertEquals(node.status().lastIndex, 0, "nothing of the bad messages reached the log");
+
+    failSends = true;
+    node.step({ type: MessageType.Heartbeat, from: "a", to: "b", term: 1, commit: 0, readSeq: 0 });
+    await until(() => node.stats().sendErrors > 0, "the failing send");
+    failSends = false;
+    await roundTrip(node, sent); // still alive and answering
+    const refused = await rejection(node.propose(records("x")));
+    assertEquals(refused.code, "NOT_LEADER", "the node is up, not failed");
+  } finally {
+    await node.close();
+  }
+});
+
+/** Three drivers over an in-process network; `cut` drops messages from a node. */
+function cluster(extra: (id: string) => Partial<RaftNodeOptions> = () => ({})) {
+  const ids = ["a", "b", "c"];
+  const nodes = new Map<string, RaftNode>();
+  const cut = new Set<string>();
+  const delivered: Message[] = [];
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  for (const id of ids) {
+    nodes.set(
+      id,
+      new RaftNode({
+        id,
+        store: new MemoryLog(),
+        meta: new MemoryMeta(),
+        bootstrap: { voters: ids, learners: [] },
+        tickMs: 5,
+        requestTimeoutMs: 5_000,
+        logger: quiet,
+        send: (message) => {
+          if (cut.has(message.from)) return;
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            delivered.push(message);
+            nodes.get(message.to)?.step(message);
+          }, 0);
+          timers.add(timer);
+        },
+        ...extra(id),
+      }),
+    );
+  }
+  return {
+    nodes,
+    cut,
+    delivered,
+    async leader(): Promise<RaftNode> {
+      let found: RaftNode | undefined;
+      await until(() => {
+        found = [...nodes.values()].find((n) => n.status().role === "leader");
+        return found !== undefined;
+      }, "a leader");
+      return found as RaftNode;
+    },
+    async close() {
+      await Promise.all([...nodes.values()].map((node) => node.close()));
+      for (const timer of timers) clearTimeout(timer);
+    },
+  };
+}
+
+/** A store whose appends wait while `stalled` (a slow fsync). */
+class StallingStore extends MemoryLog {
+  stalled = false;
+  #release = Promise.withResolvers<void>();
+  override async appendEntries(entries: readonly Entry[]): Promise<void> {
+    if (this.stalled) await this.#release.promise;
+    return super.appendEntries(entries);
+  }
+  release(): void {
+    this.stalled = false;
+    this.#release.resolve();
+  }
+}
+
+Deno.test("driver: a leader whose disk stalls keeps its followers and commits once it resumes", async () => {
+  const stores = new Map<string, StallingStore>();
+  const net = cluster((id) => {
+    const store = new StallingStore();
+    stores.set(id, store);
+    return { store };
+  });
+  try {
+    const leader = await net.leader();
+    await leader.propose(records("before"));
+    const { term } = leader.status();
+    const store = stores.get(leader.id) as StallingStore;
+    store.stalled = true;
+    const during = leader.propose(records("during"));
+    const start = net.delivered.length;
+    const heartbeats = () =>
+      net.delivered.slice(start).filter((m) => m.type === MessageType.Heartbeat).length;
+    // 60 heartbeat rounds of 5 ms are 300 ms: well past the 50–100 ms election timeout.
+    await until(
+      () => heartbeats() >= 120 || [...net.nodes.values()].some((n) => n.status().term > term),
+      "heartbeats during the stall",
+    );
+    const terms = [...net.nodes.values()].map((n) => n.status().term);
+    assertEquals(terms, [term, term, term], "a follower started an election during the stall");
+    store.release();
+    const committed = await during;
+    assertEquals(committed.baseOffset, 1);
+    assertEquals(leader.status().role, "leader");
+  } finally {
+    for (const store of stores.values()) store.release();
+    await net.close();
+  }
+});
+
+Deno.test("driver: a proposal that times out reports an unknown outcome, not a failure", async () => {
+  const net = cluster(() => ({ requestTimeoutMs: 300 }));
+  try {
+    const leader = await net.leader();
+    const follower = [...net.nodes.values()].find((n) => n !== leader) as RaftNode;
+    await until(() => follower.status().leader === leader.id, "the follower to know the leader");
+    assertEquals((await rejection(follower.propose(records("x")))).code, "NOT_LEADER");
+    net.cut.add(leader.id);
+    assertEquals((await rejection(leader.propose(records("y")))).code, "UNKNOWN_OUTCOME");
+    const pending = rejection(leader.propose(records("z")));
+    await leader.close();
+    const stopped = await pending;
+    assert(
+      stopped.code === "UNKNOWN_OUTCOME" || stopped.code === "NO_LEADER" ||
+        stopped.code === "NOT_LEADER",
+      `got ${stopped.code}`,
+    );
+  } finally {
+    await net.close();
+  }
+});
+
+Deno.test("driver: a node told its store does not sync says so at start and in status", async () => {
+  const warnings: string[] = [];
+  const options = {
+    id: "a",
+    store: new MemoryLog(),
+    meta: new MemoryMeta(),
+    bootstrap: { voters: ["a"], learners: [] },
+    send: () => {},
+    tickMs: HOUR_MS,
+    logger: { warn: (message: string) => warnings.push(message), error: () => {} },
+  };
+  const synced = new RaftNode(options);
+  assertEquals(synced.status().durability, "fsync");
+  assertEquals(warnings.length, 0);
+  await synced.close();
+  const unsynced = new RaftNode({ ...options, durability: "none" });
+  assertEquals(unsynced.status().durability, "none");
+  assertEquals(warnings.length, 1);
+  assert(warnings[0]?.includes("before they are synced"), `warning: ${warnings[0]}`);
+  await unsynced.close();
+});
+
+Deno.test("driver: limits under which an entry cannot fit one peer frame are refused", async () => {
+  const options = {
+    id: "a",
+    store: new MemoryLog(),
+    meta: new MemoryMeta(),
+    bootstrap: { voters: ["a"], learners: [] },
+    send: () => {},
+    tickMs: HOUR_MS,
+    logger: quiet,
+  };
+  for (const limit of [{ appendBytesMax: FRAME_BYTES_MAX }, { entryBytesMax: FRAME_BYTES_MAX }]) {
+    let error: unknown = null;
+    try {
+      new RaftNode({ ...options, ...limit });
+    } catch (caught) {
+      error = caught;
+    }
+    assert(error instanceof RangeError, `${JSON.stringify(limit)}: got ${error}`);
+  }
+  const node = new RaftNode(options);
+  try {
+    const chunk = new Uint8Array(1 << 20);
+    const batch = Array.from({ length: ENTRY_BYTES_MAX / chunk.length + 1 }, () => chunk);
+    assertEquals((await rejection(node.propose(batch))).code, "TOO_LARGE");
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("core: a follower the transport reports unreachable goes back to probing", async () => {
+  const net = new TestCluster(["a", "b", "c"]);
+  await net.elect("a");
+  net.core("a").propose(records("x"));
+  await net.settle();
+  const state = () => net.core("a").followers().find((f) => f.id === "b")?.state;
+  assertEquals(state(), "replicate");
+  net.core("a").reportUnreachable("b");
+  assertEquals(state(), "probe");
+  net.core("a").propose(records("y"));
+  await net.settle();
+  assertEquals(state(), "replicate", "the next answer resumes pipelining");
+});
+
+Deno.test("core: a leader's messages leave before persistence only once its term is saved", async () => {
+  // A single voter wins its election in the same step that starts it: its term is not
+  // durable yet, so nothing it sends may leave before the Ready is persisted.
+  const store = new MemoryLog();
+  const core = new RaftCore({
+    id: "a",
+    store,
+    random: fixedRandom,
+    persisted: null,
+    bootstrap: { voters: ["a"], learners: ["l"] },
+  });
+  for (let tick = 0; tick < 20 && core.status().role !== "leader"; tick++) core.tick();
+  assertEquals(core.status().role, "leader");
+  assertEquals(core.takeEarlyMessages(), [], "messages of an unsaved term left early");
+  const ready = core.ready();
+  assert(ready.messages.some((m) => m.type === MessageType.Append), "the append waits");
+  await store.appendEntries(ready.persist.entries);
+  core.advance(ready);
+  const { term, lastIndex } = core.status();
+  core.step({
+    type: MessageType.AppendResponse,
+    from: "l",
+    to: "a",
+    term,
+    success: true,
+    index: lastIndex,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  });
+  core.propose(records("x"));
+  const early = core.takeEarlyMessages();
+  assert(early.some((m) => m.type === MessageType.Append), "a saved term's append leaves early");
+});
+
+Deno.test("driver: a follower whose disk stalls still answers its leader's heartbeats", async () => {
+  const store = new StallingStore();
+  const sent: Message[] = [];
+  const node = follower(store as MemoryLog, new MemoryMeta(), sent);
+  try {
+    await roundTrip(node, sent);
+    store.stalled = true;
+    node.step({
+      type: MessageType.Append,
+      from: "a",
+      to: "b",
+      term: 1,
+      prevIndex: 0,
+      prevTerm: 0,
+      commit: 0,
+      entries: [{
+        term: 1,
+        index: 1,
+        kind: EntryKind.Records,
+        baseOffset: 0,
+        records: records("x"),
+        data: new Uint8Array(),
+      }],
+    });
+    await roundTrip(node, sent); // answered while the append is still stalled
+    assert(!sent.some((m) => m.type === MessageType.AppendResponse), "acknowledged early");
+    store.release();
+    await until(() => sent.some((m) => m.type === MessageType.AppendResponse), "the ack");
+  } finally {
+    store.release();
+    await node.close();
+  }
+});
