@@ -40,7 +40,7 @@ export interface ClusterOptions {
   /** Listens for peers and hands each connection over (default: plaintext TCP). */
   readonly listenPeers?: (
     host: string,
-    accept: (stream: PeerStream) => void,
+    accept: (stream: PeerStream, certificateName: string) => void,
   ) => Promise<{ port: number; close(): void }>;
   /** Raft tick; default the driver's. */
   readonly tickMs?: number;
@@ -126,7 +126,12 @@ export class Cluster {
       ...(options.dialPeer ? { dial: options.dialPeer } : {}),
     });
     const listener = options.listenPeers
-      ? await options.listenPeers(options.bindHost, (stream) => transport.accept(stream))
+      ? await options.listenPeers(options.bindHost, (stream, certificateName) => {
+        // A certificate that names a member speaks only for that member; a shared one (the
+        // book's `root`) names none and is trusted for any member.
+        const named = certificateName !== "" && isMember(node, peers, certificateName);
+        transport.accept(stream, named ? { peerName: certificateName } : {});
+      })
       : listenPlain(transport, options.bindHost);
     const route = {
       leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
@@ -338,6 +343,11 @@ export class Cluster {
 /** Raised when the data directory and the flags do not make a valid cluster member. */
 export class ClusterStartError extends Error {
   override name = "ClusterStartError";
+}
+
+function isMember(node: RaftNode | null, peers: PeerBook, name: string): boolean {
+  if (peers.get(name) !== undefined) return true;
+  return node !== null && membershipIds(node.status().membership).includes(name);
 }
 
 function leaderOf(

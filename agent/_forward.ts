@@ -6,6 +6,7 @@
  */
 import {
   type ChannelCredentials,
+  type ChannelOptions,
   type Client,
   credentials as grpcCredentials,
   makeGenericClientConstructor,
@@ -41,11 +42,19 @@ const httpOf: Partial<Record<GrpcStatus, number>> = {
 export class Forwarder {
   readonly #credentials: ChannelCredentials;
   readonly #timeoutMs: number;
+  readonly #channelOptions: ChannelOptions;
   #address = "";
   #stub: ProduceStub | null = null;
 
-  constructor(options: { credentials?: ChannelCredentials; timeoutMs?: number } = {}) {
+  constructor(
+    options: {
+      credentials?: ChannelCredentials;
+      channelOptions?: ChannelOptions;
+      timeoutMs?: number;
+    } = {},
+  ) {
     this.#credentials = options.credentials ?? grpcCredentials.createInsecure();
+    this.#channelOptions = options.channelOptions ?? {};
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -80,7 +89,11 @@ export class Forwarder {
       this.#stub?.close();
       this.#address = address;
       // Peers talk directly: no proxy (and no reading of proxy variables serve may not read).
-      const options = { "grpc.use_local_subchannel_pool": 1, "grpc.enable_http_proxy": 0 };
+      const options = {
+        "grpc.use_local_subchannel_pool": 1,
+        "grpc.enable_http_proxy": 0,
+        ...this.#channelOptions,
+      };
       this.#stub = new LogStub(address, this.#credentials, options) as unknown as ProduceStub;
     }
     return this.#stub;

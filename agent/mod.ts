@@ -41,13 +41,14 @@ import {
   withGroupCommitSpans,
 } from "../observe/mod.ts";
 import { LocalCommitLog } from "./_local_log.ts";
-import type { ChannelCredentials } from "@grpc/grpc-js";
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import type { FileLog } from "../log/mod.ts";
 import type { PeerStream } from "../raft/mod.ts";
 import { Cluster, RAFT_STATE_FILE } from "./_cluster.ts";
 import { Forwarder } from "./_forward.ts";
 
 export { ClusterStartError } from "./_cluster.ts";
+export { listenPeerTls, PEER_SERVER_NAME, peerTlsDialer } from "./_peer_tls.ts";
 
 /** How the node takes part in a cluster (see `strand serve --help`). */
 export interface ClusterConfig {
@@ -66,8 +67,10 @@ export interface ClusterConfig {
   /** Listens for peers (mutual TLS when configured). */
   listenPeers?: (
     host: string,
-    accept: (stream: PeerStream) => void,
+    accept: (stream: PeerStream, certificateName: string) => void,
   ) => Promise<{ port: number; close(): void }>;
+  /** Channel options for forwarding (e.g. the TLS server name to verify the leader as). */
+  forwardChannelOptions?: ChannelOptions;
   /** Raft tick in milliseconds (default the driver's). */
   tickMs?: number;
 }
@@ -267,9 +270,10 @@ async function openStorage(
     return { commitLog: local, cluster: null, undo };
   }
   const settings = config.cluster!;
-  const forwarder = new Forwarder(
-    settings.forwardCredentials ? { credentials: settings.forwardCredentials } : {},
-  );
+  const forwarder = new Forwarder({
+    ...(settings.forwardCredentials ? { credentials: settings.forwardCredentials } : {}),
+    ...(settings.forwardChannelOptions ? { channelOptions: settings.forwardChannelOptions } : {}),
+  });
   let cluster: Cluster;
   try {
     cluster = await Cluster.open(log, {
@@ -350,7 +354,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       metrics?.gauge({
         name: "strand_connections_dropped",
         help: "Connections closed or not accepted since start, by listener and reason " +
-          "(cap, handshake_timeout, unknown_protocol, accept_error).",
+          "(cap, handshake_timeout, unknown_protocol, accept_error, idle).",
         labelNames: ["listener", "reason"],
         collect() {
           for (const [listener, s] of context.connectionStats) {
@@ -358,6 +362,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
             this.set({ listener, reason: "handshake_timeout" }, s.handshakeTimeouts);
             this.set({ listener, reason: "unknown_protocol" }, s.unknownProtocol);
             this.set({ listener, reason: "accept_error" }, s.acceptErrors);
+            this.set({ listener, reason: "idle" }, s.idleClosed);
           }
         },
       });

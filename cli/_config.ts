@@ -26,6 +26,8 @@ export const serveKeys = {
   "peer-tls-cert-file": "string",
   "peer-tls-key-file": "string",
   "peer-tls-ca-file": "string",
+  "gossip-key-file": "string",
+  "insecure-gossip": "boolean",
   "fsync": "string",
   "segment-bytes-max": "integer",
   "record-bytes-max": "integer",

@@ -3,8 +3,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Agent, ClusterStartError, startAgent } from "../agent/mod.ts";
-import { DiscoveryError } from "../discovery/mod.ts";
+import {
+  type Agent,
+  type ClusterConfig,
+  ClusterStartError,
+  listenPeerTls,
+  PEER_SERVER_NAME,
+  peerTlsDialer,
+  startAgent,
+} from "../agent/mod.ts";
+import { DiscoveryError, parseGossipKey } from "../discovery/mod.ts";
 import { type RawSettings, readConfigFile, readEnv, type ServeKey, serveKeys } from "./_config.ts";
 import { CliError, dataDirError } from "./_errors.ts";
 import { SHIPPED_WRITE_PATHS } from "./_permissions.ts";
@@ -51,7 +59,12 @@ Options:
   --acl-model-file FILE, --acl-policy-file FILE
                             Casbin ACL (the book's files): produce/consume per subject;
                             TLS and ACL files reload on SIGHUP and when they change
-  --peer-tls-{cert,key,ca}-file FILE                     (cluster issue: not yet)
+  --peer-tls-cert-file FILE, --peer-tls-key-file FILE, --peer-tls-ca-file FILE
+                            mutual TLS between nodes (Raft and forwarded writes); peers
+                            are verified as "localhost" against the peer CA
+  --gossip-key-file FILE    base64 32-byte key that encrypts and authenticates gossip
+                            (required in a TLS cluster unless --insecure-gossip)
+  --insecure-gossip         accept unauthenticated gossip in a TLS cluster
   -h, --help                this text
 `;
 
@@ -128,12 +141,7 @@ async function start(
       httpPort: settings.httpPort,
       ...(settings.ops ? { ops: settings.ops } : {}),
       log: settings.log,
-      cluster: {
-        bootstrap: settings.bootstrap,
-        joinAddrs: settings.joinAddrs,
-        gossipPort: settings.gossipPort,
-        gossipKey: null,
-      },
+      cluster: await clusterConfig(settings, security, logger),
       logger,
       metrics,
       serverCredentials: security.grpcServerCredentials(),
@@ -151,6 +159,67 @@ async function start(
     }
     throw dataDirError(error, settings.dataDir, SHIPPED_WRITE_PATHS) ?? error;
   }
+}
+
+/** Reads the gossip key file: one base64 line of 32 bytes. */
+async function readGossipKey(path: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new CliError(`Cannot read --gossip-key-file=${path}: ${(error as Error).message}`, 1);
+  }
+  try {
+    return parseGossipKey(text.trim());
+  } catch (error) {
+    throw new CliError(`Cannot use --gossip-key-file=${path}: ${(error as Error).message}`, 1);
+  }
+}
+
+/**
+ * Cluster settings: the gossip key (a TLS cluster refuses to gossip in the clear unless told
+ * `--insecure-gossip`), and mutual TLS between peers when `--peer-tls-*` is set.
+ */
+async function clusterConfig(
+  settings: ServeSettings,
+  security: SecurityState,
+  logger: Logger,
+): Promise<ClusterConfig> {
+  const gossipKey = settings.gossipKeyFile === ""
+    ? null
+    : await readGossipKey(settings.gossipKeyFile);
+  const peerTls = security.peerTls;
+  const wantsCluster = settings.bootstrap || settings.joinAddrs.length > 0;
+  if (gossipKey === null && (security.tlsEnabled || peerTls !== undefined) && wantsCluster) {
+    if (!settings.insecureGossip) {
+      throw new CliError(
+        "Cannot start a TLS cluster with unauthenticated gossip: set --gossip-key-file (a base64 32-byte key, e.g. from `openssl rand -base64 32`) on every node, or --insecure-gossip to accept it",
+      );
+    }
+    logger.warn(
+      "INSECURE: gossip is neither encrypted nor authenticated (--insecure-gossip): anyone who reaches --bind-addr can join the member list",
+    );
+  }
+  const fsync = settings.log.fsync;
+  if (wantsCluster && fsync !== undefined && fsync.mode !== "always") {
+    logger.warn(
+      `WEAKER DURABILITY: --fsync ${fsync.mode} in a cluster acknowledges a write once a quorum has it written, not fsynced: a power loss on a quorum of nodes can lose acknowledged records`,
+    );
+  }
+  return {
+    bootstrap: settings.bootstrap,
+    joinAddrs: settings.joinAddrs,
+    gossipPort: settings.gossipPort,
+    gossipKey,
+    ...(peerTls
+      ? {
+        dialPeer: peerTlsDialer(peerTls),
+        listenPeers: (host, accept) => listenPeerTls(peerTls, host, accept),
+        forwardCredentials: peerTls.channelCredentials(),
+        forwardChannelOptions: peerTls.channelOptions(PEER_SERVER_NAME),
+      }
+      : {}),
+  };
 }
 
 /** Runs `serve` until a signal; resolves with the exit code. */

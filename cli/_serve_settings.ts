@@ -36,21 +36,10 @@ export interface ServeSettings {
   logFormat: LogFormat;
   /** TLS, mutual TLS and ACL files; empty means plaintext without authentication. */
   security: SecurityFiles;
-}
-
-/** Flags whose feature is not built yet, with the issue that brings it. */
-const notYet: [ServeKey, string][] = [
-  ["peer-tls-cert-file", "peer TLS arrives with the security and cluster issues"],
-  ["peer-tls-key-file", "peer TLS arrives with the security and cluster issues"],
-  ["peer-tls-ca-file", "peer TLS arrives with the security and cluster issues"],
-];
-
-function rejectUnbuilt(raw: RawSettings): void {
-  for (const [key, why] of notYet) {
-    const value = raw[key];
-    const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== "";
-    if (given) throw new CliError(`--${key} is not supported yet: ${why}`);
-  }
+  /** File holding the base64 gossip key (`--gossip-key-file`), or "" for none. */
+  gossipKeyFile: string;
+  /** The operator accepts gossip without a secret key in a TLS cluster. */
+  insecureGossip: boolean;
 }
 
 function defaultNodeName(): string {
@@ -111,7 +100,6 @@ function joinAddrs(raw: RawSettings): string[] {
 
 /** Validates `raw` (defaults: ./data, 127.0.0.1:8401, rpc 8400, http 8402). */
 export function resolveServeSettings(raw: RawSettings): ServeSettings {
-  rejectUnbuilt(raw);
   const bind = splitHostPort(stringSetting(raw, "bind-addr", "127.0.0.1:8401"), "--bind-addr");
   const settings: ServeSettings = {
     dataDir: stringSetting(raw, "data-dir", "./data"),
@@ -126,6 +114,8 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
     logLevel: logLevel(raw),
     logFormat: logFormat(raw),
     security: securityFiles(raw),
+    gossipKeyFile: stringSetting(raw, "gossip-key-file", ""),
+    insecureGossip: booleanSetting(raw, "insecure-gossip"),
   };
   for (const key of ["rpc-port", "http-port"] as const) {
     if (integerSetting(raw, key, 0) > 65535) throw new CliError(`Cannot use --${key}: over 65535`);

@@ -153,6 +153,8 @@ class PeerLink {
   /** Rejects on close: a write or dial the runtime cannot abort must not hold close() up. */
   readonly #stopped = Promise.withResolvers<never>();
   #retryAtMs = 0;
+  /** Set from a failure until the next successful dial (logging once per outage). */
+  #failing = false;
   closed = false;
   readonly #options: LinkOptions;
   readonly #stats: TransportStats;
@@ -206,13 +208,15 @@ class PeerLink {
         }
       }
     } catch (error) {
-      if (!this.closed) {
-        this.#options.logger.warn(`Dropping the connection to peer ${this.id}`, {
+      // One line per outage, not per redial (a down peer is retried every redialMs).
+      if (!this.closed && !this.#failing) {
+        this.#options.logger.warn(`Lost the connection to peer ${this.id}; redialing`, {
           address: this.address,
           error: String(error),
           droppedMessages: this.#queue.length,
         });
       }
+      this.#failing = true;
       const lost = this.#queue.length;
       this.#queue = [];
       this.#queuedBytes = 0;
@@ -241,6 +245,8 @@ class PeerLink {
     }
     if (this.closed) return this.#drop();
     this.#writer = this.#stream.writable.getWriter();
+    if (this.#failing) this.#options.logger.warn(`Reconnected to peer ${this.id}`);
+    this.#failing = false;
   }
 
   #drop(): void {

@@ -20,7 +20,6 @@ Deno.test("cli: flags of features not built yet are rejected, never ignored", as
   const cases: [string[], string][] = [
     [["--server-tls-cert-file", "x.pem"], "--server-tls-cert-file and --server-tls-key-file go"],
     [["--acl-model-file", "m.conf"], "--acl-model-file and --acl-policy-file go together"],
-    [["--peer-tls-ca-file", "ca.pem"], "--peer-tls-ca-file is not supported yet"],
     [
       ["--start-join-addrs", "nowhere"],
       "Cannot use --start-join-addrs=nowhere: expected host:port",

@@ -59,20 +59,37 @@ export class TestCluster {
   readonly members = new Map<string, Member>();
   readonly #extraArgs: string[];
   readonly #clientOptions: LogClientOptions;
+  readonly #prepare: (dataDir: string) => Promise<string[]>;
 
-  private constructor(base: string, extraArgs: string[], clientOptions: LogClientOptions) {
+  private constructor(
+    base: string,
+    extraArgs: string[],
+    clientOptions: LogClientOptions,
+    prepare: (dataDir: string) => Promise<string[]>,
+  ) {
     this.base = base;
     this.#extraArgs = extraArgs;
     this.#clientOptions = clientOptions;
+    this.#prepare = prepare;
   }
 
   /** Starts `names[0]` with `--bootstrap`, then the others joining it; waits for all voters. */
   static async start(
     names: string[],
-    options: { extraArgs?: string[]; clientOptions?: LogClientOptions } = {},
+    options: {
+      extraArgs?: string[];
+      clientOptions?: LogClientOptions;
+      /** Fills a node's data dir before it starts (serve reads only its data dir); returns flags. */
+      prepare?: (dataDir: string) => Promise<string[]>;
+    } = {},
   ): Promise<TestCluster> {
     const base = await Deno.makeTempDir({ prefix: "strand-cluster-" });
-    const cluster = new TestCluster(base, options.extraArgs ?? [], options.clientOptions ?? {});
+    const cluster = new TestCluster(
+      base,
+      options.extraArgs ?? [],
+      options.clientOptions ?? {},
+      options.prepare ?? (() => Promise.resolve([])),
+    );
     try {
       const [first, ...rest] = names as [string, ...string[]];
       await cluster.startMember(first, ["--bootstrap"]);
@@ -98,7 +115,10 @@ export class TestCluster {
   /** Starts (or restarts, on its data dir) member `name` with the shipped flags. */
   async startMember(name: string, args: string[]): Promise<Member> {
     const dataDir = `${this.base}/${name}`;
+    await Deno.mkdir(dataDir, { recursive: true });
+    const prepared = await this.#prepare(dataDir);
     const node = await startNode(dataDir, [
+      ...prepared,
       "--node-name",
       name,
       "--bind-addr",

@@ -84,6 +84,7 @@ Deno.test("transport: a failed dial drops the queue; the next send redials", asy
   const sender = new PeerTransport({
     onMessage: () => {},
     redialMs: 0,
+    logger: quiet,
     dial: (address) => {
       if (dials++ === 0) {
         firstDialFailed.resolve();
@@ -256,5 +257,30 @@ Deno.test("transport: a peer that stops reading costs a write timeout, then traf
     listener.close();
     await accepting;
     await receiver.close();
+  }
+});
+
+Deno.test("transport: a peer that is down costs one log line per outage, not one per redial", async () => {
+  const lines: string[] = [];
+  let dials = 0;
+  const sender = new PeerTransport({
+    onMessage: () => {},
+    redialMs: 0,
+    logger: { warn: (message) => lines.push(message), error: (message) => lines.push(message) },
+    dial: () => {
+      dials++;
+      return Promise.reject(new Deno.errors.ConnectionRefused("peer down"));
+    },
+  });
+  try {
+    sender.setPeer("r", "127.0.0.1:1");
+    for (let i = 0; i < 5; i++) {
+      sender.send({ type: MessageType.TimeoutNow, from: "s", to: "r", term: i });
+      await until(() => sender.stats().dialFailures === i + 1, `dial ${i + 1} to fail`);
+    }
+    assertEquals(dials, 5);
+    assertEquals(lines.length, 1, lines.join("\n"));
+  } finally {
+    await sender.close();
   }
 });
