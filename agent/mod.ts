@@ -355,7 +355,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       metrics?.gauge({
         name: "strand_connections_dropped",
         help: "Connections closed or not accepted since start, by listener and reason " +
-          "(cap, handshake_timeout, unknown_protocol, accept_error).",
+          "(cap, handshake_timeout, unknown_protocol, accept_error, idle).",
         labelNames: ["listener", "reason"],
         collect() {
           for (const [listener, s] of context.connectionStats) {
@@ -363,6 +363,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
             this.set({ listener, reason: "handshake_timeout" }, s.handshakeTimeouts);
             this.set({ listener, reason: "unknown_protocol" }, s.unknownProtocol);
             this.set({ listener, reason: "accept_error" }, s.acceptErrors);
+            this.set({ listener, reason: "idle" }, s.idleClosed);
           }
         },
       });

@@ -14,15 +14,23 @@ export const rpcConnectionShare = 0.45;
 export const httpConnectionShare = 0.25;
 /** Default time a new connection has to identify itself (preface, preamble, TLS handshake). */
 export const handshakeTimeoutMsDefault = 10_000;
+/** Default time an HTTP keep-alive connection may idle between requests. */
+export const httpIdleTimeoutMsDefault = 30_000;
+
+/** Environment variable stating the process's descriptor limit (e.g. systemd LimitNOFILE). */
+export const descriptorLimitEnv = "STRAND_FD_LIMIT";
 
 /**
- * The soft limit on open descriptors ("Max open files" of /proc/self/limits), or null when
- * it cannot be read (not Linux, or the process may not read that file: `deno task start`
- * grants `--allow-read=/proc/self/limits` for this).
+ * The limit on open descriptors: `STRAND_FD_LIMIT` when set (the shipped permissions let
+ * `serve` read STRAND_* variables), else "Max open files" of /proc/self/limits when the
+ * process may read it (Deno grants that only with --allow-all), else null.
  */
 export function descriptorLimit(): number | null {
-  const path = "/proc/self/limits";
   try {
+    const env = Deno.permissions.querySync({ name: "env", variable: descriptorLimitEnv });
+    const stated = env.state === "granted" ? Deno.env.get(descriptorLimitEnv) : undefined;
+    if (stated !== undefined && /^[1-9][0-9]*$/.test(stated.trim())) return Number(stated.trim());
+    const path = "/proc/self/limits";
     if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return null;
     const line = Deno.readTextFileSync(path).split("\n").find((row) =>
       row.startsWith("Max open files")
@@ -33,7 +41,7 @@ export function descriptorLimit(): number | null {
     const value = Number(soft);
     return Number.isSafeInteger(value) && value > 0 ? value : null;
   } catch {
-    return null;
+    return null; // not Linux, or not allowed
   }
 }
 
@@ -60,6 +68,8 @@ export class ConnectionStats {
   handshakeTimeouts = 0;
   /** Connections closed because their first bytes were no protocol this port speaks. */
   unknownProtocol = 0;
+  /** Keep-alive connections closed after idling with no request in progress. */
+  idleClosed = 0;
 
   constructor(
     /** "rpc" or "http". */

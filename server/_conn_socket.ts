@@ -28,6 +28,12 @@ export class ConnSocket extends Duplex {
   bytesFlushed = 0;
   /** Bytes handed to this socket for writing (counted when written, before the kernel). */
   bytesQueued = 0;
+  /** When bytes last went in or out (performance.now() ms). */
+  lastActivityMs = performance.now();
+  /** Requests in progress on this connection (kept by the HTTP server; idle checks). */
+  activeRequests = 0;
+  /** Requests begun on this connection. */
+  requestsSeen = 0;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly remoteFamily: string;
@@ -69,6 +75,23 @@ export class ConnSocket extends Duplex {
     this.remoteFamily = remote.hostname.includes(":") ? "IPv6" : "IPv4";
     this.localAddress = local.hostname;
     this.localPort = local.port;
+  }
+
+  /** node:net's connection state (node:http keeps a connection alive only when "open"). */
+  get readyState(): "open" | "readOnly" | "writeOnly" | "closed" {
+    if (this.destroyed) return "closed";
+    if (this.readable && this.writable) return "open";
+    return this.readable ? "readOnly" : this.writable ? "writeOnly" : "closed";
+  }
+
+  /** node:net's: whether the connection is still being made (never: it was accepted). */
+  readonly connecting = false;
+
+  /** Ends the connection once what was written is flushed. */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once("finish", () => this.destroy());
   }
 
   /** Bytes handed to the socket that the kernel has not taken yet. */
@@ -224,7 +247,8 @@ export class ConnSocket extends Duplex {
   }
 
   #touch(): void {
-    if (this.#timeoutMs > 0) this.#lastActivityMs = performance.now();
+    this.lastActivityMs = performance.now();
+    if (this.#timeoutMs > 0) this.#lastActivityMs = this.lastActivityMs;
   }
 
   setNoDelay(noDelay = true): this {

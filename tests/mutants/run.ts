@@ -292,6 +292,13 @@ async function main(): Promise<number> {
     timeoutMs: Number(argument("timeout-s") ?? "300") * 1000,
   };
   const copy = await copyRepo();
+  // Interrupted: remove the copy (the working tree was never touched).
+  const cleanUp = () => {
+    Deno.removeSync(copy, { recursive: true });
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", cleanUp);
+  Deno.addSignalListener("SIGTERM", cleanUp);
   const outcomes: Outcome[] = [];
   console.log(`${pad("mutant", 34)} ${pad("status", 9)} ${pad("caught by", 44)} first seed  time`);
   try {

@@ -23,9 +23,12 @@ import type { RunOptions, RunResult } from "./run.ts";
 function worldFor(random: SeededRandom): NodeWorld {
   const pick = <T>(values: readonly T[]): T => values[random.intBelow(values.length)] as T;
   const appendBytesMax = pick([1, 64, 300, 4096, 1 << 20]);
+  const tickMs = pick([20, 40, 50]);
   return {
-    tickMs: pick([20, 40, 50]),
-    electionTimeoutTicks: pick([5, 10, 12]),
+    tickMs,
+    // Raft needs round trips (up to 2 × 40 ms of network, plus disk) well inside the election
+    // timeout: at least 200 ms, or once faults stop no candidate could collect its votes.
+    electionTimeoutTicks: Math.max(pick([5, 10, 12]), Math.ceil(200 / tickMs)),
     heartbeatTicks: pick([1, 1, 2]),
     preVote: random.chance(0.75),
     checkQuorum: random.chance(0.75),
@@ -518,6 +521,7 @@ class NodeFaults {
    */
   healAll(keepOneDown: boolean, keepCorrupted: boolean): string | null {
     this.#cluster.net.cuts.clear();
+    this.#cluster.net.quality.delayMsMax = Math.min(this.#cluster.net.quality.delayMsMax, 40);
     for (const connection of this.#cluster.net.connections()) {
       if (connection.corrupted && !keepCorrupted) connection.reset();
     }

@@ -4,7 +4,8 @@
  * result; `--from 1 --count 10000` runs a range (the long run); `--nodes 5` and
  * `--fault-ms 30000` override the seed's cluster size and the fault phase; `--stop-first` ends
  * a range at its first failure (the mutants runner counts seeds to catch that way). Exits
- * non-zero on a failure, printing the seed and the command that replays it.
+ * non-zero on a failure, printing the seed and the command that replays it. `--sync-on-drop`
+ * and `--keep-corrupted` replay two known driver/transport problems (see node_run.ts).
  * @module
  */
 
@@ -58,6 +59,9 @@ if (import.meta.main) {
         return value === null ? [] : [`--${name} ${value}`];
       });
       if (core) flags.unshift("--core");
+      for (const flag of ["--sync-on-drop", "--keep-corrupted"]) {
+        if (Deno.args.includes(flag)) flags.push(flag);
+      }
       console.log(`  replay: deno task sim:raft --seed ${s} ${flags.join(" ")}`.trimEnd());
       if (Deno.args.includes("--stop-first")) break;
     }
