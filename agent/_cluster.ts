@@ -58,6 +58,23 @@ const reconcileEveryMs = 200;
 /** Name of the Raft state file (term, vote, configurations) in the data directory. */
 export const RAFT_STATE_FILE = "raft_state";
 
+/**
+ * The applied index, saved now and then: after a restart the node serves what it knew to be
+ * committed before any leader answers. Losing it only delays those reads until a leader does.
+ */
+const COMMITTED_HINT_FILE = "raft_applied";
+/** How often (at most) the hint is saved while the applied index moves. */
+const committedHintEveryMs = 1000;
+
+async function readCommittedHint(path: string): Promise<number> {
+  try {
+    const value = Number((await Deno.readTextFile(path)).trim());
+    return Number.isSafeInteger(value) && value > 0 ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** A cluster member as this node knows it. */
 function membershipIds(membership: Membership): string[] {
   return [...membership.voters, ...membership.learners];
@@ -80,6 +97,9 @@ export class Cluster {
   #lastLeader: string | null = null;
   #lastMembership = "";
   #joining: Promise<void> | null = null;
+  #savedApplied = 0;
+  #hintSavedAtMs = 0;
+  #savingHint: Promise<void> = Promise.resolve();
 
   private constructor(
     options: ClusterOptions,
@@ -138,7 +158,8 @@ export class Cluster {
       forward: (leader: LeaderInfo, values: Uint8Array[]) =>
         options.forwarder.produce(leader.rpcAddr, leader.id, values),
     };
-    const commitLog = new RaftCommitLog(store, route);
+    const committedHint = await readCommittedHint(`${options.dataDir}/${COMMITTED_HINT_FILE}`);
+    const commitLog = new RaftCommitLog(store, route, committedHint);
     node = new RaftNode({
       id: self,
       store,
@@ -150,6 +171,7 @@ export class Cluster {
     });
     commitLog.attach(node);
     const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers, listener });
+    cluster.#savedApplied = committedHint;
     options.logger.info(
       hasState
         ? "cluster: resuming from saved Raft state"
@@ -178,6 +200,38 @@ export class Cluster {
       rpcAddr: id === this.#options.nodeName ? this.#rpcAddr : this.#peers.get(id)?.rpc ?? "",
       isLeader: id === status.leader,
     }));
+  }
+
+  /** Counts of observed changes, for metrics. */
+  readonly stats = { leaderChanges: 0, membershipChanges: 0 };
+
+  /** The leader's view of its followers (empty elsewhere). */
+  followers(): ReturnType<RaftNode["followers"]> {
+    return this.#node.followers();
+  }
+
+  /** The gossip member list (empty before gossip starts). */
+  gossipMembers(): ReturnType<GossipNode["members"]> {
+    return this.#gossip?.members() ?? [];
+  }
+
+  /**
+   * Called with readiness whenever it changes: ready once a leader is known and this node has
+   * applied the commit index it learned first; not ready while no leader is known.
+   */
+  onReadiness: (ready: boolean) => void = () => {};
+  #ready = false;
+  #catchUpIndex: number | null = null;
+
+  #updateReadiness(status: ReturnType<RaftNode["status"]>): void {
+    let ready = false;
+    if (status.leader !== null) {
+      this.#catchUpIndex ??= status.commitIndex;
+      ready = status.appliedIndex >= this.#catchUpIndex;
+    }
+    if (ready === this.#ready) return;
+    this.#ready = ready;
+    this.onReadiness(ready);
   }
 
   /** Raft's status, for metrics and readiness. */
@@ -242,10 +296,35 @@ export class Cluster {
     this.#options.logger.debug("cluster: gossip event", { type: event.type, member: name });
   }
 
+  /** Saves the applied index (off the request path, one save at a time). */
+  #saveCommittedHint(appliedIndex: number, force = false): Promise<void> {
+    const now = Date.now();
+    // Never lower: after a restart Raft replays from the start while the hint stands.
+    if (appliedIndex <= this.#savedApplied) return this.#savingHint;
+    if (!force && now - this.#hintSavedAtMs < committedHintEveryMs) return this.#savingHint;
+    this.#savedApplied = appliedIndex;
+    this.#hintSavedAtMs = now;
+    const path = `${this.#options.dataDir}/${COMMITTED_HINT_FILE}`;
+    this.#savingHint = this.#savingHint.then(async () => {
+      try {
+        await Deno.writeTextFile(`${path}.tmp`, String(appliedIndex));
+        await Deno.rename(`${path}.tmp`, path);
+      } catch (error) {
+        this.#options.logger.debug("cluster: could not save the applied index", {
+          error: String(error),
+        });
+      }
+    });
+    return this.#savingHint;
+  }
+
   #tick(): void {
     const status = this.#node.status();
+    void this.#saveCommittedHint(status.appliedIndex);
+    this.#updateReadiness(status);
     if (status.leader !== this.#lastLeader) {
       this.#lastLeader = status.leader;
+      this.stats.leaderChanges++;
       this.#options.logger.info("cluster: leader changed", {
         leader: status.leader,
         term: status.term,
@@ -255,6 +334,7 @@ export class Cluster {
     const membership = JSON.stringify(status.membership);
     if (membership !== this.#lastMembership) {
       this.#lastMembership = membership;
+      this.stats.membershipChanges++;
       this.#options.logger.info("cluster: membership changed", {
         voters: status.membership.voters,
         learners: status.membership.learners,
@@ -331,7 +411,9 @@ export class Cluster {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.commitLog.close();
+    const applied = this.#node.status().appliedIndex;
     await this.#node.close();
+    await this.#saveCommittedHint(applied, true);
     this.#peerListener.close();
     await this.#transport.close();
     await this.#gossip?.close();

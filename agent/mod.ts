@@ -46,6 +46,7 @@ import type { FileLog } from "../log/mod.ts";
 import type { PeerStream } from "../raft/mod.ts";
 import { Cluster, RAFT_STATE_FILE } from "./_cluster.ts";
 import { Forwarder } from "./_forward.ts";
+import { registerClusterMetrics } from "./_cluster_metrics.ts";
 
 export { ClusterStartError } from "./_cluster.ts";
 export { listenPeerTls, PEER_SERVER_NAME, peerTlsDialer } from "./_peer_tls.ts";
@@ -342,6 +343,13 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         },
       });
       metrics?.gauge({
+        name: "strand_malformed_requests",
+        help: "gRPC requests refused (INVALID_ARGUMENT) since start: no valid protobuf message.",
+        collect() {
+          this.set(context.malformedRequests);
+        },
+      });
+      metrics?.gauge({
         name: "strand_connections_open",
         help: "Connections open now, by listener (rpc, http).",
         labelNames: ["listener"],
@@ -416,7 +424,12 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     },
   ]);
   const member = cluster as Cluster | null;
-  service!.setServing();
+  if (member === null) service!.setServing();
+  else {
+    // A member serves health SERVING (and /readyz 200) once it follows a leader and caught up.
+    member.onReadiness = (ready) => service!.setReady(ready);
+    if (config.metrics) registerClusterMetrics(config.metrics, member);
+  }
   let stopped: Promise<void> | null = null;
   return {
     rpcPort,
