@@ -351,6 +351,13 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         },
       });
       metrics?.gauge({
+        name: "strand_malformed_requests",
+        help: "gRPC requests refused (INVALID_ARGUMENT) since start: no valid protobuf message.",
+        collect() {
+          this.set(context.malformedRequests);
+        },
+      });
+      metrics?.gauge({
         name: "strand_connections_open",
         help: "Connections open now, by listener (rpc, http).",
         labelNames: ["listener"],
