@@ -15,7 +15,13 @@ import {
   RaftNode,
 } from "../raft/mod.ts";
 import { GossipNode, Keyring, type MembershipEvent } from "../discovery/mod.ts";
-import type { ClusterHooks, LeaderInfo, Logger, ServerInfo } from "../server/mod.ts";
+import {
+  type ClusterHooks,
+  type LeaderInfo,
+  type Logger,
+  peerDialer,
+  type ServerInfo,
+} from "../server/mod.ts";
 import { RaftCommitLog } from "./_raft_log.ts";
 import type { Forwarder } from "./_forward.ts";
 import { PeerBook } from "./_peer_book.ts";
@@ -35,13 +41,8 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** Sends produce requests to the leader. */
   readonly forwarder: Forwarder;
-  /** Dials a peer's Raft address (default: plaintext TCP). */
+  /** Dials a peer's RPC port for Raft (default: plaintext with the peer preamble). */
   readonly dialPeer?: (address: string) => Promise<PeerStream>;
-  /** Listens for peers and hands each connection over (default: plaintext TCP). */
-  readonly listenPeers?: (
-    host: string,
-    accept: (stream: PeerStream, certificateName: string) => void,
-  ) => Promise<{ port: number; close(): void }>;
   /** Raft tick; default the driver's. */
   readonly tickMs?: number;
 }
@@ -58,6 +59,23 @@ const reconcileEveryMs = 200;
 /** Name of the Raft state file (term, vote, configurations) in the data directory. */
 export const RAFT_STATE_FILE = "raft_state";
 
+/**
+ * The applied index, saved now and then: after a restart the node serves what it knew to be
+ * committed before any leader answers. Losing it only delays those reads until a leader does.
+ */
+const COMMITTED_HINT_FILE = "raft_applied";
+/** How often (at most) the hint is saved while the applied index moves. */
+const committedHintEveryMs = 1000;
+
+async function readCommittedHint(path: string): Promise<number> {
+  try {
+    const value = Number((await Deno.readTextFile(path)).trim());
+    return Number.isSafeInteger(value) && value > 0 ? value : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** A cluster member as this node knows it. */
 function membershipIds(membership: Membership): string[] {
   return [...membership.voters, ...membership.learners];
@@ -70,7 +88,6 @@ export class Cluster {
   readonly #node: RaftNode;
   readonly #transport: PeerTransport;
   readonly #peers: PeerBook;
-  readonly #peerListener: { port: number; close(): void };
   #gossip: GossipNode | null = null;
   #rpcAddr = "";
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -80,6 +97,9 @@ export class Cluster {
   #lastLeader: string | null = null;
   #lastMembership = "";
   #joining: Promise<void> | null = null;
+  #savedApplied = 0;
+  #hintSavedAtMs = 0;
+  #savingHint: Promise<void> = Promise.resolve();
 
   private constructor(
     options: ClusterOptions,
@@ -88,7 +108,6 @@ export class Cluster {
       node: RaftNode;
       transport: PeerTransport;
       peers: PeerBook;
-      listener: { port: number; close(): void };
     },
   ) {
     this.#options = options;
@@ -96,7 +115,6 @@ export class Cluster {
     this.#node = parts.node;
     this.#transport = parts.transport;
     this.#peers = parts.peers;
-    this.#peerListener = parts.listener;
   }
 
   /**
@@ -123,22 +141,15 @@ export class Cluster {
     let node: RaftNode | null = null;
     const transport = new PeerTransport({
       onMessage: (message) => node?.step(message),
-      ...(options.dialPeer ? { dial: options.dialPeer } : {}),
+      dial: options.dialPeer ?? peerDialer(),
     });
-    const listener = options.listenPeers
-      ? await options.listenPeers(options.bindHost, (stream, certificateName) => {
-        // A certificate that names a member speaks only for that member; a shared one (the
-        // book's `root`) names none and is trusted for any member.
-        const named = certificateName !== "" && isMember(node, peers, certificateName);
-        transport.accept(stream, named ? { peerName: certificateName } : {});
-      })
-      : listenPlain(transport, options.bindHost);
     const route = {
       leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
       forward: (leader: LeaderInfo, values: Uint8Array[]) =>
         options.forwarder.produce(leader.rpcAddr, leader.id, values),
     };
-    const commitLog = new RaftCommitLog(store, route);
+    const committedHint = await readCommittedHint(`${options.dataDir}/${COMMITTED_HINT_FILE}`);
+    const commitLog = new RaftCommitLog(store, route, committedHint);
     node = new RaftNode({
       id: self,
       store,
@@ -149,14 +160,15 @@ export class Cluster {
       ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     });
     commitLog.attach(node);
-    const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers, listener });
+    const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers });
+    cluster.#savedApplied = committedHint;
     options.logger.info(
       hasState
         ? "cluster: resuming from saved Raft state"
         : joining
         ? "cluster: joining through the given members"
         : "cluster: bootstrapped a new one-voter cluster",
-      { node: self, raftPort: listener.port },
+      { node: self },
     );
     return cluster;
   }
@@ -180,6 +192,48 @@ export class Cluster {
     }));
   }
 
+  /**
+   * Serves a peer connection the RPC port's listener handed over. A certificate that names a
+   * member speaks only for that member; a shared one (the book's `root`) names none and is
+   * trusted for any member.
+   */
+  acceptPeer(stream: PeerStream, certificateName: string): void {
+    const named = certificateName !== "" && isMember(this.#node, this.#peers, certificateName);
+    this.#transport.accept(stream, named ? { peerName: certificateName } : {});
+  }
+
+  /** Counts of observed changes, for metrics. */
+  readonly stats = { leaderChanges: 0, membershipChanges: 0 };
+
+  /** The leader's view of its followers (empty elsewhere). */
+  followers(): ReturnType<RaftNode["followers"]> {
+    return this.#node.followers();
+  }
+
+  /** The gossip member list (empty before gossip starts). */
+  gossipMembers(): ReturnType<GossipNode["members"]> {
+    return this.#gossip?.members() ?? [];
+  }
+
+  /**
+   * Called with readiness whenever it changes: ready once a leader is known and this node has
+   * applied the commit index it learned first; not ready while no leader is known.
+   */
+  onReadiness: (ready: boolean) => void = () => {};
+  #ready = false;
+  #catchUpIndex: number | null = null;
+
+  #updateReadiness(status: ReturnType<RaftNode["status"]>): void {
+    let ready = false;
+    if (status.leader !== null) {
+      this.#catchUpIndex ??= status.commitIndex;
+      ready = status.appliedIndex >= this.#catchUpIndex;
+    }
+    if (ready === this.#ready) return;
+    this.#ready = ready;
+    this.onReadiness(ready);
+  }
+
   /** Raft's status, for metrics and readiness. */
   status(): ReturnType<RaftNode["status"]> {
     return this.#node.status();
@@ -194,7 +248,8 @@ export class Cluster {
       name: nodeName,
       bindAddress: `${hostForAddress(bindHost)}:${gossipPort}`,
       keyring,
-      tags: { rpc: rpcAddr, raft: `${hostForAddress(bindHost)}:${this.#peerListener.port}` },
+      // Raft traffic shares the RPC port (the listener tells peers from gRPC clients).
+      tags: { rpc: rpcAddr, raft: rpcAddr },
       handler: { onEvent: (event) => this.#onGossip(event) },
     });
     this.#timer = setInterval(() => this.#tick(), reconcileEveryMs);
@@ -242,10 +297,35 @@ export class Cluster {
     this.#options.logger.debug("cluster: gossip event", { type: event.type, member: name });
   }
 
+  /** Saves the applied index (off the request path, one save at a time). */
+  #saveCommittedHint(appliedIndex: number, force = false): Promise<void> {
+    const now = Date.now();
+    // Never lower: after a restart Raft replays from the start while the hint stands.
+    if (appliedIndex <= this.#savedApplied) return this.#savingHint;
+    if (!force && now - this.#hintSavedAtMs < committedHintEveryMs) return this.#savingHint;
+    this.#savedApplied = appliedIndex;
+    this.#hintSavedAtMs = now;
+    const path = `${this.#options.dataDir}/${COMMITTED_HINT_FILE}`;
+    this.#savingHint = this.#savingHint.then(async () => {
+      try {
+        await Deno.writeTextFile(`${path}.tmp`, String(appliedIndex));
+        await Deno.rename(`${path}.tmp`, path);
+      } catch (error) {
+        this.#options.logger.debug("cluster: could not save the applied index", {
+          error: String(error),
+        });
+      }
+    });
+    return this.#savingHint;
+  }
+
   #tick(): void {
     const status = this.#node.status();
+    void this.#saveCommittedHint(status.appliedIndex);
+    this.#updateReadiness(status);
     if (status.leader !== this.#lastLeader) {
       this.#lastLeader = status.leader;
+      this.stats.leaderChanges++;
       this.#options.logger.info("cluster: leader changed", {
         leader: status.leader,
         term: status.term,
@@ -255,6 +335,7 @@ export class Cluster {
     const membership = JSON.stringify(status.membership);
     if (membership !== this.#lastMembership) {
       this.#lastMembership = membership;
+      this.stats.membershipChanges++;
       this.#options.logger.info("cluster: membership changed", {
         voters: status.membership.voters,
         learners: status.membership.learners,
@@ -331,8 +412,9 @@ export class Cluster {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.commitLog.close();
+    const applied = this.#node.status().appliedIndex;
     await this.#node.close();
-    this.#peerListener.close();
+    await this.#saveCommittedHint(applied, true);
     await this.#transport.close();
     await this.#gossip?.close();
     await this.#joining;
@@ -363,11 +445,6 @@ function leaderOf(
 
 function hostForAddress(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
-}
-
-function listenPlain(transport: PeerTransport, host: string): { port: number; close(): void } {
-  const { port } = transport.listen({ hostname: host, port: 0 });
-  return { port, close: () => {} }; // the transport closes its own listener
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -29,11 +29,19 @@ export class RaftCommitLog implements CommitLog {
   #node: RaftNode | null = null;
   /** Offset after the last committed record applied here. */
   #highWatermark: number;
+  /** Offset after what this node knew committed at start (the replay below it is no news). */
+  readonly #hintOffset: number;
 
-  constructor(store: FileLog, route: LeaderRoute) {
+  /**
+   * `committedIndexHint`: an index this node saw committed before it stopped. Committed
+   * entries are never truncated, so their records are served at once after a restart,
+   * without waiting for a leader to confirm them again.
+   */
+  constructor(store: FileLog, route: LeaderRoute, committedIndexHint = 0) {
     this.#store = store;
     this.#route = route;
-    this.#highWatermark = store.firstOffset();
+    this.#hintOffset = offsetAfterIndex(store, committedIndexHint);
+    this.#highWatermark = this.#hintOffset;
     this.#waiters = new OffsetWaiters(() => this.nextOffset());
   }
 
@@ -117,7 +125,7 @@ export class RaftCommitLog implements CommitLog {
 
   nextOffset(): number {
     // After a snapshot restart the store begins past what was applied before it.
-    return Math.max(this.#highWatermark, this.#store.firstOffset());
+    return Math.max(this.#highWatermark, this.#hintOffset, this.#store.firstOffset());
   }
 
   waitForOffset(offset: number, signal: AbortSignal): Promise<void> {
@@ -139,4 +147,13 @@ export class RaftCommitLog implements CommitLog {
       );
     }
   }
+}
+
+/** The offset after the records of entries up to `index` that this store holds. */
+function offsetAfterIndex(store: FileLog, index: number): number {
+  const last = Math.min(index, store.lastIndex());
+  if (last < store.firstIndex()) return store.firstOffset();
+  if (last === store.lastIndex()) return store.nextOffset();
+  const next = store.entries(last + 1, last + 2, 0)[0];
+  return next === undefined ? store.nextOffset() : next.baseOffset;
 }

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { status } from "@grpc/grpc-js";
 import { LogClient } from "../client/mod.ts";
 import type { RecordMessage } from "../proto/mod.ts";
+import { type ConnectionTarget, describeClientError } from "./_client_errors.ts";
 import { CliError } from "./_errors.ts";
 import { type FlagValues, loadClientGrpcSecurity, SecurityError } from "../security/mod.ts";
 
@@ -73,8 +74,14 @@ function parse<T extends Record<string, { type: "string" | "boolean" }>>(
   }
 }
 
+/** An open client and where it connects (for explaining failures). */
+interface Connection {
+  readonly client: LogClient;
+  readonly target: ConnectionTarget;
+}
+
 /** Opens a client; TLS (and mutual TLS) from the --tls-* flags, plaintext without them. */
-async function connect(values: Record<string, unknown>): Promise<LogClient> {
+async function connect(values: Record<string, unknown>): Promise<Connection> {
   const addr = String(values.addr ?? "127.0.0.1:8400");
   const flags = { ...values } as FlagValues & Record<string, unknown>;
   const host = addr.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
@@ -85,24 +92,24 @@ async function connect(values: Record<string, unknown>): Promise<LogClient> {
       throw new CliError(`Cannot verify ${host} over TLS by IP address: add --tls-server-name`);
     }
   }
+  const target: ConnectionTarget = {
+    addr,
+    tlsCaFile: flags["tls-ca-file"] as string | undefined,
+    tlsCertFile: flags["tls-cert-file"] as string | undefined,
+    tlsKeyFile: flags["tls-key-file"] as string | undefined,
+    tlsServerName: flags["tls-server-name"] as string | undefined,
+  };
   try {
     const security = await loadClientGrpcSecurity(flags);
-    return new LogClient(addr, {
+    const client = new LogClient(addr, {
       credentials: security.credentials,
       channelOptions: security.channelOptions,
     });
+    return { client, target };
   } catch (error) {
     if (error instanceof SecurityError) throw new CliError(error.message);
     throw error;
   }
-}
-
-function describe(error: unknown): CliError {
-  const grpcError = error as { code?: number; details?: string; message?: string };
-  if (typeof grpcError.code === "number") {
-    return new CliError(`${status[grpcError.code] ?? grpcError.code}: ${grpcError.details}`, 1);
-  }
-  return error instanceof CliError ? error : new CliError(String(grpcError.message), 1);
 }
 
 async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
@@ -133,7 +140,7 @@ async function produceLines(client: LogClient, input: AsyncIterable<string>): Pr
 /** `strand produce`. */
 export async function runProduce(args: string[]): Promise<number> {
   const { values, positionals } = parse("produce", args, { file: { type: "string" } });
-  const client = await connect(values);
+  const { client, target } = await connect(values);
   try {
     if (positionals.length > 0) {
       const encoder = new TextEncoder();
@@ -146,7 +153,7 @@ export async function runProduce(args: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    throw describe(error);
+    throw await describeClientError(error, target);
   } finally {
     client.close();
   }
@@ -177,6 +184,25 @@ function count(text: string | undefined, flag: string): number {
   return value;
 }
 
+/**
+ * After a stream that printed nothing from an explicit `--from`: the error when that offset
+ * is outside the log (in the node's words, e.g. "the log holds offsets 0 to 41"), or null when
+ * a record has appeared there since.
+ */
+async function pastTheEnd(client: LogClient, from: number): Promise<CliError | null> {
+  try {
+    await client.consume(from);
+    return null;
+  } catch (error) {
+    const grpcError = error as { code?: number; details?: string };
+    if (grpcError.code !== status.OUT_OF_RANGE) throw error;
+    return new CliError(
+      `${grpcError.details}; add --follow to wait for offset ${from}`,
+      1,
+    );
+  }
+}
+
 /** `strand consume`. */
 export async function runConsume(args: string[]): Promise<number> {
   const { values } = parse("consume", args, {
@@ -188,18 +214,27 @@ export async function runConsume(args: string[]): Promise<number> {
   const from = count(values.from, "--from");
   const limit = count(values.count, "--count");
   const print = printer(values.output ?? "raw");
-  const client = await connect(values);
+  const { client, target } = await connect(values);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   try {
     const stopAtEnd = values.follow !== true;
     const options = { limit, stopAtEnd, batchRecordsMax: 500, signal: stop.signal };
-    for await (const record of client.consumeStream(from, options)) print(record);
+    let printed = 0;
+    for await (const record of client.consumeStream(from, options)) {
+      print(record);
+      printed++;
+    }
+    // Without --follow, nothing at an offset the user asked for is an answer they must see.
+    if (printed === 0 && stopAtEnd && values.from !== undefined && !stop.signal.aborted) {
+      const pastEnd = await pastTheEnd(client, from);
+      if (pastEnd !== null) throw pastEnd;
+    }
     return 0;
   } catch (error) {
     if (stop.signal.aborted) return 0;
-    throw describe(error);
+    throw await describeClientError(error, target);
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     client.close();
@@ -209,14 +244,14 @@ export async function runConsume(args: string[]): Promise<number> {
 /** `strand servers`. */
 export async function runServers(args: string[]): Promise<number> {
   const { values } = parse("servers", args, {});
-  const client = await connect(values);
+  const { client, target } = await connect(values);
   try {
     for (const server of await client.getServers()) {
       console.log(`${server.id}\t${server.rpcAddr}\t${server.isLeader ? "leader" : "follower"}`);
     }
     return 0;
   } catch (error) {
-    throw describe(error);
+    throw await describeClientError(error, target);
   } finally {
     client.close();
   }

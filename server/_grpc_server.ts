@@ -16,6 +16,7 @@ import { healthHandlers } from "./_health.ts";
 import type { Service } from "./_service.ts";
 import { tapGrpcServer } from "./_h2_send_window.ts";
 import type { ConnSocket } from "./_conn_socket.ts";
+import { guardDeserializers, malformedRequestInterceptor } from "./_grpc_malformed.ts";
 import { type PeerConnection, type PeerInfo, startRpcListener } from "./_rpc_listener.ts";
 import {
   connectionsMaxDefault,
@@ -111,10 +112,15 @@ function serve(service: Service, options: GrpcServerOptions): GrpcServer {
     "grpc.max_concurrent_streams": options.concurrentStreamsMax ?? concurrentStreamsMaxDefault,
     "grpc.max_connection_idle_ms": connectionIdleMsDefault,
     ...options.channelOptions,
+    interceptors: [malformedRequestInterceptor(service.context)],
   });
   const handlers = logHandlers(service.context);
-  server.addService(logService, options.wrapService?.(logService, handlers) ?? handlers);
-  server.addService(healthService, healthHandlers(service.health, service.context.shutdownSignal));
+  const log = guardDeserializers(logService);
+  server.addService(log, options.wrapService?.(log, handlers) ?? handlers);
+  server.addService(
+    guardDeserializers(healthService),
+    healthHandlers(service.health, service.context.shutdownSignal),
+  );
   const credentials = options.credentials ?? ServerCredentials.createInsecure();
   const injector = server.createConnectionInjector(credentials);
   const sockets = new Set<ConnSocket>();

@@ -39,6 +39,12 @@ export class Service {
     if (!this.context.closing) this.health.set(ServingStatus.SERVING);
   }
 
+  /** Readiness that may come and go (a cluster member without a leader is not ready). */
+  setReady(ready: boolean): void {
+    if (ready) this.setServing();
+    else if (!this.context.closing) this.health.set(ServingStatus.NOT_SERVING);
+  }
+
   /** Stops admitting requests and ends tailing streams; servers then drain and close. */
   beginShutdown(): void {
     this.health.set(ServingStatus.NOT_SERVING);

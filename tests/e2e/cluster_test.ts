@@ -86,6 +86,18 @@ Deno.test("cluster: three nodes with the book's flags agree on one leader and re
     const past = await f2.client.consume(acked.size).then(() => null, (error) => error.code);
     assertEquals(past, GrpcStatus.OUT_OF_RANGE);
 
+    // Ready with a leader; Raft metrics name the role and the followers' lag on the leader.
+    for (const member of cluster.live()) {
+      const ready = await fetch(`${member.node.httpUrl}/readyz`);
+      assertEquals(ready.status, 200, member.name);
+      await ready.body?.cancel();
+      const metrics = await (await fetch(`${member.node.httpUrl}/metrics`)).text();
+      const role = member.name === leader ? "leader" : "follower";
+      assert(new RegExp(`strand_raft_role\\{[^}]*role="${role}"[^}]*\\} 1`).test(metrics), metrics);
+      assert(/strand_raft_members\{[^}]*kind="voter"[^}]*\} 3/.test(metrics), metrics);
+      if (member.name === leader) assert(metrics.includes("strand_raft_follower_lag_entries"));
+    }
+
     // Idle: no election cycle (no leader change on any node over many election timeouts).
     const before = cluster.live().map(leaderChanges);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -193,6 +205,32 @@ Deno.test("cluster: graceful leave removes the member; a leaving leader hands ov
     });
     acked.set(await produceAcked(cluster.get(other), "y"), "y");
     await assertHolds(cluster.get(other), acked);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("cluster: a restarted node serves what it knew committed before any leader answers", async () => {
+  const cluster = await TestCluster.start(NAMES);
+  try {
+    const acked = new Map<number, string>();
+    const n3 = cluster.get("n3");
+    for (let i = 0; i < 5; i++) {
+      acked.set(await n3.client.produce(encoder.encode(`r${i}`)), `r${i}`);
+    }
+    // Let n3 save what it applied (it does so at least every second and on a clean stop).
+    assertEquals(await cluster.stop("n3", "SIGINT"), 0);
+    await cluster.stop("n1", "SIGKILL");
+    await cluster.stop("n2", "SIGKILL");
+    // Alone, n3 has no leader, yet every record it saw committed is readable at once.
+    const back = await cluster.restart("n3", ["--start-join-addrs", "127.0.0.1:9"]);
+    for (const [offset, value] of acked) {
+      assertEquals(decoder.decode((await back.client.consume(offset)).value), value);
+    }
+    assertEquals((await back.client.getServers()).filter((server) => server.isLeader), []);
+    const ready = await fetch(`${back.node.httpUrl}/readyz`);
+    assertEquals(ready.status, 503, "ready without a leader");
+    await ready.body?.cancel();
   } finally {
     await cluster.close();
   }

@@ -28,7 +28,10 @@ function compileCommand(output: string): { env: Record<string, string>; args: st
   return { env, args };
 }
 
-/** Local modules and the npm packages (with their dependencies) main.ts's graph reaches. */
+/**
+ * Local modules main.ts reaches through code imports (a module reached only by `import type`
+ * has nothing to run and is not embedded), and the npm packages (with their dependencies).
+ */
 async function moduleGraph(): Promise<{ local: string[]; npm: string[] }> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", `--config=${denoJsonPath}`, "main.ts"],
@@ -37,11 +40,27 @@ async function moduleGraph(): Promise<{ local: string[]; npm: string[] }> {
   }).output();
   assert(output.success, "deno info failed");
   const info = JSON.parse(new TextDecoder().decode(output.stdout)) as {
-    modules: { specifier: string; kind?: string; npmPackage?: string }[];
+    roots: string[];
+    modules: {
+      specifier: string;
+      npmPackage?: string;
+      dependencies?: { code?: { specifier: string } }[];
+    }[];
     npmPackages: Record<string, { dependencies?: string[] }>;
   };
-  const local = info.modules.filter((m) => m.specifier.startsWith(`file://${root}`))
-    .map((m) => m.specifier.slice(`file://${root}`.length))
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const reached = new Set<string>();
+  const walk = [...info.roots];
+  while (walk.length > 0) {
+    const specifier = walk.pop()!;
+    if (reached.has(specifier)) continue;
+    reached.add(specifier);
+    for (const dependency of bySpecifier.get(specifier)?.dependencies ?? []) {
+      if (dependency.code !== undefined) walk.push(dependency.code.specifier);
+    }
+  }
+  const local = [...reached].filter((specifier) => specifier.startsWith(`file://${root}`))
+    .map((specifier) => specifier.slice(`file://${root}`.length))
     .filter((path) => !path.endsWith(".d.ts")); // types only: nothing to run
   const pending = info.modules.flatMap((m) => m.npmPackage ? [m.npmPackage] : []);
   const npm = new Set<string>();

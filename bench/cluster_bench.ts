@@ -1,0 +1,167 @@
+/**
+ * `deno task bench cluster`: a three-node cluster against a single node in the same run, all
+ * started as `deno task start` starts them, durable (`--fsync always`) on this machine (the
+ * nodes and the client share the CPUs). Prints records/s per workload and the ratio of three
+ * nodes to one; then the failover time over repeated SIGKILLs of the leader: from the kill
+ * until a write is accepted again (p50, p99, max).
+ *
+ * Flags: `--secs=N` per workload (default 5), `--kills=N` (default 20), `--quick` (2 s, 5 kills).
+ * @module
+ */
+import { LogClient } from "../client/mod.ts";
+import { startNode } from "../tests/e2e/_node.ts";
+import { TestCluster, until } from "../tests/e2e/_cluster.ts";
+
+const quick = Deno.args.includes("--quick");
+const flag = (name: string, fallback: number) => {
+  const raw = Deno.args.find((arg) => arg.startsWith(`--${name}=`));
+  return raw === undefined ? fallback : Number(raw.slice(name.length + 3));
+};
+const secs = flag("secs", quick ? 2 : 5);
+const kills = flag("kills", quick ? 5 : 20);
+const value = new Uint8Array(100).fill(120);
+
+async function unaryC64(client: LogClient): Promise<number> {
+  const deadline = performance.now() + secs * 1000;
+  let count = 0;
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (performance.now() < deadline) {
+      await client.produce(value);
+      count++;
+    }
+  }));
+  return count / secs;
+}
+
+async function streamOnePerMessage(client: LogClient): Promise<number> {
+  const stream = client.produceStream();
+  const deadline = performance.now() + secs * 1000;
+  let count = 0;
+  const pending = new Set<Promise<unknown>>();
+  while (performance.now() < deadline) {
+    const sent = stream.send([value]).then(() => count++);
+    pending.add(sent);
+    sent.finally(() => pending.delete(sent));
+    if (pending.size >= 1024) await Promise.race(pending);
+  }
+  await Promise.all(pending);
+  stream.end();
+  return count / secs;
+}
+
+async function batched(client: LogClient): Promise<number> {
+  const batch = Array.from({ length: 500 }, () => value);
+  const deadline = performance.now() + secs * 1000;
+  let count = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (performance.now() < deadline) {
+      await client.produceBatch(batch);
+      count += batch.length;
+    }
+  }));
+  return count / secs;
+}
+
+const workloads: [string, (client: LogClient) => Promise<number>][] = [
+  ["unary.c64", unaryC64],
+  ["stream.1rec", streamOnePerMessage],
+  ["batch.500x100B", batched],
+];
+
+async function singleNode(): Promise<Map<string, number>> {
+  const dir = await Deno.makeTempDir({ prefix: "strand-bench-single-" });
+  const node = await startNode(dir, ["--bind-addr", "127.0.0.1:0", "--log-level", "warn"]);
+  const client = new LogClient(node.rpcAddr);
+  const results = new Map<string, number>();
+  try {
+    for (const [name, run] of workloads) results.set(name, await run(client));
+  } finally {
+    client.close();
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return results;
+}
+
+async function threeNodes(single: Map<string, number>): Promise<number[]> {
+  const cluster = await TestCluster.start(["n1", "n2", "n3"]);
+  const rates = new Map<string, number>();
+  const failoverMs: number[] = [];
+  try {
+    const leader = (await cluster.leader())!;
+    for (const [name, run] of workloads) rates.set(name, await run(cluster.get(leader).client));
+    printThroughput(single, rates);
+    for (let i = 0; i < kills; i++) failoverMs.push(await failover(cluster));
+  } finally {
+    await cluster.close();
+  }
+  return failoverMs;
+}
+
+/** Kills the leader; returns the ms until a survivor accepts a write; restarts the victim. */
+async function failover(cluster: TestCluster): Promise<number> {
+  const leader = await until("a leader", () => cluster.leader(), 30_000);
+  const survivor = cluster.live().find((member) => member.name !== leader)!;
+  const seed = survivor.gossipAddr;
+  const killedAt = performance.now();
+  await cluster.stop(leader, "SIGKILL");
+  await until(
+    "a write after the kill",
+    async () => {
+      try {
+        await survivor.client.produce(value);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    5,
+  );
+  const elapsed = performance.now() - killedAt;
+  await cluster.restart(leader, leader === "n1" ? ["--bootstrap"] : ["--start-join-addrs", seed]);
+  await cluster.waitForVoters(["n1", "n2", "n3"], 30_000);
+  return elapsed;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+function printThroughput(single: Map<string, number>, rates: Map<string, number>): void {
+  console.log(
+    `workload          1 node rec/s   3 nodes rec/s   ratio   (fsync always, ${secs} s each)`,
+  );
+  for (const [name] of workloads) {
+    const one = single.get(name)!;
+    const three = rates.get(name)!;
+    console.log(
+      `${name.padEnd(16)} ${one.toFixed(0).padStart(13)} ${three.toFixed(0).padStart(15)} ${
+        (three / one).toFixed(2).padStart(7)
+      }`,
+    );
+    console.log(JSON.stringify({ name: `cluster.${name}.1node`, value: one, unit: "records/s" }));
+    console.log(
+      JSON.stringify({ name: `cluster.${name}.3nodes`, value: three, unit: "records/s" }),
+    );
+    console.log(JSON.stringify({ name: `cluster.${name}.ratio`, value: three / one, unit: "x" }));
+  }
+}
+
+const single = await singleNode();
+const failoverMs = await threeNodes(single);
+const sorted = failoverMs.toSorted((a, b) => a - b);
+console.log(
+  `failover over ${sorted.length} leader SIGKILLs: p50 ${
+    percentile(sorted, 50).toFixed(0)
+  } ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${
+    (sorted[sorted.length - 1] ?? NaN).toFixed(0)
+  } ms`,
+);
+console.log(`  all (ms): ${sorted.map((ms) => ms.toFixed(0)).join(" ")}`);
+console.log(
+  JSON.stringify({ name: "cluster.failover.p50", value: percentile(sorted, 50), unit: "ms" }),
+);
+console.log(
+  JSON.stringify({ name: "cluster.failover.p99", value: percentile(sorted, 99), unit: "ms" }),
+);

@@ -1,0 +1,74 @@
+/**
+ * Requests whose bytes are not a valid protobuf message of the method's request type get
+ * INVALID_ARGUMENT, are counted (`ServiceContext.malformedRequests`) and logged (rate
+ * limited): grpc-js alone answers them INTERNAL "Error deserializing request", as if the
+ * server had failed, and says nothing.
+ *
+ * How: the request deserializers return a marker instead of throwing, and a server
+ * interceptor answers a marked message with the status before any handler sees it.
+ * @module
+ */
+import {
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  status as GrpcStatus,
+} from "@grpc/grpc-js";
+import { ResponderBuilder, ServerInterceptingCall, ServerListenerBuilder } from "@grpc/grpc-js";
+import type { ServiceContext } from "./_context.ts";
+import { RateLimitedLog } from "./_conn_limits.ts";
+
+const malformed = Symbol("malformed request");
+
+interface Malformed {
+  [malformed]: string;
+}
+
+function isMalformed(message: unknown): message is Malformed {
+  return typeof message === "object" && message !== null && malformed in message;
+}
+
+/** `definition` with request deserializers that mark undecodable bytes instead of throwing. */
+export function guardDeserializers(definition: ServiceDefinition): ServiceDefinition {
+  const guarded: Record<string, ServiceDefinition[string]> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    const decode = method.requestDeserialize;
+    guarded[name] = {
+      ...method,
+      requestDeserialize: (bytes: Uint8Array) => {
+        try {
+          return decode(bytes as Parameters<typeof decode>[0]);
+        } catch (error) {
+          return { [malformed]: error instanceof Error ? error.message : String(error) };
+        }
+      },
+    };
+  }
+  return guarded as ServiceDefinition;
+}
+
+/** The interceptor that answers marked requests INVALID_ARGUMENT and counts them. */
+export function malformedRequestInterceptor(ctx: ServiceContext): ServerInterceptor {
+  const log = new RateLimitedLog(ctx.logger);
+  return (method, call: ServerInterceptingCallInterface) => {
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMessage((message, next) => {
+        if (!isMalformed(message)) return next(message);
+        ctx.malformedRequests++;
+        log.warn("malformed", "Refused a request that is no valid protobuf message", {
+          method: method.path,
+          error: message[malformed],
+          refused: ctx.malformedRequests,
+        });
+        call.sendStatus({
+          code: GrpcStatus.INVALID_ARGUMENT,
+          details: `Cannot read the request to ${method.path}: its bytes are not a valid ` +
+            `protobuf message of the request type (${message[malformed]}). ` +
+            "Check that the client uses Strand's log.v1 protocol definitions",
+        });
+      })
+      .build();
+    const responder = new ResponderBuilder().withStart((next) => next(listener)).build();
+    return new ServerInterceptingCall(call, responder);
+  };
+}
