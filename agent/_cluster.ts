@@ -15,7 +15,13 @@ import {
   RaftNode,
 } from "../raft/mod.ts";
 import { GossipNode, Keyring, type MembershipEvent } from "../discovery/mod.ts";
-import type { ClusterHooks, LeaderInfo, Logger, ServerInfo } from "../server/mod.ts";
+import {
+  type ClusterHooks,
+  type LeaderInfo,
+  type Logger,
+  peerDialer,
+  type ServerInfo,
+} from "../server/mod.ts";
 import { RaftCommitLog } from "./_raft_log.ts";
 import type { Forwarder } from "./_forward.ts";
 import { PeerBook } from "./_peer_book.ts";
@@ -35,13 +41,8 @@ export interface ClusterOptions {
   readonly logger: Logger;
   /** Sends produce requests to the leader. */
   readonly forwarder: Forwarder;
-  /** Dials a peer's Raft address (default: plaintext TCP). */
+  /** Dials a peer's RPC port for Raft (default: plaintext with the peer preamble). */
   readonly dialPeer?: (address: string) => Promise<PeerStream>;
-  /** Listens for peers and hands each connection over (default: plaintext TCP). */
-  readonly listenPeers?: (
-    host: string,
-    accept: (stream: PeerStream, certificateName: string) => void,
-  ) => Promise<{ port: number; close(): void }>;
   /** Raft tick; default the driver's. */
   readonly tickMs?: number;
 }
@@ -87,7 +88,6 @@ export class Cluster {
   readonly #node: RaftNode;
   readonly #transport: PeerTransport;
   readonly #peers: PeerBook;
-  readonly #peerListener: { port: number; close(): void };
   #gossip: GossipNode | null = null;
   #rpcAddr = "";
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -108,7 +108,6 @@ export class Cluster {
       node: RaftNode;
       transport: PeerTransport;
       peers: PeerBook;
-      listener: { port: number; close(): void };
     },
   ) {
     this.#options = options;
@@ -116,7 +115,6 @@ export class Cluster {
     this.#node = parts.node;
     this.#transport = parts.transport;
     this.#peers = parts.peers;
-    this.#peerListener = parts.listener;
   }
 
   /**
@@ -143,16 +141,8 @@ export class Cluster {
     let node: RaftNode | null = null;
     const transport = new PeerTransport({
       onMessage: (message) => node?.step(message),
-      ...(options.dialPeer ? { dial: options.dialPeer } : {}),
+      dial: options.dialPeer ?? peerDialer(),
     });
-    const listener = options.listenPeers
-      ? await options.listenPeers(options.bindHost, (stream, certificateName) => {
-        // A certificate that names a member speaks only for that member; a shared one (the
-        // book's `root`) names none and is trusted for any member.
-        const named = certificateName !== "" && isMember(node, peers, certificateName);
-        transport.accept(stream, named ? { peerName: certificateName } : {});
-      })
-      : listenPlain(transport, options.bindHost);
     const route = {
       leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
       forward: (leader: LeaderInfo, values: Uint8Array[]) =>
@@ -170,7 +160,7 @@ export class Cluster {
       ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     });
     commitLog.attach(node);
-    const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers, listener });
+    const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers });
     cluster.#savedApplied = committedHint;
     options.logger.info(
       hasState
@@ -178,7 +168,7 @@ export class Cluster {
         : joining
         ? "cluster: joining through the given members"
         : "cluster: bootstrapped a new one-voter cluster",
-      { node: self, raftPort: listener.port },
+      { node: self },
     );
     return cluster;
   }
@@ -200,6 +190,16 @@ export class Cluster {
       rpcAddr: id === this.#options.nodeName ? this.#rpcAddr : this.#peers.get(id)?.rpc ?? "",
       isLeader: id === status.leader,
     }));
+  }
+
+  /**
+   * Serves a peer connection the RPC port's listener handed over. A certificate that names a
+   * member speaks only for that member; a shared one (the book's `root`) names none and is
+   * trusted for any member.
+   */
+  acceptPeer(stream: PeerStream, certificateName: string): void {
+    const named = certificateName !== "" && isMember(this.#node, this.#peers, certificateName);
+    this.#transport.accept(stream, named ? { peerName: certificateName } : {});
   }
 
   /** Counts of observed changes, for metrics. */
@@ -248,7 +248,8 @@ export class Cluster {
       name: nodeName,
       bindAddress: `${hostForAddress(bindHost)}:${gossipPort}`,
       keyring,
-      tags: { rpc: rpcAddr, raft: `${hostForAddress(bindHost)}:${this.#peerListener.port}` },
+      // Raft traffic shares the RPC port (the listener tells peers from gRPC clients).
+      tags: { rpc: rpcAddr, raft: rpcAddr },
       handler: { onEvent: (event) => this.#onGossip(event) },
     });
     this.#timer = setInterval(() => this.#tick(), reconcileEveryMs);
@@ -414,7 +415,6 @@ export class Cluster {
     const applied = this.#node.status().appliedIndex;
     await this.#node.close();
     await this.#saveCommittedHint(applied, true);
-    this.#peerListener.close();
     await this.#transport.close();
     await this.#gossip?.close();
     await this.#joining;
@@ -445,11 +445,6 @@ function leaderOf(
 
 function hostForAddress(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
-}
-
-function listenPlain(transport: PeerTransport, host: string): { port: number; close(): void } {
-  const { port } = transport.listen({ hostname: host, port: 0 });
-  return { port, close: () => {} }; // the transport closes its own listener
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -24,6 +24,7 @@ import {
   type Authorize,
   type HttpHandler,
   type Logger,
+  type PeerInfo,
   type RequestObserver,
   Service,
   silentLogger,
@@ -49,7 +50,8 @@ import { Forwarder } from "./_forward.ts";
 import { registerClusterMetrics } from "./_cluster_metrics.ts";
 
 export { ClusterStartError } from "./_cluster.ts";
-export { listenPeerTls, PEER_SERVER_NAME, peerTlsDialer } from "./_peer_tls.ts";
+/** The TLS server name peers are verified as (Deno refuses an IP as server name). */
+export const PEER_SERVER_NAME = "localhost";
 
 /** How the node takes part in a cluster (see `strand serve --help`). */
 export interface ClusterConfig {
@@ -65,11 +67,8 @@ export interface ClusterConfig {
   forwardCredentials?: ChannelCredentials;
   /** Dials peers' Raft ports (mutual TLS when configured). */
   dialPeer?: (address: string) => Promise<PeerStream>;
-  /** Listens for peers (mutual TLS when configured). */
-  listenPeers?: (
-    host: string,
-    accept: (stream: PeerStream, certificateName: string) => void,
-  ) => Promise<{ port: number; close(): void }>;
+  /** Peer TLS server credentials for peer connections on the RPC port (mutual TLS). */
+  peerCredentials?: ServerCredentials;
   /** Channel options for forwarding (e.g. the TLS server name to verify the leader as). */
   forwardChannelOptions?: ChannelOptions;
   /** Raft tick in milliseconds (default the driver's). */
@@ -287,7 +286,6 @@ async function openStorage(
       logger,
       forwarder,
       ...(settings.dialPeer ? { dialPeer: settings.dialPeer } : {}),
-      ...(settings.listenPeers ? { listenPeers: settings.listenPeers } : {}),
       ...(settings.tickMs ? { tickMs: settings.tickMs } : {}),
     });
   } catch (error) {
@@ -300,6 +298,16 @@ async function openStorage(
     await log.close();
   };
   return { commitLog: cluster.commitLog, cluster, undo };
+}
+
+/** A cluster member takes peer (Raft) connections on its RPC port. */
+function peerOptions(cluster: Cluster | null, settings: ClusterConfig | undefined) {
+  if (cluster === null) return {};
+  return {
+    onPeerConnection: (stream: PeerStream, info: PeerInfo) =>
+      cluster.acceptPeer(stream, info.certificate?.commonName ?? ""),
+    ...(settings?.peerCredentials ? { peerCredentials: settings.peerCredentials } : {}),
+  };
 }
 
 /** Starts a node; resolves once it serves (health SERVING). */
@@ -402,6 +410,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
         port: config.rpcPort,
         ...(config.serverCredentials ? { credentials: config.serverCredentials } : {}),
         ...(config.metrics ? { wrapService: tracedService(config.metrics) } : {}),
+        ...peerOptions(cluster, config.cluster),
       });
       rpcPort = grpc.port;
       return () => grpc.close(graceMs);

@@ -83,18 +83,19 @@ async function singleNode(): Promise<Map<string, number>> {
   return results;
 }
 
-async function threeNodes(): Promise<{ rates: Map<string, number>; failoverMs: number[] }> {
+async function threeNodes(single: Map<string, number>): Promise<number[]> {
   const cluster = await TestCluster.start(["n1", "n2", "n3"]);
   const rates = new Map<string, number>();
   const failoverMs: number[] = [];
   try {
     const leader = (await cluster.leader())!;
     for (const [name, run] of workloads) rates.set(name, await run(cluster.get(leader).client));
+    printThroughput(single, rates);
     for (let i = 0; i < kills; i++) failoverMs.push(await failover(cluster));
   } finally {
     await cluster.close();
   }
-  return { rates, failoverMs };
+  return failoverMs;
 }
 
 /** Kills the leader; returns the ms until a survivor accepts a write; restarts the victim. */
@@ -127,23 +128,28 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-const single = await singleNode();
-const { rates, failoverMs } = await threeNodes();
-console.log(
-  `workload          1 node rec/s   3 nodes rec/s   ratio   (fsync always, ${secs} s each)`,
-);
-for (const [name] of workloads) {
-  const one = single.get(name)!;
-  const three = rates.get(name)!;
+function printThroughput(single: Map<string, number>, rates: Map<string, number>): void {
   console.log(
-    `${name.padEnd(16)} ${one.toFixed(0).padStart(13)} ${three.toFixed(0).padStart(15)} ${
-      (three / one).toFixed(2).padStart(7)
-    }`,
+    `workload          1 node rec/s   3 nodes rec/s   ratio   (fsync always, ${secs} s each)`,
   );
-  console.log(JSON.stringify({ name: `cluster.${name}.1node`, value: one, unit: "records/s" }));
-  console.log(JSON.stringify({ name: `cluster.${name}.3nodes`, value: three, unit: "records/s" }));
-  console.log(JSON.stringify({ name: `cluster.${name}.ratio`, value: three / one, unit: "x" }));
+  for (const [name] of workloads) {
+    const one = single.get(name)!;
+    const three = rates.get(name)!;
+    console.log(
+      `${name.padEnd(16)} ${one.toFixed(0).padStart(13)} ${three.toFixed(0).padStart(15)} ${
+        (three / one).toFixed(2).padStart(7)
+      }`,
+    );
+    console.log(JSON.stringify({ name: `cluster.${name}.1node`, value: one, unit: "records/s" }));
+    console.log(
+      JSON.stringify({ name: `cluster.${name}.3nodes`, value: three, unit: "records/s" }),
+    );
+    console.log(JSON.stringify({ name: `cluster.${name}.ratio`, value: three / one, unit: "x" }));
+  }
 }
+
+const single = await singleNode();
+const failoverMs = await threeNodes(single);
 const sorted = failoverMs.toSorted((a, b) => a - b);
 console.log(
   `failover over ${sorted.length} leader SIGKILLs: p50 ${

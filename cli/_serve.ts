@@ -7,12 +7,11 @@ import {
   type Agent,
   type ClusterConfig,
   ClusterStartError,
-  listenPeerTls,
   PEER_SERVER_NAME,
-  peerTlsDialer,
   startAgent,
 } from "../agent/mod.ts";
 import { DiscoveryError, parseGossipKey } from "../discovery/mod.ts";
+import { peerDialer } from "../server/mod.ts";
 import { type RawSettings, readConfigFile, readEnv, type ServeKey, serveKeys } from "./_config.ts";
 import { CliError, dataDirError } from "./_errors.ts";
 import { SHIPPED_WRITE_PATHS } from "./_permissions.ts";
@@ -60,8 +59,8 @@ Options:
                             Casbin ACL (the book's files): produce/consume per subject;
                             TLS and ACL files reload on SIGHUP and when they change
   --peer-tls-cert-file FILE, --peer-tls-key-file FILE, --peer-tls-ca-file FILE
-                            mutual TLS between nodes (Raft and forwarded writes); peers
-                            are verified as "localhost" against the peer CA
+                            mutual TLS between nodes (Raft, on the RPC port, and forwarded
+                            writes); peers are verified as "localhost" against the peer CA
   --gossip-key-file FILE    base64 32-byte key that encrypts and authenticates gossip
                             (required in a TLS cluster unless --insecure-gossip)
   --insecure-gossip         accept unauthenticated gossip in a TLS cluster
@@ -213,8 +212,8 @@ async function clusterConfig(
     gossipKey,
     ...(peerTls
       ? {
-        dialPeer: peerTlsDialer(peerTls),
-        listenPeers: (host, accept) => listenPeerTls(peerTls, host, accept),
+        dialPeer: peerDialer(peerTls.connectOptions(PEER_SERVER_NAME)),
+        peerCredentials: peerTls.serverCredentials,
         forwardCredentials: peerTls.channelCredentials(),
         forwardChannelOptions: peerTls.channelOptions(PEER_SERVER_NAME),
       }
