@@ -190,6 +190,28 @@ async function baselineTree(): Promise<string> {
   return dir;
 }
 
+/** CPU seconds (user + system) the process used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+}
+
+/**
+ * The client case's rate against `node`, and the server's CPU microseconds per operation
+ * (steadier than the rate on a shared machine: it does not count time spent waiting).
+ */
+async function measured(name: string, node: Node): Promise<{ rate: number; cpuUs: number }> {
+  const cpu = cpuSeconds(node.pid);
+  const started = performance.now();
+  const rate = await clientRate(name, node.rpc);
+  const seconds = (performance.now() - started) / 1000;
+  const ops = rate * SECS;
+  return {
+    rate,
+    cpuUs: ((cpuSeconds(node.pid) - cpu) * 1e6) / Math.max(1, ops) * (SECS / seconds),
+  };
+}
+
 async function clientRate(name: string, address: string): Promise<number> {
   const command = new Deno.Command(Deno.execPath(), {
     args: [
@@ -212,24 +234,34 @@ async function throughput(): Promise<void> {
   try {
     for (const name of ["stream.1", "unary.c64"]) {
       const ratios: number[] = [];
+      const cpuRatios: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const before = await startServe(base);
-        const baseRate = await clientRate(name, before.rpc).finally(() => before.stop());
+        const was = await measured(name, before).finally(() => before.stop());
         const after = await startServe(root);
-        const rate = await clientRate(name, after.rpc).finally(() => after.stop());
-        ratios.push(rate / baseRate);
+        const now = await measured(name, after).finally(() => after.stop());
+        ratios.push(now.rate / was.rate);
+        cpuRatios.push(now.cpuUs / was.cpuUs);
         console.log(
-          `  ${name} round ${round + 1}: baseline ${baseRate.toFixed(0)}/s, now ${
-            rate.toFixed(0)
-          }/s`,
+          `  ${name} round ${round + 1}: baseline ${was.rate.toFixed(0)}/s ` +
+            `${was.cpuUs.toFixed(1)} µs CPU/op, now ${now.rate.toFixed(0)}/s ${
+              now.cpuUs.toFixed(1)
+            } µs CPU/op`,
         );
       }
-      const median = ratios.toSorted((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
+      const median = (values: number[]) =>
+        values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
       report(
         `produce.${name}.ratio_to_baseline`,
-        median,
+        median(ratios),
         "ratio",
         `median of ${ROUNDS} paired rounds`,
+      );
+      report(
+        `produce.${name}.server_cpu_per_op_ratio`,
+        median(cpuRatios),
+        "ratio",
+        "server CPU per operation, now / baseline (lower is cheaper)",
       );
     }
   } finally {
