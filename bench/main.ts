@@ -7,7 +7,7 @@
  * @module
  */
 
-const suites = ["log", "service", "raft", "discovery", "cluster"];
+const suites = ["log", "service", "raft", "discovery", "cluster", "limits"];
 
 async function runSuite(name: string, flags: readonly string[]): Promise<boolean> {
   const path = new URL(`./${name}_bench.ts`, import.meta.url);

@@ -17,6 +17,23 @@
 import { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
 
+/** The reader of an accepted connection's bytes (BYOB: we choose the buffer size). */
+export type ConnReader = ReadableStreamBYOBReader;
+
+/** Smallest and largest read buffer: an idle connection holds only the smallest. */
+const readBytesMin = 4 * 1024;
+const readBytesMax = 64 * 1024;
+
+/**
+ * Reads the next chunk into a buffer of `size` bytes (null at the end). Why BYOB: a pending
+ * read holds its buffer, and thousands of idle connections each holding 64 KiB is most of
+ * what they cost.
+ */
+export async function readChunk(reader: ConnReader, size: number): Promise<Uint8Array | null> {
+  const { value, done } = await reader.read(new Uint8Array(size));
+  return done || value === undefined ? null : value;
+}
+
 /** Called after bytes reached the kernel (a waiter can re-check its bound). */
 export type FlushListener = () => void;
 
@@ -40,7 +57,8 @@ export class ConnSocket extends Duplex {
   readonly localAddress: string;
   readonly localPort: number;
   readonly #conn: Deno.TcpConn;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ConnReader;
+  #readBytes = readBytesMin;
   readonly #flushListeners = new Set<FlushListener>();
   #initial: Uint8Array | null;
   #reading = false;
@@ -61,7 +79,7 @@ export class ConnSocket extends Duplex {
    */
   constructor(
     conn: Deno.TcpConn,
-    reader: ReadableStreamDefaultReader<Uint8Array>,
+    reader: ConnReader,
     initial: Uint8Array | null,
   ) {
     super({ allowHalfOpen: false });
@@ -150,12 +168,15 @@ export class ConnSocket extends Duplex {
         let chunk = this.#initial;
         this.#initial = null;
         if (chunk === null) {
-          const { value, done } = await this.#reader.read();
-          if (done) {
+          const size = this.#readBytes;
+          chunk = await readChunk(this.#reader, size);
+          if (chunk === null) {
             this.push(null);
             return;
           }
-          chunk = value;
+          // A full buffer asks for a larger one; a small read lets it shrink back.
+          if (chunk.length === size) this.#readBytes = Math.min(readBytesMax, size * 2);
+          else if (chunk.length < size / 4) this.#readBytes = Math.max(readBytesMin, size / 2);
         }
         this.bytesRead += chunk.length;
         this.#touch();
@@ -288,10 +309,7 @@ export class ConnSocket extends Duplex {
  * descriptor stays open until the peer sends or closes: shutting down our side first sends
  * FIN, so the peer sees the end at once and a well-behaved one closes too.
  */
-export function closeConn(
-  conn: Deno.TcpConn,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): void {
+export function closeConn(conn: Deno.TcpConn, reader: ConnReader): void {
   conn.closeWrite().catch(() => {}).finally(() => {
     reader.cancel().catch(() => {});
     try {

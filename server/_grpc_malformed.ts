@@ -24,7 +24,8 @@ interface Malformed {
   [malformed]: string;
 }
 
-function isMalformed(message: unknown): message is Malformed {
+/** Whether a decoded request is the marker of undecodable bytes. */
+export function isMalformed(message: unknown): message is Malformed {
   return typeof message === "object" && message !== null && malformed in message;
 }
 
@@ -47,25 +48,40 @@ export function guardDeserializers(definition: ServiceDefinition): ServiceDefini
   return guarded as ServiceDefinition;
 }
 
-/** The interceptor that answers marked requests INVALID_ARGUMENT and counts them. */
+/** Counts and logs (rate limited) a malformed request; returns the message for its status. */
+export function refuseMalformed(
+  ctx: ServiceContext,
+  log: RateLimitedLog,
+  path: string,
+  message: Malformed,
+): string {
+  ctx.malformedRequests++;
+  log.warn("malformed", "Refused a request that is no valid protobuf message", {
+    method: path,
+    error: message[malformed],
+    refused: ctx.malformedRequests,
+  });
+  return `Cannot read the request to ${path}: its bytes are not a valid protobuf message ` +
+    `of the request type (${message[malformed]}). Check that the client uses Strand's ` +
+    "log.v1 protocol definitions";
+}
+
+/** Where ProduceStream checks for the marker itself (its hot path skips the interceptor). */
+export const produceStreamPath = "/log.v1.Log/ProduceStream";
+
+/**
+ * The interceptor that answers marked requests INVALID_ARGUMENT and counts them. ProduceStream
+ * is left out: an interceptor costs every one of its messages, so it checks them itself.
+ */
 export function malformedRequestInterceptor(ctx: ServiceContext): ServerInterceptor {
   const log = new RateLimitedLog(ctx.logger);
   return (method, call: ServerInterceptingCallInterface) => {
+    if (method.path === produceStreamPath) return call as ServerInterceptingCall;
     const listener = new ServerListenerBuilder()
       .withOnReceiveMessage((message, next) => {
         if (!isMalformed(message)) return next(message);
-        ctx.malformedRequests++;
-        log.warn("malformed", "Refused a request that is no valid protobuf message", {
-          method: method.path,
-          error: message[malformed],
-          refused: ctx.malformedRequests,
-        });
-        call.sendStatus({
-          code: GrpcStatus.INVALID_ARGUMENT,
-          details: `Cannot read the request to ${method.path}: its bytes are not a valid ` +
-            `protobuf message of the request type (${message[malformed]}). ` +
-            "Check that the client uses Strand's log.v1 protocol definitions",
-        });
+        const details = refuseMalformed(ctx, log, method.path, message);
+        call.sendStatus({ code: GrpcStatus.INVALID_ARGUMENT, details });
       })
       .build();
     const responder = new ResponderBuilder().withStart((next) => next(listener)).build();

@@ -18,6 +18,17 @@ import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import type { CommitLog, ServedRecord } from "./_types.ts";
 import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
+import { isMalformed, produceStreamPath, refuseMalformed } from "./_grpc_malformed.ts";
+import { RateLimitedLog } from "./_conn_limits.ts";
+
+const malformedLogs = new WeakMap<ServiceContext, RateLimitedLog>();
+
+/** One rate-limited log per service for malformed ProduceStream requests. */
+function malformedLog(ctx: ServiceContext): RateLimitedLog {
+  let log = malformedLogs.get(ctx);
+  if (!log) malformedLogs.set(ctx, log = new RateLimitedLog(ctx.logger));
+  return log;
+}
 
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
@@ -289,6 +300,7 @@ export function pipelineProduce(
   onEnd: (error: unknown) => void,
 ): void {
   const append = coalescingAppender(ctx.log);
+  const log = malformedLog(ctx);
   const raw = rawMessageWriterOf(call);
   const window = raw ? sendWindowOf(call) : null;
   const slots: ProduceSlot[] = [];
@@ -389,6 +401,12 @@ export function pipelineProduce(
     if (slots.length - head >= produceInFlightMax) call.pause();
     let values: Uint8Array[];
     try {
+      if (isMalformed(request)) {
+        throw serviceError(
+          "INVALID_ARGUMENT",
+          refuseMalformed(ctx, log, produceStreamPath, request),
+        );
+      }
       values = valuesOf(request); // before the next request is read: nothing appends after it
       if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
     } catch (error) {

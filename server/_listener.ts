@@ -10,6 +10,7 @@
  */
 import { ConnectionStats, RateLimitedLog } from "./_conn_limits.ts";
 import type { Logger } from "./_types.ts";
+import type { ConnReader } from "./_conn_socket.ts";
 
 /** Options of {@linkcode ConnectionListener}. */
 export interface ConnectionListenerOptions {
@@ -26,7 +27,7 @@ export interface ConnectionListenerOptions {
 /** An accepted connection, before anyone read from it. */
 export interface Accepted {
   conn: Deno.TcpConn;
-  reader: ReadableStreamDefaultReader<Uint8Array>;
+  reader: ConnReader;
   /** Call once the connection closed (frees its slot under the cap). */
   release(): void;
 }
@@ -121,7 +122,7 @@ export class ConnectionListener {
       this.#open.delete(conn);
       this.stats.open = this.#open.size;
     };
-    onConnection({ conn, reader: conn.readable.getReader(), release });
+    onConnection({ conn, reader: conn.readable.getReader({ mode: "byob" }), release });
   }
 
   /** Stops accepting (open connections are left to their owners). */

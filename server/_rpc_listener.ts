@@ -15,7 +15,7 @@
  */
 import * as tls from "node:tls";
 import type { ServerCredentials } from "@grpc/grpc-js";
-import { closeConn, ConnSocket } from "./_conn_socket.ts";
+import { closeConn, type ConnReader, ConnSocket, readChunk } from "./_conn_socket.ts";
 import { type Accepted, ConnectionListener } from "./_listener.ts";
 import { handshakeTimeoutMsDefault, RateLimitedLog } from "./_conn_limits.ts";
 import {
@@ -191,8 +191,8 @@ class Dispatcher {
             break;
           }
         }
-        const { value, done: ended } = await reader.read();
-        if (ended) return closeEarly();
+        const value = await readChunk(reader, 4096);
+        if (value === null) return closeEarly();
         bytes = concat(bytes, value);
         if (kind === "more") kind = classify(bytes);
       }
@@ -346,7 +346,7 @@ function certificateInfo(certificate: tls.PeerCertificate): PeerCertificateInfo 
 /** A plaintext peer connection: the accepted conn, minus the preamble already read. */
 function plainPeer(
   conn: Deno.TcpConn,
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: ConnReader,
   rest: Uint8Array,
   release: () => void,
 ): PeerConnection {
@@ -366,8 +366,8 @@ function plainPeer(
         return;
       }
       try {
-        const { value, done } = await reader.read();
-        if (done) {
+        const value = await readChunk(reader, 64 * 1024);
+        if (value === null) {
           controller.close();
           close();
         } else controller.enqueue(value);

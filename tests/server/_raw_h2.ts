@@ -209,8 +209,10 @@ export class RawH2Client {
 export interface StalledConsumerOptions extends RawH2Options {
   /** Grant the largest window HTTP/2 allows (SETTINGS + connection WINDOW_UPDATE). */
   hugeWindow: boolean;
-  /** ConsumeStreams to open on the connection (ids 1, 3, 5…), each from offset 0. */
+  /** ConsumeStreams to open on the connection (ids 1, 3, 5…). */
   streams?: number;
+  /** Where every stream starts (default 0). */
+  offset?: number;
 }
 
 /**
@@ -241,7 +243,7 @@ export async function openStalledConsumer(
   } else {
     parts.push(frame(SETTINGS, 0, 0, new Uint8Array(0)));
   }
-  const request = log.v1.ConsumeRequest.encode({ offset: 0 }).finish();
+  const request = log.v1.ConsumeRequest.encode({ offset: options.offset ?? 0 }).finish();
   const message = new Uint8Array(5 + request.length);
   new DataView(message.buffer).setUint32(1, request.length);
   message.set(request, 5);

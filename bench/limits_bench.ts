@@ -1,0 +1,277 @@
+/**
+ * `deno task bench limits`: what hostile or careless clients cost a node, as its RSS (read
+ * from /proc/<pid>/status), each next to the bound the server enforces, and what the bounds
+ * cost the fast path: produce throughput of this tree and of a baseline tree (before the
+ * bounds; `--baseline=<git rev>`, default 64d942c) measured in the same run, alternating.
+ *
+ * Cases: (a) 4 ConsumeStreams that stop reading, with the default window and with a
+ * 2^31−1 window, on a 100 MB log; (b) 10,000 idle HTTP/2 connections (the node runs under
+ * `ulimit -n 20000` and is told so by STRAND_FD_LIMIT); (c) 10,000 abandoned streams
+ * (100 connections × 100 tailing ConsumeStreams that never read).
+ * Flags: `--secs=N` per throughput round (default 3), `--rounds=N` (default 3),
+ * `--only=a,b,c,throughput`.
+ * @module
+ */
+import { LogClient } from "../client/mod.ts";
+import { servePermissions } from "../tests/e2e/_node.ts";
+import { openStalledConsumer } from "../tests/server/_raw_h2.ts";
+import { clientBacklogBytesMax } from "../server/_grpc_stream.ts";
+
+const flag = (name: string, fallback: string) =>
+  Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const SECS = Number(flag("secs", "3"));
+const ROUNDS = Number(flag("rounds", "3"));
+const BASELINE = flag("baseline", "64d942c");
+const ONLY = flag("only", "").split(",").filter((group) => group !== "");
+const wanted = (group: string) => ONLY.length === 0 || ONLY.includes(group);
+const root = new URL("../", import.meta.url).pathname;
+const MiB = 1024 * 1024;
+
+interface Node {
+  pid: number;
+  rpc: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `serve` from `tree` as shipped, optionally under a descriptor limit. */
+async function startServe(tree: string, fdLimit?: number): Promise<Node> {
+  const dataDir = await Deno.makeTempDir();
+  const deno = [Deno.execPath(), "run", ...servePermissions(dataDir), `${tree}/main.ts`, "serve"];
+  const args = [...deno, "--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0"];
+  const command = fdLimit === undefined
+    ? new Deno.Command(args[0]!, { args: args.slice(1), stdout: "piped", stderr: "piped" })
+    : new Deno.Command("bash", {
+      args: ["-c", `ulimit -n ${fdLimit} && exec "$@"`, "bash", ...args],
+      env: { STRAND_FD_LIMIT: String(fdLimit) },
+      stdout: "piped",
+      stderr: "piped",
+    });
+  const child = command.spawn();
+  let text = "";
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  };
+  const drained = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const deadline = Date.now() + 30_000;
+  while (!/gRPC\s+\S+/.test(text)) {
+    if (Date.now() > deadline) throw new Error(`serve did not start:\n${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    pid: child.pid,
+    rpc: /gRPC\s+(\S+)/.exec(text)![1]!,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drained;
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+function rssBytes(pid: number): number {
+  const line = Deno.readTextFileSync(`/proc/${pid}/status`).split("\n")
+    .find((row) => row.startsWith("VmRSS:"));
+  return Number(/(\d+)/.exec(line ?? "")?.[1] ?? "0") * 1024;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mb = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+
+function report(name: string, value: number, unit: string, note = ""): void {
+  console.log(
+    `${name.padEnd(46)} ${value.toFixed(unit === "ratio" ? 3 : 0).padStart(10)} ${unit}  ${note}`,
+  );
+  console.log(JSON.stringify({ name: `limits.${name}`, value, unit }));
+}
+
+function port(address: string): number {
+  return Number(address.slice(address.lastIndexOf(":") + 1));
+}
+
+async function stalledConsumers(): Promise<void> {
+  const node = await startServe(root);
+  const client = new LogClient(node.rpc);
+  try {
+    const batch = Array.from({ length: 500 }, () => new Uint8Array(1000).fill(97));
+    for (let i = 0; i < 200; i++) await client.produceBatch(batch); // 100 MB
+    for (const huge of [false, true]) {
+      const before = rssBytes(node.pid);
+      const conns = await Promise.all(
+        Array.from(
+          { length: 4 },
+          () => openStalledConsumer({ port: port(node.rpc), hugeWindow: huge }),
+        ),
+      );
+      await sleep(5000);
+      const grown = rssBytes(node.pid) - before;
+      const bound = 4 * (clientBacklogBytesMax + 512 * 1024);
+      report(
+        `stalled.4.${huge ? "window2^31" : "default_window"}.rss_growth`,
+        grown / MiB,
+        "MiB",
+        `bound: 4 × (${mb(clientBacklogBytesMax)} socket backlog + one read step) = ${mb(bound)} ` +
+          "beyond the window, plus kernel buffers",
+      );
+      for (const conn of conns) conn.close();
+      await sleep(1000);
+    }
+  } finally {
+    client.close();
+    await node.stop();
+  }
+}
+
+const preface = new TextEncoder().encode(
+  "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+);
+
+async function idleConnections(): Promise<void> {
+  const node = await startServe(root, 20_000);
+  const conns: Deno.TcpConn[] = [];
+  try {
+    const before = rssBytes(node.pid);
+    for (let i = 0; i < 10_000; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: port(node.rpc) });
+      conns.push(conn);
+      conn.write(preface).catch(() => {});
+    }
+    await sleep(3000);
+    const grown = rssBytes(node.pid) - before;
+    report(
+      "idle.10000.rss_growth",
+      grown / MiB,
+      "MiB",
+      `${(grown / 10_000 / 1024).toFixed(1)} KiB per connection; cap 45 % of STRAND_FD_LIMIT ` +
+        "(9,000 here), closed after 5 min idle",
+    );
+  } finally {
+    for (const conn of conns) conn.close();
+    await node.stop();
+  }
+}
+
+async function abandonedStreams(): Promise<void> {
+  const node = await startServe(root);
+  const conns: (Deno.TcpConn | Deno.TlsConn)[] = [];
+  try {
+    const before = rssBytes(node.pid);
+    for (let i = 0; i < 100; i++) {
+      conns.push(
+        await openStalledConsumer({
+          port: port(node.rpc),
+          hugeWindow: false,
+          streams: 100,
+          offset: 0,
+        }),
+      );
+    }
+    await sleep(3000);
+    const grown = rssBytes(node.pid) - before;
+    report(
+      "abandoned_streams.10000.rss_growth",
+      grown / MiB,
+      "MiB",
+      `${(grown / 10_000 / 1024).toFixed(1)} KiB per stream; at most 100 streams per connection`,
+    );
+  } finally {
+    for (const conn of conns) conn.close();
+    await node.stop();
+  }
+}
+
+async function baselineTree(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "strand-baseline-" });
+  const archive = new Deno.Command("bash", {
+    args: ["-c", `git -C "${root}" archive "${BASELINE}" | tar -x -C "${dir}"`],
+  });
+  if (!(await archive.output()).success) throw new Error(`Cannot check out ${BASELINE}`);
+  await Deno.symlink(`${root}/node_modules`, `${dir}/node_modules`);
+  return dir;
+}
+
+/** CPU seconds (user + system) the process used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+}
+
+/**
+ * The client case's rate against `node`, and the server's CPU microseconds per operation
+ * (steadier than the rate on a shared machine: it does not count time spent waiting).
+ */
+async function measured(name: string, node: Node): Promise<{ rate: number; cpuUs: number }> {
+  const cpu = cpuSeconds(node.pid);
+  const started = performance.now();
+  const rate = await clientRate(name, node.rpc);
+  const seconds = (performance.now() - started) / 1000;
+  const ops = rate * SECS;
+  return {
+    rate,
+    cpuUs: ((cpuSeconds(node.pid) - cpu) * 1e6) / Math.max(1, ops) * (SECS / seconds),
+  };
+}
+
+async function clientRate(name: string, address: string): Promise<number> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${root}/bench/service_bench.ts`,
+      `--client=${name}`,
+      `--addr=${address}`,
+      `--secs=${SECS}`,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const output = new TextDecoder().decode((await command.output()).stdout).trim().split("\n");
+  return JSON.parse(output.at(-1)!).rate as number;
+}
+
+async function throughput(): Promise<void> {
+  const base = await baselineTree();
+  try {
+    for (const name of ["stream.1", "unary.c64"]) {
+      const ratios: number[] = [];
+      const cpuRatios: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const before = await startServe(base);
+        const was = await measured(name, before).finally(() => before.stop());
+        const after = await startServe(root);
+        const now = await measured(name, after).finally(() => after.stop());
+        ratios.push(now.rate / was.rate);
+        cpuRatios.push(now.cpuUs / was.cpuUs);
+        console.log(
+          `  ${name} round ${round + 1}: baseline ${was.rate.toFixed(0)}/s ` +
+            `${was.cpuUs.toFixed(1)} µs CPU/op, now ${now.rate.toFixed(0)}/s ${
+              now.cpuUs.toFixed(1)
+            } µs CPU/op`,
+        );
+      }
+      const median = (values: number[]) =>
+        values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      report(
+        `produce.${name}.ratio_to_baseline`,
+        median(ratios),
+        "ratio",
+        `median of ${ROUNDS} paired rounds`,
+      );
+      report(
+        `produce.${name}.server_cpu_per_op_ratio`,
+        median(cpuRatios),
+        "ratio",
+        "server CPU per operation, now / baseline (lower is cheaper)",
+      );
+    }
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  if (wanted("a")) await stalledConsumers();
+  if (wanted("b")) await idleConnections();
+  if (wanted("c")) await abandonedStreams();
+  if (wanted("throughput")) await throughput();
+}
