@@ -8,6 +8,7 @@ import { status } from "@grpc/grpc-js";
 import { LogClient } from "../client/mod.ts";
 import type { RecordMessage } from "../proto/mod.ts";
 import { type ConnectionTarget, describeClientError } from "./_client_errors.ts";
+import { describeSources, resolveClientSettings } from "./_client_settings.ts";
 import { CliError } from "./_errors.ts";
 import { type FlagValues, loadClientGrpcSecurity, SecurityError } from "../security/mod.ts";
 
@@ -17,7 +18,13 @@ const common = `  --addr HOST:PORT          server gRPC address (default 127.0.0
                             client certificate for mutual TLS (its CN is the ACL subject)
   --tls-server-name NAME    verify the server as NAME (default: the --addr host; for a
                             loopback IP, localhost: Deno cannot verify IP addresses)
-  -h, --help                this text`;
+  --context NAME            take unset settings from this saved context (default: the
+                            current one, see strand context; "" for none)
+  -h, --help                this text
+
+Each setting may also come from STRAND_ADDR, STRAND_TLS_CA_FILE, STRAND_TLS_CERT_FILE,
+STRAND_TLS_KEY_FILE, STRAND_TLS_SERVER_NAME, or STRAND_CONTEXT for the context.
+Precedence: flags, then environment, then the context, then defaults.`;
 
 /** Help text of `produce`. */
 export const PRODUCE_HELP = `Usage: strand produce [options] [VALUE...]
@@ -56,6 +63,7 @@ ${common}
 
 const clientOptions = {
   addr: { type: "string" },
+  context: { type: "string" },
   "tls-cert-file": { type: "string" },
   "tls-key-file": { type: "string" },
   "tls-ca-file": { type: "string" },
@@ -80,34 +88,38 @@ interface Connection {
   readonly target: ConnectionTarget;
 }
 
-/** Opens a client; TLS (and mutual TLS) from the --tls-* flags, plaintext without them. */
-async function connect(values: Record<string, unknown>): Promise<Connection> {
-  const addr = String(values.addr ?? "127.0.0.1:8400");
-  const flags = { ...values } as FlagValues & Record<string, unknown>;
+/** Opens a client; TLS (and mutual TLS) from the --tls-* settings, plaintext without them. */
+async function connect(flagValues: Record<string, unknown>): Promise<Connection> {
+  const settings = await resolveClientSettings(flagValues);
+  const { addr } = settings.values;
+  const values: Record<string, string> = { ...settings.values };
   const host = addr.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-  if (flags["tls-ca-file"] !== undefined && flags["tls-server-name"] === undefined) {
+  if (values["tls-ca-file"] !== undefined && values["tls-server-name"] === undefined) {
     // Deno's TLS refuses an IP address as server name; a local node answers to localhost.
-    if (/^127\.|^::1$/.test(host)) flags["tls-server-name"] = "localhost";
+    if (/^127\.|^::1$/.test(host)) values["tls-server-name"] = "localhost";
     else if (/^[\d.]+$|:/.test(host)) {
       throw new CliError(`Cannot verify ${host} over TLS by IP address: add --tls-server-name`);
     }
   }
   const target: ConnectionTarget = {
     addr,
-    tlsCaFile: flags["tls-ca-file"] as string | undefined,
-    tlsCertFile: flags["tls-cert-file"] as string | undefined,
-    tlsKeyFile: flags["tls-key-file"] as string | undefined,
-    tlsServerName: flags["tls-server-name"] as string | undefined,
+    tlsCaFile: values["tls-ca-file"],
+    tlsCertFile: values["tls-cert-file"],
+    tlsKeyFile: values["tls-key-file"],
+    tlsServerName: values["tls-server-name"],
+    origin: describeSources(settings),
   };
   try {
-    const security = await loadClientGrpcSecurity(flags);
+    const security = await loadClientGrpcSecurity(values as FlagValues);
     const client = new LogClient(addr, {
       credentials: security.credentials,
       channelOptions: security.channelOptions,
     });
     return { client, target };
   } catch (error) {
-    if (error instanceof SecurityError) throw new CliError(error.message);
+    if (error instanceof SecurityError) {
+      throw new CliError(`${error.message}${describeSources(settings)}`);
+    }
     throw error;
   }
 }

@@ -20,6 +20,8 @@ export interface ConnectionTarget {
   readonly tlsKeyFile?: string | undefined;
   /** The name the node's certificate is verified against. */
   readonly tlsServerName?: string | undefined;
+  /** Where settings not given as flags came from, e.g. " (addr from context prod)", or "". */
+  readonly origin?: string;
 }
 
 /** How long each probe may take; a failed command is reported within a few of these. */
@@ -249,7 +251,9 @@ export async function describeClientError(
   const grpcError = error as { code?: number; details?: string; message?: string };
   if (grpcError.code === status.UNAVAILABLE && clientSide.test(grpcError.details ?? "")) {
     const cause = await diagnoseConnection(target).catch(() => null);
-    if (cause !== null) return new CliError(`Cannot connect to ${target.addr}: ${cause}`, 1);
+    if (cause !== null) {
+      return new CliError(`Cannot connect to ${target.addr}${target.origin ?? ""}: ${cause}`, 1);
+    }
   }
   if (typeof grpcError.code === "number") {
     const details = (grpcError.details ?? "").replace(/\s*Resolution note:\s*$/, "");

@@ -16,6 +16,7 @@ import {
   runServers,
   SERVERS_HELP,
 } from "./_client_commands.ts";
+import { CONTEXT_HELP, runContext } from "./_context_command.ts";
 import { CliError } from "./_errors.ts";
 import { HEALTH_HELP, runHealth } from "./_health.ts";
 import { runServe, SERVE_HELP } from "./_serve.ts";
@@ -38,6 +39,11 @@ export const commands: Record<string, Command> = {
   produce: { summary: "append records", help: PRODUCE_HELP, run: runProduce },
   consume: { summary: "read or tail records", help: CONSUME_HELP, run: runConsume },
   servers: { summary: "list the cluster's servers", help: SERVERS_HELP, run: runServers },
+  context: {
+    summary: "save connection settings under a name (add, use, list, show, rm)",
+    help: CONTEXT_HELP,
+    run: runContext,
+  },
   certs: { summary: "create TLS certificates", help: CERTS_HELP, run: runCerts },
   health: {
     summary: "ask a node's ops listener if it is ready",

@@ -233,6 +233,7 @@ async function measure(copy: string, mutant: Mutant, settings: Settings): Promis
       const args = area.sim.map((a) => a.replace("{seeds}", String(settings.seeds)));
       const sweep = await run(copy, ["run", "-A", ...args], settings.timeoutMs);
       firstSeed = firstFailingSeed(sweep.output);
+      if (sweep.timedOut && firstSeed === null) detail = "seed sweep timed out";
       if (!sweep.success && firstSeed === null && detail === "") detail = lastError(sweep.output);
     }
     const caught = caughtBy.length > 0 || firstSeed !== null;
@@ -258,9 +259,13 @@ function pad(text: string, width: number): string {
 }
 
 function row(outcome: Outcome, seeds: number): string {
-  const seed = outcome.firstSeed === null
-    ? (outcome.status === "STALE" ? "-" : `>${seeds}`)
-    : String(outcome.firstSeed);
+  const seed = outcome.firstSeed !== null
+    ? String(outcome.firstSeed)
+    : outcome.status === "STALE"
+    ? "-"
+    : outcome.detail === "seed sweep timed out"
+    ? "timeout"
+    : `>${seeds}`;
   return [
     pad(outcome.mutant.id, 34),
     pad(outcome.status, 9),

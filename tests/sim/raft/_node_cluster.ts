@@ -118,6 +118,8 @@ export class NodeCluster {
   readonly world: NodeWorld;
   hooks: NodeClusterHooks | null = null;
   warnings = 0;
+  /** Called when a node restarts its log at a snapshot point (InstallSnapshot persisting). */
+  onRestartAt: ((node: NodeSim) => void) | null = null;
   /** Wire the transport's onDrop straight into the driver, as its documentation suggests. */
   syncOnDrop = false;
   readonly #random: SeededRandom;
@@ -156,6 +158,7 @@ export class NodeCluster {
     const store = new SimEntryStore(node.disk, (index, nextOffset) => {
       // InstallSnapshot: entries up to `index` are skipped, not applied; offsets resume here.
       if (alive()) node.expectedOffset = nextOffset;
+      this.onRestartAt?.(node);
       void index;
     });
     const meta = new SimMetaStore(node.disk);

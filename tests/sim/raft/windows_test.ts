@@ -23,14 +23,19 @@ function assertEquals(actual: unknown, expected: unknown, what: string): void {
 const voters = ["a", "b", "c"];
 const fixedRandom = { intBelow: () => 0 };
 
-function core(id: string, store: MemoryLog, persisted: RaftOptions["persisted"]): RaftCore {
+function core(
+  id: string,
+  store: MemoryLog,
+  persisted: RaftOptions["persisted"],
+  options: { learners?: string[]; preVote?: boolean } = {},
+): RaftCore {
   return new RaftCore({
     id,
     store,
     random: fixedRandom,
     persisted,
-    bootstrap: { voters, learners: [] },
-    preVote: false,
+    bootstrap: { voters, learners: options.learners ?? [] },
+    preVote: options.preVote ?? false,
     checkQuorum: false,
     electionTimeoutTicks: 10,
   });
@@ -100,6 +105,67 @@ Deno.test("window: a follower acknowledges prevIndex + entries, not a stale suff
   assertEquals(answer && "index" in answer ? answer.index : null, 2, "acknowledged index");
   // Nor may it commit past what this append verified: 3..5 may differ from the leader's.
   assertEquals(follower.status().commitIndex, 2, "commit index");
+});
+
+/** A leader of term 1 over a, b, c (and learner d), its no-op at index 1 committed. */
+async function electedLeader(store: MemoryLog, learners: string[] = []): Promise<RaftCore> {
+  const leader = core("a", store, null, { learners });
+  await persist(leader, store);
+  for (let i = 0; i < 30 && leader.status().role !== "candidate"; i++) leader.tick();
+  await persist(leader, store);
+  const term = leader.status().term;
+  leader.step(
+    { type: MessageType.VoteResponse, from: "b", to: "a", term, granted: true } as Message,
+  );
+  await persist(leader, store);
+  acknowledge(leader, "b", 1);
+  assertEquals(leader.status().commitIndex, 1, "no-op committed");
+  return leader;
+}
+
+function acknowledge(leader: RaftCore, from: string, index: number): void {
+  leader.step({
+    type: MessageType.AppendResponse,
+    from,
+    to: "a",
+    term: leader.status().term,
+    success: true,
+    index,
+    conflictTerm: 0,
+    conflictIndex: 0,
+  } as Message);
+}
+
+Deno.test("window: a learner's copy does not count toward the commit quorum", async () => {
+  const store = new MemoryLog();
+  const leader = await electedLeader(store, ["d"]);
+  leader.propose([new TextEncoder().encode("x")]);
+  await persist(leader, store);
+  acknowledge(leader, "d", 2);
+  // a and learner d hold entry 2: one voter of three, not a majority.
+  assertEquals(leader.status().commitIndex, 1, "commit with a learner's copy");
+  acknowledge(leader, "c", 2);
+  assertEquals(leader.status().commitIndex, 2, "commit with a voter's copy");
+});
+
+Deno.test("window: granting a pre-vote changes no vote", () => {
+  const store = new MemoryLog();
+  const voter = core("c", store, {
+    term: 5,
+    vote: "a",
+    configs: [{ index: 0, term: 0, membership: { voters, learners: [] } }],
+  }, { preVote: true });
+  const request = (type: number, term: number) =>
+    voter.step(
+      { type, from: "b", to: "c", term, lastIndex: 0, lastTerm: 0, transfer: false } as Message,
+    );
+  request(MessageType.PreVote, 6);
+  // A vote request of term 5 from b, delayed in the network, must not get a second vote.
+  request(MessageType.Vote, 5);
+  const ready = voter.ready();
+  const votes = ready.messages.filter((m) => m.type === MessageType.VoteResponse);
+  assertEquals(votes.map((m) => "granted" in m && m.granted), [false], "vote of term 5");
+  assertEquals(ready.state === null || ready.state.vote === "a", true, "saved vote stays a");
 });
 
 Deno.test("window: a leader does not count its own entry before it is durable", async () => {
