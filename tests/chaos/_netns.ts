@@ -32,7 +32,7 @@ export async function netnsSupport(): Promise<string | null> {
   }
   if (Deno.build.os !== "linux") return `network namespaces need Linux (this is ${Deno.build.os})`;
   if (Deno.uid() !== 0) return "network namespaces need root (uid is not 0)";
-  const probe = `sckprobe${Deno.pid % 100000}`;
+  const probe = `sckp${Deno.pid % 10000}x${Math.floor(Math.random() * 1e6)}`;
   try {
     await ip(["netns", "add", probe]);
     await ip(["netns", "del", probe]);
