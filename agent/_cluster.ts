@@ -407,7 +407,8 @@ export class Cluster {
       return refuse("NOT_MEMBER", `Cannot remove ${name}: it is not a member of the cluster`);
     }
     const gossip = this.#gossip?.members().find((member) => member.name === name);
-    if (name === this.#options.nodeName || gossip?.status === "alive") {
+    const live = gossip?.status === "alive" || gossip?.status === "suspect";
+    if (name === this.#options.nodeName || live) {
       return refuse(
         "MEMBER_ALIVE",
         `Cannot remove ${name}: it is alive; stop it (SIGTERM leaves the cluster) or wait until it is declared failed`,
