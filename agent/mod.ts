@@ -1,7 +1,7 @@
 /**
  * Wires one Strand node together: the log, the CommitLog the server serves, the gRPC and
  * HTTP servers. Setup is an ordered list of steps; shutdown runs the steps' undo actions in
- * reverse, and a failing step unwinds the ones already done (STYLE.md §9).
+ * reverse, and a failing step unwinds the ones already done (CONTRIBUTING.md, convention 2).
  *
  * @example
  * ```ts
