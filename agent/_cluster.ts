@@ -9,6 +9,7 @@ import type { FileLog } from "../log/mod.ts";
 import { openMetaStore } from "../log/mod.ts";
 import {
   type ConfigChange,
+  ENTRY_BYTES_MAX,
   type Membership,
   type PeerStream,
   PeerTransport,
@@ -45,6 +46,14 @@ export interface ClusterOptions {
   readonly dialPeer?: (address: string) => Promise<PeerStream>;
   /** Raft tick; default the driver's. */
   readonly tickMs?: number;
+  /**
+   * The log's fsync policy. Under `interval` or `never` an append is acknowledged once a
+   * quorum has it written, not synced: Raft runs with `durability: "none"` and says so.
+   * Default `always`.
+   */
+  readonly fsyncMode?: "always" | "interval" | "never";
+  /** The log's batch limit: the largest Raft entry. Refused if it cannot fit a peer frame. */
+  readonly batchBytesMax?: number;
 }
 
 /**
@@ -123,6 +132,12 @@ export class Cluster {
    * added by the leader.
    */
   static async open(store: FileLog, options: ClusterOptions): Promise<Cluster> {
+    const batchBytesMax = options.batchBytesMax ?? 0;
+    if (batchBytesMax > ENTRY_BYTES_MAX) {
+      throw new ClusterStartError(
+        `Cannot start a cluster member: a produce batch may hold ${batchBytesMax} bytes, more than one Raft peer frame carries (${ENTRY_BYTES_MAX}); lower --record-bytes-max to ${ENTRY_BYTES_MAX} or less`,
+      );
+    }
     const meta = await openMetaStore(`${options.dataDir}/${RAFT_STATE_FILE}`);
     const hasState = meta.load() !== null;
     const joining = !hasState && options.joinAddrs.length > 0;
@@ -141,7 +156,10 @@ export class Cluster {
     let node: RaftNode | null = null;
     const transport = new PeerTransport({
       onMessage: (message) => node?.step(message),
+      // The leader re-probes a follower whose messages were dropped (the node defers it).
+      onDrop: (to) => node?.reportUnreachable(to),
       dial: options.dialPeer ?? peerDialer(),
+      logger: options.logger,
     });
     const route = {
       leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
@@ -158,6 +176,11 @@ export class Cluster {
       ...(bootstrap ? { bootstrap } : {}),
       onApply: (entry) => commitLog.onApply(entry),
       ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+      logger: options.logger,
+      ...(batchBytesMax > 0 ? { entryBytesMax: batchBytesMax } : {}),
+      // The one start-up line about weaker durability (the driver logs it).
+      durability: (options.fsyncMode ?? "always") === "always" ? "fsync" : "none",
+      durabilityHint: "start every node with --fsync always for full durability",
     });
     commitLog.attach(node);
     const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers });
@@ -204,6 +227,19 @@ export class Cluster {
 
   /** Counts of observed changes, for metrics. */
   readonly stats = { leaderChanges: 0, membershipChanges: 0 };
+
+  /** Raft's counters (dropped messages, send errors, elections, unreachable reports). */
+  raftStats(): ReturnType<RaftNode["stats"]> {
+    return this.#node.stats();
+  }
+
+  /** The peer transport's counters and, per peer, its send queue. */
+  transportStats(): {
+    counters: ReturnType<PeerTransport["stats"]>;
+    queues: ReturnType<PeerTransport["queues"]>;
+  } {
+    return { counters: this.#transport.stats(), queues: this.#transport.queues() };
+  }
 
   /** The leader's view of its followers (empty elsewhere). */
   followers(): ReturnType<RaftNode["followers"]> {
