@@ -13,6 +13,8 @@ import {
   type Membership,
   type PeerStream,
   PeerTransport,
+  RaftError,
+  type RaftErrorCode,
   RaftNode,
 } from "../raft/mod.ts";
 import { GossipNode, Keyring, type MembershipEvent } from "../discovery/mod.ts";
@@ -415,6 +417,56 @@ export class Cluster {
   }
 
   /**
+   * Removes member `name` from the Raft configuration for good (the operator's way to drop a
+   * failed member; a graceful stop removes itself). Only the leader does it, one change at a
+   * time; a member gossip reports alive is refused, or the leader would add it straight back.
+   * Resolves once the change is committed, or with the reason it was not made.
+   */
+  async removeMember(name: string): Promise<RemoveMemberResult> {
+    const status = this.#node.status();
+    const leader = leaderOf(this.#node, this.#peers, this.#options.nodeName, () => this.#rpcAddr);
+    const refuse = (code: RemoveMemberRefusal, message: string): RemoveMemberResult => ({
+      removed: false,
+      code,
+      message,
+      leader,
+    });
+    if (status.role !== "leader") {
+      return refuse(
+        leader === null ? "NO_LEADER" : "NOT_LEADER",
+        leader === null
+          ? `Cannot remove ${name}: the cluster has no leader right now; retry shortly`
+          : `Cannot remove ${name} here: ask the leader ${leader.id} (${leader.rpcAddr})`,
+      );
+    }
+    if (!membershipIds(status.membership).includes(name)) {
+      return refuse("NOT_MEMBER", `Cannot remove ${name}: it is not a member of the cluster`);
+    }
+    const gossip = this.#gossip?.members().find((member) => member.name === name);
+    const live = gossip?.status === "alive" || gossip?.status === "suspect";
+    if (name === this.#options.nodeName || live) {
+      return refuse(
+        "MEMBER_ALIVE",
+        `Cannot remove ${name}: it is alive; stop it (SIGTERM leaves the cluster) or wait until it is declared failed`,
+      );
+    }
+    if (this.#changing || this.#leaving) {
+      return refuse("CHANGE_PENDING", `Cannot remove ${name}: another change is under way; retry`);
+    }
+    this.#changing = true;
+    try {
+      await this.#node.changeMembership({ type: "remove", id: name });
+      this.#options.logger.info("cluster: member removed by the operator", { member: name });
+      return { removed: true, name };
+    } catch (error) {
+      const code = error instanceof RaftError ? error.code : "UNKNOWN_OUTCOME";
+      return refuse(code, `Cannot remove ${name}: ${(error as Error).message}`);
+    } finally {
+      this.#changing = false;
+    }
+  }
+
+  /**
    * Leaves gracefully: a leader first hands leadership to the most up-to-date voter, then the
    * node announces its leave so the leader removes it from the configuration.
    */
@@ -457,6 +509,20 @@ export class Cluster {
     await this.#peers.flush();
   }
 }
+
+/** Why {@linkcode Cluster.removeMember} made no change (Raft's codes, and its own). */
+export type RemoveMemberRefusal = RaftErrorCode | "NOT_MEMBER" | "MEMBER_ALIVE";
+
+/** The outcome of {@linkcode Cluster.removeMember}. */
+export type RemoveMemberResult =
+  | { readonly removed: true; readonly name: string }
+  | {
+    readonly removed: false;
+    readonly code: RemoveMemberRefusal;
+    readonly message: string;
+    /** The leader this node knows of (where to ask instead), or null. */
+    readonly leader: LeaderInfo | null;
+  };
 
 /** Raised when the data directory and the flags do not make a valid cluster member. */
 export class ClusterStartError extends Error {
