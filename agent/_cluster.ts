@@ -301,25 +301,37 @@ export class Cluster {
     return this.#gossip?.address ?? "";
   }
 
+  /**
+   * Joins through `seeds`, retrying with backoff (250 ms doubling to 2 s). A member restarted
+   * on a new address is refused (`NAME_CONFLICT`) while the others still see its old instance
+   * alive: it keeps retrying until that instance is declared failed, then rejoins under its
+   * name. Remembered seeds (no join addresses given) are tried 10 times for other failures.
+   */
   async #joinLoop(seeds: string[]): Promise<void> {
     const given = this.#options.joinAddrs.length > 0;
+    let failures = 0;
+    let delayMs = 250;
     for (let attempt = 1; attempt <= 600 && !this.#closed; attempt++) {
       try {
         await this.#gossip!.join(seeds);
         this.#options.logger.info("cluster: joined gossip", { seeds });
         return;
       } catch (error) {
+        const conflict = (error as { code?: string }).code === "NAME_CONFLICT";
+        if (!conflict) failures++;
         if (attempt === 1 || attempt % 30 === 0) {
-          this.#options.logger.warn("cluster: no member answered yet; retrying every second", {
-            seeds,
-            attempt,
-            error: String(error),
-          });
+          this.#options.logger.warn(
+            conflict
+              ? "cluster: the members still see an earlier instance of this node alive; retrying until it is declared failed"
+              : "cluster: no member answered yet; retrying",
+            { seeds, attempt, error: String(error) },
+          );
         }
         // Without given join addresses the seeds are remembered members: best effort only.
-        if (!given && attempt >= 10) return;
+        if (!given && failures >= 10) return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 2000);
     }
   }
 

@@ -21,6 +21,8 @@ export interface Fault {
   readonly kind: "kill" | "pause" | "isolate" | "split";
   /** Nodes affected (for split: the minority side). */
   readonly nodes: number[];
+  /** Aim at the leader of the moment instead (the minority side of a split holds it). */
+  readonly onLeader: boolean;
   readonly holdMs: number;
 }
 
@@ -39,7 +41,7 @@ export function schedule(seed: number, durationMs: number, nodeCount: number): F
     const nodes = kind === "split"
       ? Array.from({ length: minoritySize }, (_, k) => (first + k) % nodeCount)
       : [first];
-    faults.push({ atMs, kind, nodes, holdMs });
+    faults.push({ atMs, kind, nodes, holdMs, onLeader: random.chance(0.5) });
     atMs += holdMs + random.intBetween(500, 2000);
   }
   return faults;
@@ -48,7 +50,11 @@ export function schedule(seed: number, durationMs: number, nodeCount: number): F
 /** Human-readable schedule, one fault a line. */
 export function describeSchedule(faults: Fault[]): string {
   return faults.map((f) =>
-    `  t+${f.atMs} ms ${f.kind} ${f.nodes.map((n) => `n${n + 1}`).join(",")} for ${f.holdMs} ms`
+    `  t+${f.atMs} ms ${f.kind} ${
+      f.onLeader
+        ? `the leader${f.nodes.length > 1 ? ` and ${f.nodes.length - 1} more` : ""}`
+        : names(f.nodes)
+    } for ${f.holdMs} ms`
   ).join("\n");
 }
 
@@ -97,12 +103,11 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     for (const fault of faults) {
       const waitMs = startMs + fault.atMs - Date.now();
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
-      log(
-        `chaos: t+${Date.now() - startMs} ms ${fault.kind} ${fault.nodes.map((n) => `n${n + 1}`)}`,
-      );
-      await apply(cluster, fault);
+      const targets = await aim(cluster, fault);
+      log(`chaos: t+${Date.now() - startMs} ms ${fault.kind} ${names(targets)}`);
+      await apply(cluster, fault.kind, targets);
       await new Promise((resolve) => setTimeout(resolve, fault.holdMs));
-      await heal(cluster, fault);
+      await heal(cluster, fault.kind, targets);
     }
     const restMs = startMs + options.durationMs - Date.now();
     if (restMs > 0) await new Promise((resolve) => setTimeout(resolve, restMs));
@@ -121,21 +126,39 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   };
 }
 
-async function apply(cluster: ChaosCluster, fault: Fault): Promise<void> {
-  const node = cluster.nodes[fault.nodes[0]!]!;
-  if (fault.kind === "kill") await node.kill();
-  else if (fault.kind === "pause") node.pause();
-  else if (fault.kind === "isolate") await cluster.lab.isolate(node.index);
+function names(indexes: number[]): string {
+  return indexes.map((n) => `n${n + 1}`).join(",");
+}
+
+/** The nodes a fault hits now: its own, or shifted so the first is the leader of the moment. */
+async function aim(cluster: ChaosCluster, fault: Fault): Promise<number[]> {
+  if (!fault.onLeader) return fault.nodes;
+  const count = cluster.nodes.length;
+  for (const node of cluster.nodes) {
+    if (!node.running) continue;
+    const leader = await cluster.leaderSeenBy(node.index).catch(() => null);
+    if (leader === null) continue;
+    const shift = leader - fault.nodes[0]!;
+    return fault.nodes.map((n) => (((n + shift) % count) + count) % count);
+  }
+  return fault.nodes; // no leader known: hit the drawn nodes
+}
+
+async function apply(cluster: ChaosCluster, kind: Fault["kind"], nodes: number[]): Promise<void> {
+  const node = cluster.nodes[nodes[0]!]!;
+  if (kind === "kill") await node.kill();
+  else if (kind === "pause") node.pause();
+  else if (kind === "isolate") await cluster.lab.isolate(node.index);
   else {
-    const rest = cluster.nodes.map((n) => n.index).filter((i) => !fault.nodes.includes(i));
-    await cluster.lab.split([rest, fault.nodes]);
+    const rest = cluster.nodes.map((n) => n.index).filter((i) => !nodes.includes(i));
+    await cluster.lab.split([rest, nodes]);
   }
 }
 
-async function heal(cluster: ChaosCluster, fault: Fault): Promise<void> {
-  const node = cluster.nodes[fault.nodes[0]!]!;
-  if (fault.kind === "kill") await node.start();
-  else if (fault.kind === "pause") node.resume();
+async function heal(cluster: ChaosCluster, kind: Fault["kind"], nodes: number[]): Promise<void> {
+  const node = cluster.nodes[nodes[0]!]!;
+  if (kind === "kill") await node.start();
+  else if (kind === "pause") node.resume();
   else await cluster.lab.heal();
 }
 
