@@ -9,6 +9,7 @@ import type { FileLog } from "../log/mod.ts";
 import { openMetaStore } from "../log/mod.ts";
 import {
   type ConfigChange,
+  ENTRY_BYTES_MAX,
   type Membership,
   type PeerStream,
   PeerTransport,
@@ -49,6 +50,14 @@ export interface ClusterOptions {
   readonly dialPeer?: (address: string) => Promise<PeerStream>;
   /** Raft tick; default the driver's. */
   readonly tickMs?: number;
+  /**
+   * The log's fsync policy. Under `interval` or `never` an append is acknowledged once a
+   * quorum has it written, not synced: Raft runs with `durability: "none"` and says so.
+   * Default `always`.
+   */
+  readonly fsyncMode?: "always" | "interval" | "never";
+  /** The log's batch limit: the largest Raft entry. Refused if it cannot fit a peer frame. */
+  readonly batchBytesMax?: number;
 }
 
 /**
@@ -127,6 +136,12 @@ export class Cluster {
    * added by the leader.
    */
   static async open(store: FileLog, options: ClusterOptions): Promise<Cluster> {
+    const batchBytesMax = options.batchBytesMax ?? 0;
+    if (batchBytesMax > ENTRY_BYTES_MAX) {
+      throw new ClusterStartError(
+        `Cannot start a cluster member: a produce batch may hold ${batchBytesMax} bytes, more than one Raft peer frame carries (${ENTRY_BYTES_MAX}); lower --record-bytes-max to ${ENTRY_BYTES_MAX} or less`,
+      );
+    }
     const meta = await openMetaStore(`${options.dataDir}/${RAFT_STATE_FILE}`);
     const hasState = meta.load() !== null;
     const joining = !hasState && options.joinAddrs.length > 0;
@@ -145,7 +160,10 @@ export class Cluster {
     let node: RaftNode | null = null;
     const transport = new PeerTransport({
       onMessage: (message) => node?.step(message),
+      // The leader re-probes a follower whose messages were dropped (the node defers it).
+      onDrop: (to) => node?.reportUnreachable(to),
       dial: options.dialPeer ?? peerDialer(),
+      logger: options.logger,
     });
     const route = {
       leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
@@ -162,6 +180,11 @@ export class Cluster {
       ...(bootstrap ? { bootstrap } : {}),
       onApply: (entry) => commitLog.onApply(entry),
       ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+      logger: options.logger,
+      ...(batchBytesMax > 0 ? { entryBytesMax: batchBytesMax } : {}),
+      // The one start-up line about weaker durability (the driver logs it).
+      durability: (options.fsyncMode ?? "always") === "always" ? "fsync" : "none",
+      durabilityHint: "start every node with --fsync always for full durability",
     });
     commitLog.attach(node);
     const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers });
@@ -208,6 +231,19 @@ export class Cluster {
 
   /** Counts of observed changes, for metrics. */
   readonly stats = { leaderChanges: 0, membershipChanges: 0 };
+
+  /** Raft's counters (dropped messages, send errors, elections, unreachable reports). */
+  raftStats(): ReturnType<RaftNode["stats"]> {
+    return this.#node.stats();
+  }
+
+  /** The peer transport's counters and, per peer, its send queue. */
+  transportStats(): {
+    counters: ReturnType<PeerTransport["stats"]>;
+    queues: ReturnType<PeerTransport["queues"]>;
+  } {
+    return { counters: this.#transport.stats(), queues: this.#transport.queues() };
+  }
 
   /** The leader's view of its followers (empty elsewhere). */
   followers(): ReturnType<RaftNode["followers"]> {
@@ -268,25 +304,37 @@ export class Cluster {
     return this.#gossip?.address ?? "";
   }
 
+  /**
+   * Joins through `seeds`, retrying with backoff (250 ms doubling to 2 s). A member restarted
+   * on a new address is refused (`NAME_CONFLICT`) while the others still see its old instance
+   * alive: it keeps retrying until that instance is declared failed, then rejoins under its
+   * name. Remembered seeds (no join addresses given) are tried 10 times for other failures.
+   */
   async #joinLoop(seeds: string[]): Promise<void> {
     const given = this.#options.joinAddrs.length > 0;
+    let failures = 0;
+    let delayMs = 250;
     for (let attempt = 1; attempt <= 600 && !this.#closed; attempt++) {
       try {
         await this.#gossip!.join(seeds);
         this.#options.logger.info("cluster: joined gossip", { seeds });
         return;
       } catch (error) {
+        const conflict = (error as { code?: string }).code === "NAME_CONFLICT";
+        if (!conflict) failures++;
         if (attempt === 1 || attempt % 30 === 0) {
-          this.#options.logger.warn("cluster: no member answered yet; retrying every second", {
-            seeds,
-            attempt,
-            error: String(error),
-          });
+          this.#options.logger.warn(
+            conflict
+              ? "cluster: the members still see an earlier instance of this node alive; retrying until it is declared failed"
+              : "cluster: no member answered yet; retrying",
+            { seeds, attempt, error: String(error) },
+          );
         }
         // Without given join addresses the seeds are remembered members: best effort only.
-        if (!given && attempt >= 10) return;
+        if (!given && failures >= 10) return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 2000);
     }
   }
 

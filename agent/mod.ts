@@ -19,7 +19,7 @@ import type {
 } from "@grpc/grpc-js";
 import type { RequestListener } from "node:http";
 import type { ServerOptions as HttpsOptions } from "node:https";
-import { type LogOptions, openLog, type RecoveryEvent } from "../log/mod.ts";
+import { type LogOptions, openLog, type RecoveryEvent, resolveLogOptions } from "../log/mod.ts";
 import {
   type Authorize,
   type HttpHandler,
@@ -276,6 +276,16 @@ interface Storage {
   undo: Undo;
 }
 
+/** What Raft must know of the log: whether it syncs each append, and its batch limit. */
+function raftLimits(
+  options: LogOptions | undefined,
+): { fsyncMode: FsyncMode; batchBytesMax: number } {
+  const resolved = resolveLogOptions(options);
+  return { fsyncMode: resolved.fsync.mode, batchBytesMax: resolved.batchBytesMax };
+}
+
+type FsyncMode = "always" | "interval" | "never";
+
 /** Opens the log and, in a cluster, starts Raft on it. */
 async function openStorage(
   config: AgentConfig,
@@ -315,6 +325,7 @@ async function openStorage(
       forwarder,
       ...(settings.dialPeer ? { dialPeer: settings.dialPeer } : {}),
       ...(settings.tickMs ? { tickMs: settings.tickMs } : {}),
+      ...raftLimits(logOptions),
     });
   } catch (error) {
     await log.close();

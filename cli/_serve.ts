@@ -202,12 +202,7 @@ async function clusterConfig(
       "INSECURE: gossip is neither encrypted nor authenticated (--insecure-gossip): anyone who reaches --bind-addr can join the member list",
     );
   }
-  const fsync = settings.log.fsync;
-  if (wantsCluster && fsync !== undefined && fsync.mode !== "always") {
-    logger.warn(
-      `WEAKER DURABILITY: --fsync ${fsync.mode} in a cluster acknowledges a write once a quorum has it written, not fsynced: a power loss on a quorum of nodes can lose acknowledged records`,
-    );
-  }
+  // A weaker --fsync in a cluster is announced by the agent when Raft starts (one line).
   return {
     bootstrap: settings.bootstrap,
     joinAddrs: settings.joinAddrs,
