@@ -38,6 +38,8 @@ export interface ClusterOptions {
   readonly bindHost: string;
   /** Gossip port (UDP and TCP) of `--bind-addr`; 0 picks a free one. */
   readonly gossipPort: number;
+  /** Gossip address announced to members when it differs from the bound one (NAT, proxy). */
+  readonly advertiseAddr?: string;
   /** Gossip addresses of members to join; empty: this node starts the cluster (or restarts). */
   readonly joinAddrs: readonly string[];
   /** The shared gossip key, or null for the built-in one (authenticates nothing). */
@@ -286,6 +288,7 @@ export class Cluster {
     this.#gossip = await GossipNode.start({
       name: nodeName,
       bindAddress: `${hostForAddress(bindHost)}:${gossipPort}`,
+      ...(this.#options.advertiseAddr ? { advertiseAddress: this.#options.advertiseAddr } : {}),
       keyring,
       // Raft traffic shares the RPC port (the listener tells peers from gRPC clients).
       tags: { rpc: rpcAddr, raft: rpcAddr },

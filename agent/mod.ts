@@ -64,6 +64,10 @@ export interface ClusterConfig {
   gossipPort: number;
   /** The shared gossip key (32 bytes), or null for a key that authenticates nothing. */
   gossipKey: Uint8Array | null;
+  /** Gossip address announced to members when it differs from the bound one (NAT, proxy). */
+  advertiseAddr?: string;
+  /** RPC address announced to members when it differs from the bound one (NAT, proxy). */
+  advertiseRpcAddr?: string;
   /** Credentials for forwarding produce requests to the leader's gRPC port. */
   forwardCredentials?: ChannelCredentials;
   /** Dials peers' Raft ports (mutual TLS when configured). */
@@ -316,6 +320,7 @@ async function openStorage(
       gossipPort: settings.gossipPort,
       joinAddrs: settings.joinAddrs,
       gossipKey: settings.gossipKey,
+      ...(settings.advertiseAddr ? { advertiseAddr: settings.advertiseAddr } : {}),
       logger,
       forwarder,
       ...(settings.dialPeer ? { dialPeer: settings.dialPeer } : {}),
@@ -471,7 +476,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     },
     async () => {
       // Announced last: members learn this node's RPC address only once it serves.
-      await cluster?.startGossip(service!.rpcAddr);
+      await cluster?.startGossip(config.cluster?.advertiseRpcAddr ?? service!.rpcAddr);
       return () => {};
     },
   ]);

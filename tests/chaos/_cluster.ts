@@ -1,13 +1,33 @@
 /**
  * A cluster of `serve` processes for chaos tests, started with the flags of `deno task start`
- * (tests/e2e/_node.ts) inside the namespaces of a {@linkcode NetnsLab}: node i binds
- * 10.213.K.i (gossip 8401, gRPC 8400, HTTP 8402). Nodes can be killed and restarted, paused
- * and resumed; the lab cuts and heals their links.
+ * (tests/e2e/_node.ts) on a {@linkcode ChaosNet}: network namespaces (tests/chaos/_netns.ts)
+ * or, without them, loopback behind fault-injecting proxies (tests/chaos/_proxy_net.ts).
+ * Nodes can be killed and restarted, paused and resumed; the network cuts and heals links.
  * @module
  */
 import { LogClient } from "../../client/mod.ts";
 import { servePermissions } from "../e2e/_node.ts";
-import type { NetnsLab } from "./_netns.ts";
+
+/** Where nodes run and how their links are cut. */
+export interface ChaosNet {
+  /** "netns" or "proxy": what cuts the links. */
+  readonly kind: string;
+  readonly size: number;
+  /** The argv prefix that runs node `index` (e.g. `ip netns exec NS`). */
+  execPrefix(index: number): string[];
+  /** Address and port flags of node `index` (bind, advertise, ports). */
+  nodeArgs(index: number): string[];
+  /** Where the test's clients reach node `index`'s gRPC port (never cut). */
+  clientAddr(index: number): string;
+  /** The gossip address others join through. */
+  seedAddr(): string;
+  /** Cuts node `index` off its peers. */
+  isolate(index: number): Promise<void>;
+  /** Each group only reaches its own members. */
+  split(groups: number[][]): Promise<void>;
+  heal(): Promise<void>;
+  close(): Promise<void>;
+}
 
 const mainPath = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -115,22 +135,22 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) 
 
 /** N nodes in a lab; node 0 bootstraps, the others join it. */
 export class ChaosCluster implements AsyncDisposable {
-  readonly lab: NetnsLab;
+  readonly lab: ChaosNet;
   readonly nodes: ChaosNode[] = [];
   readonly base: string;
 
-  private constructor(lab: NetnsLab, base: string) {
+  private constructor(lab: ChaosNet, base: string) {
     this.lab = lab;
     this.base = base;
   }
 
   /** Starts one node per lab host and waits until all are voters under one leader. */
-  static async start(lab: NetnsLab, extraArgs: string[] = []): Promise<ChaosCluster> {
+  static async start(lab: ChaosNet, extraArgs: string[] = []): Promise<ChaosCluster> {
     const base = await Deno.makeTempDir({ prefix: "strand-chaos-" });
     const cluster = new ChaosCluster(lab, base);
     try {
-      const seed = `${lab.hosts[0]!.address}:8401`;
-      for (const [index, host] of lab.hosts.entries()) {
+      const seed = lab.seedAddr();
+      for (let index = 0; index < lab.size; index++) {
         const dataDir = `${base}/n${index + 1}`;
         await Deno.mkdir(dataDir);
         const role = index === 0 ? ["--bootstrap"] : ["--start-join-addrs", seed];
@@ -142,10 +162,10 @@ export class ChaosCluster implements AsyncDisposable {
           mainPath,
           "serve",
           ...["--data-dir", dataDir, "--node-name", `n${index + 1}`],
-          ...["--bind-addr", `${host.address}:8401`, "--rpc-port", "8400", "--http-port", "8402"],
+          ...lab.nodeArgs(index),
           ...["--log-format", "text", ...extraArgs, ...role],
         ];
-        cluster.nodes.push(new ChaosNode(index, argv, `${host.address}:8400`));
+        cluster.nodes.push(new ChaosNode(index, argv, lab.clientAddr(index)));
       }
       await cluster.nodes[0]!.start();
       await Promise.all(cluster.nodes.slice(1).map((node) => node.start()));

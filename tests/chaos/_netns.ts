@@ -11,6 +11,8 @@
  * @module
  */
 
+import type { ChaosNet } from "./_cluster.ts";
+
 const lockDir = "/tmp/strand-chaos-locks";
 
 /** Runs `ip` with `args`; throws with its stderr on failure. */
@@ -93,7 +95,8 @@ export interface LabHost {
 }
 
 /** The namespaces, bridges and links of one test run. */
-export class NetnsLab implements AsyncDisposable {
+export class NetnsLab implements ChaosNet, AsyncDisposable {
+  readonly kind = "netns";
   readonly slot: number;
   readonly hosts: LabHost[] = [];
   readonly #switch: string;
@@ -186,6 +189,25 @@ export class NetnsLab implements AsyncDisposable {
     if (this.#placement[index] === bridge) return;
     await ip(["-n", this.#switch, "link", "set", `p${index + 1}`, "master", `br${bridge}`]);
     this.#placement[index] = bridge;
+  }
+
+  get size(): number {
+    return this.hosts.length;
+  }
+
+  /** Node i binds its peer address: gossip 8401, gRPC 8400, HTTP 8402. */
+  nodeArgs(index: number): string[] {
+    const address = this.hosts[index]!.address;
+    return ["--bind-addr", `${address}:8401`, "--rpc-port", "8400", "--http-port", "8402"];
+  }
+
+  /** Reached from the root namespace over the node's own link. */
+  clientAddr(index: number): string {
+    return `${this.hosts[index]!.address}:8400`;
+  }
+
+  seedAddr(): string {
+    return `${this.hosts[0]!.address}:8401`;
   }
 
   /** The argv prefix that runs a command inside node `index`'s namespace. */

@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { SeededRandom } from "../sim/random.ts";
 import { ChaosCluster, readAll, until } from "./_cluster.ts";
 import { History } from "./_history.ts";
-import { NetnsLab } from "./_netns.ts";
+import { chaosNet } from "./_net.ts";
 
 /** One fault: applied at `atMs` (from the start), healed `holdMs` later. */
 export interface Fault {
@@ -82,7 +82,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   const faults = schedule(options.seed, options.durationMs, options.nodeCount);
   log(`chaos: seed ${options.seed}, ${options.nodeCount} nodes, ${options.clients} clients`);
   log(`chaos: schedule (replay with --seed ${options.seed}):\n${describeSchedule(faults)}`);
-  await using cluster = await ChaosCluster.start(await NetnsLab.create(options.nodeCount));
+  await using cluster = await ChaosCluster.start(await chaosNet(options.nodeCount));
+  log(`chaos: partitions by ${cluster.lab.kind}`);
   const history = new History();
   const random = new SeededRandom(options.seed ^ 0x5eed);
   let stop = false;

@@ -3,17 +3,10 @@
  * seeded schedule while clients append and read; the history must be linearizable and every
  * acknowledged record must be in the final log. `deno task chaos` runs it for longer.
  */
-import { netnsSupport } from "./_netns.ts";
 import { runNemesis } from "./nemesis.ts";
-
-const unsupported = await netnsSupport();
-if (unsupported !== null) {
-  console.log(`chaos: network namespaces unavailable (${unsupported}); nemesis test not run`);
-}
 
 Deno.test({
   name: "nemesis: kills, pauses and partitions keep the history linearizable",
-  ignore: unsupported !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
