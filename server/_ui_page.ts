@@ -23,6 +23,7 @@ dl div { display: flex; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .6rem; border-bottom: 1px solid var(--line); text-align: right; }
 th:nth-child(-n+4), td:nth-child(-n+4) { text-align: left; }
+td:nth-child(n+5) { white-space: nowrap; }
 tr.leader td:first-child { font-weight: 700; }
 tr.leader td:first-child::after { content: " \\2605"; color: var(--produce); }
 tr.down { color: var(--bad); }
