@@ -28,6 +28,7 @@ import {
 import { RaftCommitLog } from "./_raft_log.ts";
 import type { Forwarder } from "./_forward.ts";
 import { PeerBook } from "./_peer_book.ts";
+import { nextChange } from "./_reconcile.ts";
 
 /** How a node takes part in a cluster. */
 export interface ClusterOptions {
@@ -410,25 +411,17 @@ export class Cluster {
 
   /** The one change that brings the configuration closer to the gossip member list. */
   #nextChange(status: ReturnType<RaftNode["status"]>): ConfigChange | null {
-    const self = this.#options.nodeName;
-    const members = new Map((this.#gossip?.members() ?? []).map((m) => [m.name, m]));
-    const configured = new Set(membershipIds(status.membership));
-    for (const id of configured) {
-      if (id !== self && members.get(id)?.status === "left") return { type: "remove", id };
-    }
-    for (const member of members.values()) {
-      if (member.status !== "alive" || configured.has(member.name)) continue;
-      if ((member.tags.raft ?? "") === "") continue;
-      return { type: "addLearner", id: member.name };
-    }
-    const followers = this.#node.followers();
-    for (const id of status.membership.learners) {
-      const match = followers.find((follower) => follower.id === id)?.match ?? 0;
-      if (match >= status.commitIndex && members.get(id)?.status === "alive") {
-        return { type: "addVoter", id };
-      }
-    }
-    return null;
+    return nextChange({
+      self: this.#options.nodeName,
+      members: (this.#gossip?.members() ?? []).map((member) => ({
+        name: member.name,
+        status: member.status,
+        hasRaft: (member.tags.raft ?? "") !== "",
+      })),
+      membership: status.membership,
+      followers: this.#node.followers(),
+      commitIndex: status.commitIndex,
+    });
   }
 
   /**

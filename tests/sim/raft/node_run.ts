@@ -20,7 +20,7 @@ import { checkHistory, type Operation } from "./history.ts";
 import type { RunOptions, RunResult } from "./run.ts";
 
 /** Draws every limit and timing of a world from the seed. */
-function worldFor(random: SeededRandom): NodeWorld {
+export function worldFor(random: SeededRandom): NodeWorld {
   const pick = <T>(values: readonly T[]): T => values[random.intBelow(values.length)] as T;
   const appendBytesMax = pick([1, 64, 300, 4096, 1 << 20]);
   const tickMs = pick([20, 40, 50]);
