@@ -99,6 +99,10 @@ Deno.test("strand completion zsh and fish: syntax-checked where the shell exists
       await Deno.writeTextFile(file, script.stdout);
       const run = await sh(program, [check, file]);
       assertEquals(run.code, 0, `${name}: ${run.err}`);
+      if (name === "fish") {
+        const completed = await sh(program, ["-c", `source ${file}; complete -C 'strand tra'`]);
+        assert(completed.out.startsWith("transfer-leadership\t"), completed.out + completed.err);
+      }
     } finally {
       await Deno.remove(file);
     }
