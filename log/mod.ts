@@ -28,3 +28,4 @@ export {
   type RecoveryEvent,
 } from "./_options.ts";
 export { crc32c } from "./_crc32c.ts";
+export { DENO_FS, type LogFile, type LogFs } from "./_fs.ts";
