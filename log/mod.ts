@@ -26,6 +26,7 @@ export {
   type LogOptions,
   parseFsyncPolicy,
   type RecoveryEvent,
+  resolveLogOptions,
 } from "./_options.ts";
 export { crc32c } from "./_crc32c.ts";
 export { DENO_FS, type LogFile, type LogFs } from "./_fs.ts";
