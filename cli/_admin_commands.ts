@@ -31,7 +31,8 @@ with the reason. A table on a terminal; --output json prints the GET /v1/cluster
 
 Options:
   --output table|json       table (default) or JSON (one document; with --watch one per line)
-  --watch                   refresh until Ctrl-C
+  --watch                   refresh until Ctrl-C (a failed refresh is reported on stderr
+                            and the watch goes on)
   --interval-s N            seconds between refreshes with --watch (default 2)
   --version                 print the version
 ${CLIENT_OPTIONS_HELP}
@@ -150,6 +151,24 @@ function seconds(text: string | undefined): number {
   return value;
 }
 
+/**
+ * One cluster view. While watching, a failed refresh (a node restarting) is reported on
+ * stderr and yields null, so the watch goes on; otherwise the failure ends the command.
+ */
+async function refresh(
+  channel: ClientChannel,
+  watching: boolean,
+  stopped: AbortSignal,
+): Promise<Record<string, unknown> | null> {
+  try {
+    return await call(channel, channel.addr, "clusterStatus", {}, 5000);
+  } catch (error) {
+    if (!watching || stopped.aborted) throw error;
+    console.error(`strand status: ${(await explain(error, channel)).message}`);
+    return null;
+  }
+}
+
 /** `strand status`. */
 export async function runStatus(args: string[]): Promise<number> {
   const { values, positionals } = parse("status", args, {
@@ -169,9 +188,10 @@ export async function runStatus(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   try {
     for (;;) {
-      const view = await call(channel, channel.addr, "clusterStatus", {}, 5000);
-      if (output === "json") console.log(JSON.stringify(view, null, values.watch ? 0 : 2));
-      else {
+      const view = await refresh(channel, values.watch === true, stop.signal);
+      if (view !== null && output === "json") {
+        console.log(JSON.stringify(view, null, values.watch ? 0 : 2));
+      } else if (view !== null) {
         if (values.watch && Deno.stdout.isTerminal()) console.log("\x1b[2J\x1b[H");
         console.log(clusterTable(view));
       }
