@@ -281,7 +281,9 @@ export async function clusterView(
   // Match index and lag are the leader's knowledge: take them from the leader's own answer.
   const leaderStatus = answers.map((answer) => answer.status)
     .find((status) => status !== null && status.role === "leader") ?? null;
-  const leaderView = new Map((leaderStatus?.members ?? []).map((member) => [member.name, member]));
+  // Another node's answer is data, not trusted shape: a missing list means no view.
+  const leaderMembers = Array.isArray(leaderStatus?.members) ? leaderStatus.members : [];
+  const leaderView = new Map(leaderMembers.map((member) => [member.name, member]));
   const nodes = answers.map(({ member, status, error }): ClusterNode => {
     const seen = leaderView.get(member.name);
     const node: ClusterNode = {
