@@ -2,7 +2,8 @@
  * Conversions between wire messages and log values.
  * @module
  */
-import type { ProduceRequest, RecordMessage } from "../proto/mod.ts";
+import type { ProduceRequest, ProduceResponse, RecordMessage } from "../proto/mod.ts";
+import type { AppendAck } from "./_types.ts";
 import { serviceError } from "./_errors.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -29,4 +30,19 @@ export function valuesOf(request: ProduceRequest): Uint8Array[] {
     throw serviceError("INVALID_ARGUMENT", "Cannot produce: the request has no record");
   }
   return [request.record.value ?? empty];
+}
+
+/**
+ * The produce answer for `count` records appended as `ack` says: what the log did not report
+ * is answered as 0/false, so the answer never claims more durability than it had.
+ */
+export function produceResponse(ack: AppendAck, count: number): Required<ProduceResponse> {
+  return {
+    offset: ack.baseOffset,
+    count,
+    replicasFsynced: ack.replicasFsynced ?? 0,
+    commitIndex: ack.commitIndex ?? 0,
+    duplicate: false,
+    durable: ack.durable ?? false,
+  };
 }

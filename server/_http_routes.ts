@@ -16,6 +16,7 @@ import {
 } from "./_http_io.ts";
 import { streamHttpRecords } from "./_http_stream.ts";
 import { confirmedEnd } from "./_grpc.ts";
+import { produceResponse } from "./_grpc_codec.ts";
 import type { Service } from "./_service.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -52,10 +53,23 @@ async function produceValues(
   service: Service,
   request: IncomingMessage,
   values: Uint8Array[],
-): Promise<number> {
+): Promise<HttpProduceAnswer> {
   await service.context.admit(subjectOf(request), "produce");
-  const { baseOffset } = await service.context.log.append(values);
-  return baseOffset;
+  const ack = await service.context.log.append(values);
+  const { offset, replicasFsynced, commitIndex, duplicate, durable } = produceResponse(
+    ack,
+    values.length,
+  );
+  return { offset, replicasFsynced, commitIndex, duplicate, durable };
+}
+
+/** The acknowledgement fields of an HTTP produce answer (the gRPC answer's, in camelCase). */
+interface HttpProduceAnswer {
+  offset: number;
+  replicasFsynced: number;
+  commitIndex: number;
+  duplicate: boolean;
+  durable: boolean;
 }
 
 /** Builds the route table ("METHOD /path" → handler); `{offset}` routes are matched apart. */
@@ -68,7 +82,10 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       if (json.record === undefined) {
         throw serviceError("INVALID_ARGUMENT", 'Cannot produce: the body has no "record"');
       }
-      const offset = await produceValues(service, request, [decodeValue(json.record, "record")]);
+      const { offset } = await produceValues(service, request, [
+        decodeValue(json.record, "record"),
+      ]);
+      // The book's route answers exactly as the book's server does.
       sendJson(response, 200, { offset });
     }],
     ["GET /", async (request, response) => {
@@ -88,8 +105,8 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       if (values.length === 0) {
         throw serviceError("INVALID_ARGUMENT", 'Cannot produce: "records" is empty');
       }
-      const offset = await produceValues(service, request, values);
-      sendJson(response, 200, { offset, count: values.length });
+      const { offset, ...ack } = await produceValues(service, request, values);
+      sendJson(response, 200, { offset, count: values.length, ...ack });
     }],
     ["GET /v1/records", async (request, response, url) => {
       await service.context.admit(subjectOf(request), "consume");

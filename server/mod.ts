@@ -18,6 +18,7 @@
  */
 export type {
   Action,
+  AppendAck,
   Authorize,
   ClusterHooks,
   CommitLog,
