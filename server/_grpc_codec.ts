@@ -3,7 +3,7 @@
  * @module
  */
 import type { ProduceRequest, ProduceResponse, RecordMessage } from "../proto/mod.ts";
-import type { AppendAck } from "./_types.ts";
+import type { AppendAck, Logger } from "./_types.ts";
 import { serviceError } from "./_errors.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -45,4 +45,24 @@ export function produceResponse(ack: AppendAck, count: number): Required<Produce
     duplicate: false,
     durable: ack.durable ?? false,
   };
+}
+
+const warnedProducers = new WeakSet<object>();
+
+/**
+ * A produce naming a producer asks for deduplication, which this version does not do yet:
+ * says so once per service in the log (the answer's `duplicate` stays false), so an operator
+ * learns that a client counts on a guarantee it does not get.
+ */
+export function warnIfProducerGiven(
+  owner: object,
+  logger: Logger,
+  request: ProduceRequest,
+): void {
+  if ((request.producerId ?? "") === "" || warnedProducers.has(owner)) return;
+  warnedProducers.add(owner);
+  logger.warn(
+    "A client sends produce requests with a producer_id, but this server does not deduplicate retried batches yet: a retried batch may be appended twice",
+    { producerId: request.producerId },
+  );
 }

@@ -14,7 +14,7 @@ import {
 } from "../proto/mod.ts";
 import type { ServiceContext } from "./_context.ts";
 import { outOfRange, serviceError, toServiceError } from "./_errors.ts";
-import { produceResponse, toRecordMessage, valuesOf } from "./_grpc_codec.ts";
+import { produceResponse, toRecordMessage, valuesOf, warnIfProducerGiven } from "./_grpc_codec.ts";
 import type { AppendAck, CommitLog, ServedRecord } from "./_types.ts";
 import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
@@ -408,6 +408,7 @@ export function pipelineProduce(
         );
       }
       values = valuesOf(request); // before the next request is read: nothing appends after it
+      warnIfProducerGiven(ctx, ctx.logger, request);
       if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
     } catch (error) {
       settle(slot, null, error);
