@@ -245,3 +245,4 @@ export const healthService: ServiceDefinition = {
     { request: false, response: true },
   ),
 };
+export { adminService, decodeAdminMessage, encodeAdminMessage } from "./_admin.ts";

@@ -17,6 +17,7 @@ import {
 import { streamHttpRecords } from "./_http_stream.ts";
 import { sendUiPage, wantsUiPage } from "./_ui_page.ts";
 import { confirmedEnd } from "./_grpc.ts";
+import { httpCluster, httpStatus } from "./_admin.ts";
 import type { Service } from "./_service.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -99,6 +100,12 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       // Without follow the stream ends at the end: it must include every acknowledged record.
       if (follow !== "true" && follow !== "1") await confirmedEnd(service.context, Infinity);
       await streamHttpRecords(service.context, { request, response, url });
+    }],
+    ["GET /v1/status", async (request, response) => {
+      sendJson(response, 200, await httpStatus(service, subjectOf(request)));
+    }],
+    ["GET /v1/cluster", async (request, response) => {
+      sendJson(response, 200, await httpCluster(service, subjectOf(request)));
     }],
     ["GET /healthz", (_request, response) => sendJson(response, 200, { status: "ok" })],
     ["GET /readyz", (_request, response) => {
