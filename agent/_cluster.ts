@@ -475,6 +475,56 @@ export class Cluster {
   }
 
   /**
+   * Hands leadership to voter `to`, or to the most up-to-date voter when null (the operator's
+   * `strand transfer-leadership`). Only the leader does it; resolves once another node leads
+   * (within `timeoutMs`), or with the reason it did not happen.
+   */
+  async transferLeadership(to: string | null, timeoutMs = 5000): Promise<TransferResult> {
+    const status = this.#node.status();
+    const leader = leaderOf(this.#node, this.#peers, this.#options.nodeName, () => this.#rpcAddr);
+    const refuse = (code: TransferRefusal, message: string): TransferResult => ({
+      moved: false,
+      code,
+      message,
+      leader,
+    });
+    if (status.role !== "leader") {
+      return leader === null
+        ? refuse("NO_LEADER", "Cannot transfer leadership: the cluster has no leader; retry")
+        : refuse("NOT_LEADER", `Ask the leader ${leader.id} (${leader.rpcAddr})`);
+    }
+    const self = this.#options.nodeName;
+    const voters = status.membership.voters.filter((id) => id !== self);
+    const target = to ?? this.#node.followers()
+      .filter((follower) => voters.includes(follower.id))
+      .sort((a, b) => b.match - a.match)[0]?.id ??
+      null;
+    if (target === self) return { moved: true, leader: self };
+    if (target === null || !voters.includes(target)) {
+      return refuse(
+        "INVALID_CHANGE",
+        target === null
+          ? "Cannot transfer leadership: this node is the only voter"
+          : `Cannot transfer leadership to ${target}: it is not a voter (voters: ${
+            status.membership.voters.join(", ")
+          })`,
+      );
+    }
+    try {
+      this.#node.transferLeadership(target);
+    } catch (error) {
+      const code = (error as { code?: TransferRefusal }).code ?? "TRANSFER_IN_PROGRESS";
+      return refuse(code, `Cannot transfer leadership to ${target}: ${String(error)}`);
+    }
+    await waitUntil(() => this.#node.status().leader === target, timeoutMs).catch(() => {});
+    if (this.#node.status().leader === target) return { moved: true, leader: target };
+    return refuse(
+      "UNKNOWN_OUTCOME",
+      `Leadership did not reach ${target} within ${timeoutMs} ms; check "strand status"`,
+    );
+  }
+
+  /**
    * Leaves gracefully: a leader first hands leadership to the most up-to-date voter, then the
    * node announces its leave so the leader removes it from the configuration.
    */
@@ -529,6 +579,20 @@ export type RemoveMemberResult =
     readonly code: RemoveMemberRefusal;
     readonly message: string;
     /** The leader this node knows of (where to ask instead), or null. */
+    readonly leader: LeaderInfo | null;
+  };
+
+/** Why {@linkcode Cluster.transferLeadership} did not move leadership. */
+export type TransferRefusal = RaftErrorCode;
+
+/** The outcome of {@linkcode Cluster.transferLeadership}. */
+export type TransferResult =
+  | { readonly moved: true; readonly leader: string }
+  | {
+    readonly moved: false;
+    readonly code: TransferRefusal;
+    readonly message: string;
+    /** The leader this node knows of, or null. */
     readonly leader: LeaderInfo | null;
   };
 

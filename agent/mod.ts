@@ -48,6 +48,8 @@ import type { PeerStream } from "../raft/mod.ts";
 import { Cluster, RAFT_STATE_FILE } from "./_cluster.ts";
 import { Forwarder } from "./_forward.ts";
 import { registerClusterMetrics } from "./_cluster_metrics.ts";
+import { adminHooks, countingLog, RecordCounters, StatusFetcher } from "./_status.ts";
+import { STRAND_VERSION } from "../server/mod.ts";
 import { type RetentionLimits, scheduleClusterRetention } from "./_retention.ts";
 
 export { ClusterStartError } from "./_cluster.ts";
@@ -271,6 +273,7 @@ function clusterRetentionEveryMs(config: AgentConfig, limits: RetentionLimits): 
 }
 
 interface Storage {
+  log: FileLog;
   commitLog: LocalCommitLog | Cluster["commitLog"];
   cluster: Cluster | null;
   undo: Undo;
@@ -304,7 +307,7 @@ async function openStorage(
       local.close();
       await log.close();
     };
-    return { commitLog: local, cluster: null, undo };
+    return { log, commitLog: local, cluster: null, undo };
   }
   const settings = config.cluster!;
   const forwarder = new Forwarder({
@@ -345,7 +348,7 @@ async function openStorage(
     await cluster.close();
     await log.close();
   };
-  return { commitLog: cluster.commitLog, cluster, undo };
+  return { log, commitLog: cluster.commitLog, cluster, undo };
 }
 
 /** A cluster member takes peer (Raft) connections on its RPC port. */
@@ -364,7 +367,9 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   const graceMs = config.shutdownGraceMs ?? 5000;
   let commitLog: LocalCommitLog | Cluster["commitLog"] | undefined;
   let cluster: Cluster | null = null;
+  let fileLog: FileLog | undefined;
   let service: Service | undefined;
+  const counters = new RecordCounters();
   let rpcPort = 0;
   let httpPort = 0;
   let opsPort: number | undefined;
@@ -376,19 +381,39 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       const storage = await openStorage(config, logger, observer);
       commitLog = storage.commitLog;
       cluster = storage.cluster;
+      fileLog = storage.log;
       return storage.undo;
     },
     () => {
       const metrics = config.metrics;
       const observe = config.observe ??
         (metrics ? new RequestMetrics({ logger, metrics }).record : undefined);
+      const counted = countingLog(commitLog!, counters);
       service = new Service({
-        log: metrics ? observeCommitLog(commitLog!, { metrics }) : commitLog!,
+        log: metrics ? observeCommitLog(counted, { metrics }) : counted,
         logger,
         ...(config.authorize ? { authorize: config.authorize } : {}),
         ...(observe ? { observe } : {}),
         ...(cluster ? { cluster: cluster.hooks(), servers: () => cluster!.servers() } : {}),
       }, { nodeId: config.nodeName });
+      const fetcher = new StatusFetcher({
+        ...(config.cluster?.forwardCredentials
+          ? { credentials: config.cluster.forwardCredentials }
+          : {}),
+        ...(config.cluster?.forwardChannelOptions
+          ? { channelOptions: config.cluster.forwardChannelOptions }
+          : {}),
+      });
+      const httpHost = config.bindHost.includes(":") ? `[${config.bindHost}]` : config.bindHost;
+      service.admin = adminHooks({
+        name: config.nodeName,
+        rpcAddr: () => config.cluster?.advertiseRpcAddr ?? service!.rpcAddr,
+        httpAddr: () => httpPort === 0 ? null : `${httpHost}:${httpPort}`,
+        log: fileLog!,
+        cluster,
+        counters,
+        version: STRAND_VERSION,
+      }, fetcher);
       const context = service.context;
       metrics?.gauge({
         name: "strand_consume_streams_waiting",
@@ -430,7 +455,10 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
           }
         },
       });
-      return Promise.resolve(() => service!.beginShutdown());
+      return Promise.resolve(() => {
+        service!.beginShutdown();
+        fetcher.close();
+      });
     },
     async () => {
       // Before the data ports and closed after them: /readyz says 503 while they drain.
