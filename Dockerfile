@@ -4,6 +4,10 @@
 #   podman build -t strand .                       (docker build works the same)
 #   podman run -p 8400:8400 -p 8402:8402 -p 8403:8403 -v strand-data:/var/lib/strand strand
 #
+# Descriptors: 2 per log segment plus connections. Strand cannot read the container's limit under
+# its permissions; give one and state it, e.g. `--ulimit nofile=65536:65536 -e STRAND_FD_LIMIT=65536`
+# (without STRAND_FD_LIMIT it assumes 1024 and caps connections at shares of that).
+#
 # Build arguments:
 #   BASE_IMAGE   the runtime base (glibc: distroless cc; swap for another glibc base)
 #   BUILD_IMAGE  an image with Deno 2.8.3 at DENO_PATH (and glibc)

@@ -9,9 +9,12 @@ import type { FileLog } from "../log/mod.ts";
 import { openMetaStore } from "../log/mod.ts";
 import {
   type ConfigChange,
+  ENTRY_BYTES_MAX,
   type Membership,
   type PeerStream,
   PeerTransport,
+  RaftError,
+  type RaftErrorCode,
   RaftNode,
 } from "../raft/mod.ts";
 import { GossipNode, Keyring, type MembershipEvent } from "../discovery/mod.ts";
@@ -25,6 +28,7 @@ import {
 import { RaftCommitLog } from "./_raft_log.ts";
 import type { Forwarder } from "./_forward.ts";
 import { PeerBook } from "./_peer_book.ts";
+import { nextChange } from "./_reconcile.ts";
 
 /** How a node takes part in a cluster. */
 export interface ClusterOptions {
@@ -34,6 +38,8 @@ export interface ClusterOptions {
   readonly bindHost: string;
   /** Gossip port (UDP and TCP) of `--bind-addr`; 0 picks a free one. */
   readonly gossipPort: number;
+  /** Gossip address announced to members when it differs from the bound one (NAT, proxy). */
+  readonly advertiseAddr?: string;
   /** Gossip addresses of members to join; empty: this node starts the cluster (or restarts). */
   readonly joinAddrs: readonly string[];
   /** The shared gossip key, or null for the built-in one (authenticates nothing). */
@@ -45,6 +51,14 @@ export interface ClusterOptions {
   readonly dialPeer?: (address: string) => Promise<PeerStream>;
   /** Raft tick; default the driver's. */
   readonly tickMs?: number;
+  /**
+   * The log's fsync policy. Under `interval` or `never` an append is acknowledged once a
+   * quorum has it written, not synced: Raft runs with `durability: "none"` and says so.
+   * Default `always`.
+   */
+  readonly fsyncMode?: "always" | "interval" | "never";
+  /** The log's batch limit: the largest Raft entry. Refused if it cannot fit a peer frame. */
+  readonly batchBytesMax?: number;
 }
 
 /**
@@ -123,6 +137,12 @@ export class Cluster {
    * added by the leader.
    */
   static async open(store: FileLog, options: ClusterOptions): Promise<Cluster> {
+    const batchBytesMax = options.batchBytesMax ?? 0;
+    if (batchBytesMax > ENTRY_BYTES_MAX) {
+      throw new ClusterStartError(
+        `Cannot start a cluster member: a produce batch may hold ${batchBytesMax} bytes, more than one Raft peer frame carries (${ENTRY_BYTES_MAX}); lower --record-bytes-max to ${ENTRY_BYTES_MAX} or less`,
+      );
+    }
     const meta = await openMetaStore(`${options.dataDir}/${RAFT_STATE_FILE}`);
     const hasState = meta.load() !== null;
     const joining = !hasState && options.joinAddrs.length > 0;
@@ -141,7 +161,10 @@ export class Cluster {
     let node: RaftNode | null = null;
     const transport = new PeerTransport({
       onMessage: (message) => node?.step(message),
+      // The leader re-probes a follower whose messages were dropped (the node defers it).
+      onDrop: (to) => node?.reportUnreachable(to),
       dial: options.dialPeer ?? peerDialer(),
+      logger: options.logger,
     });
     const route = {
       leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
@@ -158,6 +181,11 @@ export class Cluster {
       ...(bootstrap ? { bootstrap } : {}),
       onApply: (entry) => commitLog.onApply(entry),
       ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+      logger: options.logger,
+      ...(batchBytesMax > 0 ? { entryBytesMax: batchBytesMax } : {}),
+      // The one start-up line about weaker durability (the driver logs it).
+      durability: (options.fsyncMode ?? "always") === "always" ? "fsync" : "none",
+      durabilityHint: "start every node with --fsync always for full durability",
     });
     commitLog.attach(node);
     const cluster: Cluster = new Cluster(options, { commitLog, node, transport, peers });
@@ -205,6 +233,19 @@ export class Cluster {
   /** Counts of observed changes, for metrics. */
   readonly stats = { leaderChanges: 0, membershipChanges: 0 };
 
+  /** Raft's counters (dropped messages, send errors, elections, unreachable reports). */
+  raftStats(): ReturnType<RaftNode["stats"]> {
+    return this.#node.stats();
+  }
+
+  /** The peer transport's counters and, per peer, its send queue. */
+  transportStats(): {
+    counters: ReturnType<PeerTransport["stats"]>;
+    queues: ReturnType<PeerTransport["queues"]>;
+  } {
+    return { counters: this.#transport.stats(), queues: this.#transport.queues() };
+  }
+
   /** The leader's view of its followers (empty elsewhere). */
   followers(): ReturnType<RaftNode["followers"]> {
     return this.#node.followers();
@@ -247,6 +288,7 @@ export class Cluster {
     this.#gossip = await GossipNode.start({
       name: nodeName,
       bindAddress: `${hostForAddress(bindHost)}:${gossipPort}`,
+      ...(this.#options.advertiseAddr ? { advertiseAddress: this.#options.advertiseAddr } : {}),
       keyring,
       // Raft traffic shares the RPC port (the listener tells peers from gRPC clients).
       tags: { rpc: rpcAddr, raft: rpcAddr },
@@ -263,25 +305,37 @@ export class Cluster {
     return this.#gossip?.address ?? "";
   }
 
+  /**
+   * Joins through `seeds`, retrying with backoff (250 ms doubling to 2 s). A member restarted
+   * on a new address is refused (`NAME_CONFLICT`) while the others still see its old instance
+   * alive: it keeps retrying until that instance is declared failed, then rejoins under its
+   * name. Remembered seeds (no join addresses given) are tried 10 times for other failures.
+   */
   async #joinLoop(seeds: string[]): Promise<void> {
     const given = this.#options.joinAddrs.length > 0;
+    let failures = 0;
+    let delayMs = 250;
     for (let attempt = 1; attempt <= 600 && !this.#closed; attempt++) {
       try {
         await this.#gossip!.join(seeds);
         this.#options.logger.info("cluster: joined gossip", { seeds });
         return;
       } catch (error) {
+        const conflict = (error as { code?: string }).code === "NAME_CONFLICT";
+        if (!conflict) failures++;
         if (attempt === 1 || attempt % 30 === 0) {
-          this.#options.logger.warn("cluster: no member answered yet; retrying every second", {
-            seeds,
-            attempt,
-            error: String(error),
-          });
+          this.#options.logger.warn(
+            conflict
+              ? "cluster: the members still see an earlier instance of this node alive; retrying until it is declared failed"
+              : "cluster: no member answered yet; retrying",
+            { seeds, attempt, error: String(error) },
+          );
         }
         // Without given join addresses the seeds are remembered members: best effort only.
-        if (!given && attempt >= 10) return;
+        if (!given && failures >= 10) return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(delayMs * 2, 2000);
     }
   }
 
@@ -357,25 +411,117 @@ export class Cluster {
 
   /** The one change that brings the configuration closer to the gossip member list. */
   #nextChange(status: ReturnType<RaftNode["status"]>): ConfigChange | null {
+    return nextChange({
+      self: this.#options.nodeName,
+      members: (this.#gossip?.members() ?? []).map((member) => ({
+        name: member.name,
+        status: member.status,
+        hasRaft: (member.tags.raft ?? "") !== "",
+      })),
+      membership: status.membership,
+      followers: this.#node.followers(),
+      commitIndex: status.commitIndex,
+    });
+  }
+
+  /**
+   * Removes member `name` from the Raft configuration for good (the operator's way to drop a
+   * failed member; a graceful stop removes itself). Only the leader does it, one change at a
+   * time; a member gossip reports alive is refused, or the leader would add it straight back.
+   * Resolves once the change is committed, or with the reason it was not made.
+   */
+  async removeMember(name: string): Promise<RemoveMemberResult> {
+    const status = this.#node.status();
+    const leader = leaderOf(this.#node, this.#peers, this.#options.nodeName, () => this.#rpcAddr);
+    const refuse = (code: RemoveMemberRefusal, message: string): RemoveMemberResult => ({
+      removed: false,
+      code,
+      message,
+      leader,
+    });
+    if (status.role !== "leader") {
+      return refuse(
+        leader === null ? "NO_LEADER" : "NOT_LEADER",
+        leader === null
+          ? `Cannot remove ${name}: the cluster has no leader right now; retry shortly`
+          : `Cannot remove ${name} here: ask the leader ${leader.id} (${leader.rpcAddr})`,
+      );
+    }
+    if (!membershipIds(status.membership).includes(name)) {
+      return refuse("NOT_MEMBER", `Cannot remove ${name}: it is not a member of the cluster`);
+    }
+    const gossip = this.#gossip?.members().find((member) => member.name === name);
+    const live = gossip?.status === "alive" || gossip?.status === "suspect";
+    if (name === this.#options.nodeName || live) {
+      return refuse(
+        "MEMBER_ALIVE",
+        `Cannot remove ${name}: it is alive; stop it (SIGTERM leaves the cluster) or wait until it is declared failed`,
+      );
+    }
+    if (this.#changing || this.#leaving) {
+      return refuse("CHANGE_PENDING", `Cannot remove ${name}: another change is under way; retry`);
+    }
+    this.#changing = true;
+    try {
+      await this.#node.changeMembership({ type: "remove", id: name });
+      this.#options.logger.info("cluster: member removed by the operator", { member: name });
+      return { removed: true, name };
+    } catch (error) {
+      const code = error instanceof RaftError ? error.code : "UNKNOWN_OUTCOME";
+      return refuse(code, `Cannot remove ${name}: ${(error as Error).message}`);
+    } finally {
+      this.#changing = false;
+    }
+  }
+
+  /**
+   * Hands leadership to voter `to`, or to the most up-to-date voter when null (the operator's
+   * `strand transfer-leadership`). Only the leader does it; resolves once another node leads
+   * (within `timeoutMs`), or with the reason it did not happen.
+   */
+  async transferLeadership(to: string | null, timeoutMs = 5000): Promise<TransferResult> {
+    const status = this.#node.status();
+    const leader = leaderOf(this.#node, this.#peers, this.#options.nodeName, () => this.#rpcAddr);
+    const refuse = (code: TransferRefusal, message: string): TransferResult => ({
+      moved: false,
+      code,
+      message,
+      leader,
+    });
+    if (status.role !== "leader") {
+      return leader === null
+        ? refuse("NO_LEADER", "Cannot transfer leadership: the cluster has no leader; retry")
+        : refuse("NOT_LEADER", `Ask the leader ${leader.id} (${leader.rpcAddr})`);
+    }
     const self = this.#options.nodeName;
-    const members = new Map((this.#gossip?.members() ?? []).map((m) => [m.name, m]));
-    const configured = new Set(membershipIds(status.membership));
-    for (const id of configured) {
-      if (id !== self && members.get(id)?.status === "left") return { type: "remove", id };
+    const voters = status.membership.voters.filter((id) => id !== self);
+    const target = to ?? this.#node.followers()
+      .filter((follower) => voters.includes(follower.id))
+      .sort((a, b) => b.match - a.match)[0]?.id ??
+      null;
+    if (target === self) return { moved: true, leader: self };
+    if (target === null || !voters.includes(target)) {
+      return refuse(
+        "INVALID_CHANGE",
+        target === null
+          ? "Cannot transfer leadership: this node is the only voter"
+          : `Cannot transfer leadership to ${target}: it is not a voter (voters: ${
+            status.membership.voters.join(", ")
+          })`,
+      );
     }
-    for (const member of members.values()) {
-      if (member.status !== "alive" || configured.has(member.name)) continue;
-      if ((member.tags.raft ?? "") === "") continue;
-      return { type: "addLearner", id: member.name };
+    try {
+      this.#node.transferLeadership(target);
+    } catch (error) {
+      const code = (error as { code?: TransferRefusal }).code ?? "TRANSFER_IN_PROGRESS";
+      return refuse(code, `Cannot transfer leadership to ${target}: ${String(error)}`);
     }
-    const followers = this.#node.followers();
-    for (const id of status.membership.learners) {
-      const match = followers.find((follower) => follower.id === id)?.match ?? 0;
-      if (match >= status.commitIndex && members.get(id)?.status === "alive") {
-        return { type: "addVoter", id };
-      }
-    }
-    return null;
+    await waitUntil(() => this.#node.status().leader === target, timeoutMs).catch(() => {});
+    if (this.#node.status().leader === target) return { moved: true, leader: target };
+    return refuse(
+      "UNKNOWN_OUTCOME",
+      `Leadership did not reach ${target} within ${timeoutMs} ms; check "strand status"`,
+    );
   }
 
   /**
@@ -421,6 +567,34 @@ export class Cluster {
     await this.#peers.flush();
   }
 }
+
+/** Why {@linkcode Cluster.removeMember} made no change (Raft's codes, and its own). */
+export type RemoveMemberRefusal = RaftErrorCode | "NOT_MEMBER" | "MEMBER_ALIVE";
+
+/** The outcome of {@linkcode Cluster.removeMember}. */
+export type RemoveMemberResult =
+  | { readonly removed: true; readonly name: string }
+  | {
+    readonly removed: false;
+    readonly code: RemoveMemberRefusal;
+    readonly message: string;
+    /** The leader this node knows of (where to ask instead), or null. */
+    readonly leader: LeaderInfo | null;
+  };
+
+/** Why {@linkcode Cluster.transferLeadership} did not move leadership. */
+export type TransferRefusal = RaftErrorCode;
+
+/** The outcome of {@linkcode Cluster.transferLeadership}. */
+export type TransferResult =
+  | { readonly moved: true; readonly leader: string }
+  | {
+    readonly moved: false;
+    readonly code: TransferRefusal;
+    readonly message: string;
+    /** The leader this node knows of, or null. */
+    readonly leader: LeaderInfo | null;
+  };
 
 /** Raised when the data directory and the flags do not make a valid cluster member. */
 export class ClusterStartError extends Error {

@@ -7,8 +7,18 @@ import type { Cluster } from "./_cluster.ts";
 
 const roles = ["follower", "preCandidate", "candidate", "leader"] as const;
 
+/** snake_case for a camelCase counter name (label values read like the metric names). */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
 /** Registers the cluster's gauges on `metrics`. */
 export function registerClusterMetrics(metrics: Metrics, cluster: Cluster): void {
+  registerRaftMetrics(metrics, cluster);
+  registerPeerMetrics(metrics, cluster);
+}
+
+function registerRaftMetrics(metrics: Metrics, cluster: Cluster): void {
   metrics.gauge({
     name: "strand_raft_term",
     help: "Current Raft term.",
@@ -103,6 +113,65 @@ export function registerClusterMetrics(metrics: Metrics, cluster: Cluster): void
         counts[member.status] = (counts[member.status] ?? 0) + 1;
       }
       for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+    },
+  });
+}
+
+/** Raft's and the peer transport's counters (they only grow while the process runs). */
+function registerPeerMetrics(metrics: Metrics, cluster: Cluster): void {
+  metrics.gauge({
+    name: "strand_raft_node_events",
+    help: "Raft node counters since start: dropped_messages (refused by the core), " +
+      "send_errors, elections_started, unreachable_reports (peers the transport dropped " +
+      "messages to; the leader re-probes them).",
+    labelNames: ["event"],
+    collect() {
+      for (const [name, value] of Object.entries(cluster.raftStats())) {
+        this.set({ event: snake(name) }, value);
+      }
+    },
+  });
+  metrics.gauge({
+    name: "strand_raft_durability_synced",
+    help: "1 when an acknowledged entry is fsynced on a quorum (--fsync always), 0 when only " +
+      "written (a power loss on a quorum can lose acknowledged records).",
+    collect() {
+      this.set(cluster.status().durability === "fsync" ? 1 : 0);
+    },
+  });
+  metrics.gauge({
+    name: "strand_raft_peer_events",
+    help: "Peer transport counters since start: frames_sent, frames_received, " +
+      "dropped_messages, bad_frames (connections dropped for a damaged frame), bad_headers " +
+      "(of those, a damaged frame header), handler_errors, identity_mismatches, " +
+      "encode_errors, dial_failures, connects (dials and redials), write_timeouts.",
+    labelNames: ["event"],
+    collect() {
+      for (const [name, value] of Object.entries(cluster.transportStats().counters)) {
+        this.set({ event: snake(name) }, value);
+      }
+    },
+  });
+  metrics.gauge({
+    name: "strand_raft_peer_queue_messages",
+    help: "Raft frames queued for each peer and not yet written.",
+    labelNames: ["peer"],
+    collect() {
+      this.reset();
+      for (const queue of cluster.transportStats().queues) {
+        this.set({ peer: queue.id }, queue.messages);
+      }
+    },
+  });
+  metrics.gauge({
+    name: "strand_raft_peer_queue_bytes",
+    help: "Bytes of Raft frames queued for each peer and not yet written.",
+    labelNames: ["peer"],
+    collect() {
+      this.reset();
+      for (const queue of cluster.transportStats().queues) {
+        this.set({ peer: queue.id }, queue.bytes);
+      }
     },
   });
 }

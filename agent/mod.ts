@@ -1,7 +1,7 @@
 /**
  * Wires one Strand node together: the log, the CommitLog the server serves, the gRPC and
  * HTTP servers. Setup is an ordered list of steps; shutdown runs the steps' undo actions in
- * reverse, and a failing step unwinds the ones already done (STYLE.md §9).
+ * reverse, and a failing step unwinds the ones already done (CONTRIBUTING.md, convention 2).
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@ import type {
 } from "@grpc/grpc-js";
 import type { RequestListener } from "node:http";
 import type { ServerOptions as HttpsOptions } from "node:https";
-import { type LogOptions, openLog, type RecoveryEvent } from "../log/mod.ts";
+import { type LogOptions, openLog, type RecoveryEvent, resolveLogOptions } from "../log/mod.ts";
 import {
   type Authorize,
   type HttpHandler,
@@ -48,6 +48,9 @@ import type { PeerStream } from "../raft/mod.ts";
 import { Cluster, RAFT_STATE_FILE } from "./_cluster.ts";
 import { Forwarder } from "./_forward.ts";
 import { registerClusterMetrics } from "./_cluster_metrics.ts";
+import { adminHooks, countingLog, RecordCounters, StatusFetcher } from "./_status.ts";
+import { STRAND_VERSION } from "../server/mod.ts";
+import { type RetentionLimits, scheduleClusterRetention } from "./_retention.ts";
 
 export { ClusterStartError } from "./_cluster.ts";
 /** The TLS server name peers are verified as (Deno refuses an IP as server name). */
@@ -63,6 +66,10 @@ export interface ClusterConfig {
   gossipPort: number;
   /** The shared gossip key (32 bytes), or null for a key that authenticates nothing. */
   gossipKey: Uint8Array | null;
+  /** Gossip address announced to members when it differs from the bound one (NAT, proxy). */
+  advertiseAddr?: string;
+  /** RPC address announced to members when it differs from the bound one (NAT, proxy). */
+  advertiseRpcAddr?: string;
   /** Credentials for forwarding produce requests to the leader's gRPC port. */
   forwardCredentials?: ChannelCredentials;
   /** Dials peers' Raft ports (mutual TLS when configured). */
@@ -122,7 +129,9 @@ export interface AgentConfig {
   /**
    * How often age retention runs while the log is idle (the log applies retention when it
    * rolls a segment; a quiet log would otherwise keep expired segments). Default: a tenth of
-   * `log.retentionMs`, between 1 s and 60 s. Unused without `log.retentionMs`.
+   * `log.retentionMs`, between 1 s and 60 s. Unused without `log.retentionMs`. In a cluster
+   * the agent runs all retention on this timer (default also at most 1 s under
+   * `log.retentionBytes`), never beyond the applied index.
    */
   retentionCheckMs?: number;
 }
@@ -232,22 +241,53 @@ async function isClustered(config: AgentConfig): Promise<boolean> {
   }
 }
 
-/** Log options for a cluster member: retention is Raft's business, never the log's own. */
-function clusterLogOptions(config: AgentConfig, logger: Logger): LogOptions {
-  const { retentionBytes, retentionMs, ...rest } = config.log ?? {};
-  if (retentionBytes !== undefined || retentionMs !== undefined) {
-    logger.warn(
-      "retention is not applied in a cluster yet: --retention-bytes and --retention-ms are ignored and every record is kept",
-    );
-  }
+/**
+ * Log options for a cluster member: the log's own retention never runs under Raft (it would
+ * delete on its own schedule, entries not yet committed or applied); the agent runs it.
+ */
+function clusterLogOptions(config: AgentConfig): LogOptions {
+  const { retentionBytes: _bytes, retentionMs: _ms, ...rest } = config.log ?? {};
   return rest;
 }
 
+/** The operator's retention limits, or null when every record is kept. */
+function retentionLimits(config: AgentConfig): RetentionLimits | null {
+  const { retentionBytes, retentionMs } = config.log ?? {};
+  if (retentionBytes === undefined && retentionMs === undefined) return null;
+  return {
+    ...(retentionBytes !== undefined ? { retentionBytes } : {}),
+    ...(retentionMs !== undefined ? { retentionMs } : {}),
+  };
+}
+
+/**
+ * How often a cluster member runs retention: `retentionCheckMs`, else a tenth of
+ * `retentionMs` (1 s to 60 s), and every second under a byte limit.
+ */
+function clusterRetentionEveryMs(config: AgentConfig, limits: RetentionLimits): number {
+  if (config.retentionCheckMs !== undefined) return config.retentionCheckMs;
+  const byAgeMs = limits.retentionMs === undefined
+    ? 60_000
+    : Math.min(Math.max(limits.retentionMs / 10, 1000), 60_000);
+  return limits.retentionBytes === undefined ? byAgeMs : Math.min(byAgeMs, 1000);
+}
+
 interface Storage {
+  log: FileLog;
   commitLog: LocalCommitLog | Cluster["commitLog"];
   cluster: Cluster | null;
   undo: Undo;
 }
+
+/** What Raft must know of the log: whether it syncs each append, and its batch limit. */
+function raftLimits(
+  options: LogOptions | undefined,
+): { fsyncMode: FsyncMode; batchBytesMax: number } {
+  const resolved = resolveLogOptions(options);
+  return { fsyncMode: resolved.fsync.mode, batchBytesMax: resolved.batchBytesMax };
+}
+
+type FsyncMode = "always" | "interval" | "never";
 
 /** Opens the log and, in a cluster, starts Raft on it. */
 async function openStorage(
@@ -256,7 +296,7 @@ async function openStorage(
   observer: NonNullable<LogOptions["observer"]>,
 ): Promise<Storage> {
   const clustered = await isClustered(config);
-  const logOptions = clustered ? clusterLogOptions(config, logger) : config.log;
+  const logOptions = clustered ? clusterLogOptions(config) : config.log;
   const log: FileLog = await openLog(`${config.dataDir}/log`, { ...logOptions, observer });
   config.metrics?.registerLogStats(() => log.stats());
   if (!clustered) {
@@ -267,7 +307,7 @@ async function openStorage(
       local.close();
       await log.close();
     };
-    return { commitLog: local, cluster: null, undo };
+    return { log, commitLog: local, cluster: null, undo };
   }
   const settings = config.cluster!;
   const forwarder = new Forwarder({
@@ -283,21 +323,32 @@ async function openStorage(
       gossipPort: settings.gossipPort,
       joinAddrs: settings.joinAddrs,
       gossipKey: settings.gossipKey,
+      ...(settings.advertiseAddr ? { advertiseAddr: settings.advertiseAddr } : {}),
       logger,
       forwarder,
       ...(settings.dialPeer ? { dialPeer: settings.dialPeer } : {}),
       ...(settings.tickMs ? { tickMs: settings.tickMs } : {}),
+      ...raftLimits(logOptions),
     });
   } catch (error) {
     await log.close();
     throw error;
   }
+  const limits = retentionLimits(config);
+  const member = cluster;
+  const stopRetention = limits === null ? () => Promise.resolve() : scheduleClusterRetention(
+    log,
+    limits,
+    () => member.status().appliedIndex,
+    { everyMs: clusterRetentionEveryMs(config, limits), logger },
+  );
   const undo = async () => {
+    await stopRetention();
     forwarder.close();
     await cluster.close();
     await log.close();
   };
-  return { commitLog: cluster.commitLog, cluster, undo };
+  return { log, commitLog: cluster.commitLog, cluster, undo };
 }
 
 /** A cluster member takes peer (Raft) connections on its RPC port. */
@@ -316,7 +367,9 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
   const graceMs = config.shutdownGraceMs ?? 5000;
   let commitLog: LocalCommitLog | Cluster["commitLog"] | undefined;
   let cluster: Cluster | null = null;
+  let fileLog: FileLog | undefined;
   let service: Service | undefined;
+  const counters = new RecordCounters();
   let rpcPort = 0;
   let httpPort = 0;
   let opsPort: number | undefined;
@@ -328,19 +381,39 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
       const storage = await openStorage(config, logger, observer);
       commitLog = storage.commitLog;
       cluster = storage.cluster;
+      fileLog = storage.log;
       return storage.undo;
     },
     () => {
       const metrics = config.metrics;
       const observe = config.observe ??
         (metrics ? new RequestMetrics({ logger, metrics }).record : undefined);
+      const counted = countingLog(commitLog!, counters);
       service = new Service({
-        log: metrics ? observeCommitLog(commitLog!, { metrics }) : commitLog!,
+        log: metrics ? observeCommitLog(counted, { metrics }) : counted,
         logger,
         ...(config.authorize ? { authorize: config.authorize } : {}),
         ...(observe ? { observe } : {}),
         ...(cluster ? { cluster: cluster.hooks(), servers: () => cluster!.servers() } : {}),
       }, { nodeId: config.nodeName });
+      const fetcher = new StatusFetcher({
+        ...(config.cluster?.forwardCredentials
+          ? { credentials: config.cluster.forwardCredentials }
+          : {}),
+        ...(config.cluster?.forwardChannelOptions
+          ? { channelOptions: config.cluster.forwardChannelOptions }
+          : {}),
+      });
+      const httpHost = config.bindHost.includes(":") ? `[${config.bindHost}]` : config.bindHost;
+      service.admin = adminHooks({
+        name: config.nodeName,
+        rpcAddr: () => config.cluster?.advertiseRpcAddr ?? service!.rpcAddr,
+        httpAddr: () => httpPort === 0 ? null : `${httpHost}:${httpPort}`,
+        log: fileLog!,
+        cluster,
+        counters,
+        version: STRAND_VERSION,
+      }, fetcher);
       const context = service.context;
       metrics?.gauge({
         name: "strand_consume_streams_waiting",
@@ -382,7 +455,10 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
           }
         },
       });
-      return Promise.resolve(() => service!.beginShutdown());
+      return Promise.resolve(() => {
+        service!.beginShutdown();
+        fetcher.close();
+      });
     },
     async () => {
       // Before the data ports and closed after them: /readyz says 503 while they drain.
@@ -428,7 +504,7 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
     },
     async () => {
       // Announced last: members learn this node's RPC address only once it serves.
-      await cluster?.startGossip(service!.rpcAddr);
+      await cluster?.startGossip(config.cluster?.advertiseRpcAddr ?? service!.rpcAddr);
       return () => {};
     },
   ]);

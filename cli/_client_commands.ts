@@ -4,7 +4,7 @@
  */
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
-import { status } from "@grpc/grpc-js";
+import { type ChannelCredentials, type ChannelOptions, status } from "@grpc/grpc-js";
 import { StrandClient, targetAddresses } from "../client/mod.ts";
 import type { RecordMessage } from "../proto/mod.ts";
 import { type ConnectionTarget, describeClientError } from "./_client_errors.ts";
@@ -12,7 +12,8 @@ import { describeSources, resolveClientSettings } from "./_client_settings.ts";
 import { CliError } from "./_errors.ts";
 import { type FlagValues, loadClientGrpcSecurity, SecurityError } from "../security/mod.ts";
 
-const common = `  --addr HOST:PORT[,HOST:PORT…]
+/** The connection options every client command takes, for help texts. */
+export const CLIENT_OPTIONS_HELP = `  --addr HOST:PORT[,HOST:PORT…]
                             one or more members' gRPC addresses, or strand://HOST:PORT,…
                             (default 127.0.0.1:8400); the others are found through any of them
   --tls-ca-file FILE        use TLS, trusting this CA for the server's certificate
@@ -36,7 +37,7 @@ Appends records and prints each one's offset. Values come from the arguments, or
 
 Options:
   --file FILE               read records from FILE, one per line
-${common}
+${CLIENT_OPTIONS_HELP}
 `;
 
 /** Help text of `consume`. */
@@ -51,7 +52,7 @@ Options:
   --follow                  keep waiting for new records
   --output raw|json         raw values, one per line (default), or JSON lines
                             {"offset","term","value"(base64)}
-${common}
+${CLIENT_OPTIONS_HELP}
 `;
 
 /** Help text of `servers`. */
@@ -60,7 +61,9 @@ export const SERVERS_HELP = `Usage: strand servers [options]
 Lists the cluster's servers (id, RPC address, leader).
 
 Options:
-${common}
+  --output text|json        tab-separated lines (default) or a JSON array of
+                            {"id","rpcAddr","isLeader"}
+${CLIENT_OPTIONS_HELP}
 `;
 
 const clientOptions = {
@@ -72,7 +75,8 @@ const clientOptions = {
   "tls-server-name": { type: "string" },
 } as const;
 
-function parse<T extends Record<string, { type: "string" | "boolean" }>>(
+/** Parses a client command's arguments: its own `options` plus the connection settings. */
+export function parse<T extends Record<string, { type: "string" | "boolean" }>>(
   command: string,
   args: string[],
   options: T,
@@ -90,8 +94,19 @@ interface Connection {
   readonly target: ConnectionTarget;
 }
 
-/** Opens a client; TLS (and mutual TLS) from the --tls-* settings, plaintext without them. */
-async function connect(flagValues: Record<string, unknown>): Promise<Connection> {
+/** Where and how a client command connects (address, gRPC credentials, for explaining). */
+export interface ClientChannel {
+  /** The first address --addr lists (commands that talk to one node use it). */
+  readonly addr: string;
+  /** --addr as given: one or more members, or a strand:// target (for the cluster client). */
+  readonly cluster: string;
+  readonly credentials: ChannelCredentials;
+  readonly channelOptions: ChannelOptions;
+  readonly target: ConnectionTarget;
+}
+
+/** Resolves the connection settings; TLS (and mutual TLS) from --tls-*, else plaintext. */
+export async function clientChannel(flagValues: Record<string, unknown>): Promise<ClientChannel> {
   const settings = await resolveClientSettings(flagValues);
   const { addr } = settings.values;
   const values: Record<string, string> = { ...settings.values };
@@ -119,17 +134,19 @@ async function connect(flagValues: Record<string, unknown>): Promise<Connection>
   };
   try {
     const security = await loadClientGrpcSecurity(values as FlagValues);
-    const client = new StrandClient(addr, {
-      credentials: security.credentials,
-      channelOptions: security.channelOptions,
-    });
-    return { client, target };
+    return { addr: first, cluster: addr, ...security, target };
   } catch (error) {
     if (error instanceof SecurityError) {
       throw new CliError(`${error.message}${describeSources(settings)}`);
     }
     throw error;
   }
+}
+
+/** Opens a client over {@linkcode clientChannel}'s settings. */
+async function connect(flagValues: Record<string, unknown>): Promise<Connection> {
+  const { cluster, credentials, channelOptions, target } = await clientChannel(flagValues);
+  return { client: new StrandClient(cluster, { credentials, channelOptions }), target };
 }
 
 /** The complete lines of each chunk read (a chunk is what the input had ready). */
@@ -285,10 +302,20 @@ export async function runConsume(args: string[]): Promise<number> {
 
 /** `strand servers`. */
 export async function runServers(args: string[]): Promise<number> {
-  const { values } = parse("servers", args, {});
+  const { values } = parse("servers", args, { output: { type: "string" } });
+  const output = values.output ?? "text";
+  if (output !== "text" && output !== "json") {
+    throw new CliError(`Cannot use --output=${output}: expected text or json`);
+  }
   const { client, target } = await connect(values);
   try {
-    for (const server of await client.getServers()) {
+    const servers = await client.getServers();
+    if (output === "json") {
+      const list = servers.map(({ id, rpcAddr, isLeader }) => ({ id, rpcAddr, isLeader }));
+      console.log(JSON.stringify(list, null, 2));
+      return 0;
+    }
+    for (const server of servers) {
       console.log(`${server.id}\t${server.rpcAddr}\t${server.isLeader ? "leader" : "follower"}`);
     }
     return 0;

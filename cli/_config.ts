@@ -13,6 +13,8 @@ export const serveKeys = {
   "data-dir": "string",
   "node-name": "string",
   "bind-addr": "string",
+  "advertise-addr": "string",
+  "advertise-rpc-addr": "string",
   "rpc-port": "integer",
   "http-port": "integer",
   "ops-addr": "string",

@@ -49,6 +49,9 @@ Options:
   --log-format FORMAT       json | text (default: json, text when stderr is a terminal)
   --bootstrap               start a new cluster on an empty data dir (a no-op when the
                             dir already belongs to a cluster, so the node can restart)
+  --advertise-addr HOST:PORT, --advertise-rpc-addr HOST:PORT
+                            gossip and RPC addresses announced to the other members
+                            when they differ from the bound ones (NAT, proxies)
   --start-join-addrs LIST   gossip addresses (--bind-addr) of members to join; a node
                             with them never starts a cluster of its own
   --server-tls-cert-file FILE, --server-tls-key-file FILE
@@ -199,17 +202,14 @@ async function clusterConfig(
       "INSECURE: gossip is neither encrypted nor authenticated (--insecure-gossip): anyone who reaches --bind-addr can join the member list",
     );
   }
-  const fsync = settings.log.fsync;
-  if (wantsCluster && fsync !== undefined && fsync.mode !== "always") {
-    logger.warn(
-      `WEAKER DURABILITY: --fsync ${fsync.mode} in a cluster acknowledges a write once a quorum has it written, not fsynced: a power loss on a quorum of nodes can lose acknowledged records`,
-    );
-  }
+  // A weaker --fsync in a cluster is announced by the agent when Raft starts (one line).
   return {
     bootstrap: settings.bootstrap,
     joinAddrs: settings.joinAddrs,
     gossipPort: settings.gossipPort,
     gossipKey,
+    ...(settings.advertiseAddr ? { advertiseAddr: settings.advertiseAddr } : {}),
+    ...(settings.advertiseRpcAddr ? { advertiseRpcAddr: settings.advertiseRpcAddr } : {}),
     ...(peerTls
       ? {
         dialPeer: peerDialer(peerTls.connectOptions(PEER_SERVER_NAME)),

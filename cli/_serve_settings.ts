@@ -23,6 +23,10 @@ export interface ServeSettings {
   nodeName: string;
   bindHost: string;
   gossipPort: number;
+  /** Gossip address announced to members instead of the bound one ("" = the bound one). */
+  advertiseAddr: string;
+  /** RPC address announced to members instead of the bound one ("" = the bound one). */
+  advertiseRpcAddr: string;
   rpcPort: number;
   httpPort: number;
   /** The operations listener (`--ops-addr`: /healthz, /readyz, /metrics), if any. */
@@ -98,6 +102,12 @@ function joinAddrs(raw: RawSettings): string[] {
   return addresses;
 }
 
+function advertised(raw: RawSettings, key: "advertise-addr" | "advertise-rpc-addr"): string {
+  const address = stringSetting(raw, key, "");
+  if (address !== "") splitHostPort(address, `--${key}`);
+  return address;
+}
+
 /** Validates `raw` (defaults: ./data, 127.0.0.1:8401, rpc 8400, http 8402). */
 export function resolveServeSettings(raw: RawSettings): ServeSettings {
   const bind = splitHostPort(stringSetting(raw, "bind-addr", "127.0.0.1:8401"), "--bind-addr");
@@ -106,6 +116,8 @@ export function resolveServeSettings(raw: RawSettings): ServeSettings {
     nodeName: stringSetting(raw, "node-name", "") || defaultNodeName(),
     bindHost: bind.host,
     gossipPort: bind.port,
+    advertiseAddr: advertised(raw, "advertise-addr"),
+    advertiseRpcAddr: advertised(raw, "advertise-rpc-addr"),
     rpcPort: integerSetting(raw, "rpc-port", 8400),
     httpPort: integerSetting(raw, "http-port", 8402),
     bootstrap: booleanSetting(raw, "bootstrap"),

@@ -229,6 +229,21 @@ export class FileLog implements EntryStore, RecordLog {
     return this.#task(() => this.#restartAt({ index, term, nextOffset }));
   }
 
+  /**
+   * The entry index retention would keep from under `limits` (the base index of the oldest
+   * segment it would keep; `firstIndex()` when it would delete nothing). Deletes nothing: a
+   * log under Raft passes `min(this, applied + 1)` to {@linkcode deletePrefix} itself.
+   */
+  retentionPoint(limits: { retentionBytes?: number; retentionMs?: number }): number {
+    this.#checkOpen();
+    const count = retentionVictims(this.#segments, {
+      retentionBytes: limits.retentionBytes,
+      retentionMs: limits.retentionMs,
+      nowMs: this.#options.clock(),
+    });
+    return this.#segments[count]!.baseIndex;
+  }
+
   /** Deletes sealed segments beyond `retentionBytes` or older than `retentionMs`. */
   enforceRetention(): Promise<void> {
     return this.#task(() => this.#enforceRetention());

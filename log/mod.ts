@@ -26,5 +26,6 @@ export {
   type LogOptions,
   parseFsyncPolicy,
   type RecoveryEvent,
+  resolveLogOptions,
 } from "./_options.ts";
 export { crc32c } from "./_crc32c.ts";

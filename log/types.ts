@@ -1,7 +1,7 @@
 /**
  * The storage contract shared by `log/` (which implements it) and `raft/` (which uses it).
  *
- * Vocabulary (one word, one meaning — STYLE.md §6):
+ * Vocabulary (one word, one meaning — CONTRIBUTING.md, convention 3):
  * - an entry *index* is Raft's position of an entry in the log, dense, starting at 1;
  * - a record *offset* is a consumer's position of a record, dense, starting at 0;
  * - a byte *position* is a place inside a file.

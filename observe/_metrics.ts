@@ -164,7 +164,7 @@ export class Metrics {
     if (options.defaultLabels !== undefined) {
       this.registry.setDefaultLabels({ ...options.defaultLabels });
     }
-    if (options.processMetrics === true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics === true) this.#registerProcessMetrics();
     const latencyBuckets = [...(options.latencyBucketsSeconds ?? latencyBucketsDefault)];
     const requestLabels = ["transport", "method", "status"] as const;
     this.#requests = this.counter({
@@ -447,6 +447,26 @@ export class Metrics {
       },
     };
   }
+
+  /**
+   * The runtime's standard `process_*` and `nodejs_*` series. prom-client reads resident memory
+   * and descriptors from /proc/self, which the shipped permissions do not grant: it would report
+   * them as 0. Without that access the descriptor series are left out (absent, not a made-up
+   * 0) and resident memory comes from the runtime, which needs no permission.
+   */
+  #registerProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry });
+    if (procSelfReadable()) return;
+    for (const name of procSelfSeries) this.registry.removeSingleMetric(name);
+    new Gauge({
+      name: "process_resident_memory_bytes",
+      help: "Resident memory size in bytes.",
+      registers: [this.registry],
+      collect() {
+        this.set(Deno.memoryUsage().rss);
+      },
+    });
+  }
 }
 
 /** Name, help and label names of a metric registered through {@linkcode Metrics}. */
@@ -478,4 +498,22 @@ function guarded<T>(stats: () => T): () => T | undefined {
       return undefined;
     }
   };
+}
+
+/** prom-client's series that read /proc/self (status, fd/, limits). */
+const procSelfSeries = [
+  "process_resident_memory_bytes",
+  "process_virtual_memory_bytes",
+  "process_heap_bytes",
+  "process_open_fds",
+  "process_max_fds",
+] as const;
+
+function procSelfReadable(): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "read", path: "/proc/self/status" }).state ===
+      "granted";
+  } catch {
+    return false;
+  }
 }

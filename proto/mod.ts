@@ -29,6 +29,10 @@ export interface ProduceRequest {
   record?: Partial<RecordMessage> | null;
   /** Field 2: a batch, appended atomically (extension). */
   records?: Partial<RecordMessage>[];
+  /** Field 3: the producer, for deduplicating retries (extension; "" or absent: none). */
+  producerId?: string;
+  /** Field 4: the batch's sequence within `producerId` (extension; see docs/exactly-once.md). */
+  sequence?: number;
 }
 
 /** Produce output: the (first) offset and how many records were appended. */
@@ -37,6 +41,14 @@ export interface ProduceResponse {
   offset: number;
   /** Field 2: how many records were appended (extension). */
   count: number;
+  /** Field 3: replicas holding the records fsynced when answered (0 unless --fsync always). */
+  replicasFsynced?: number;
+  /** Field 4: the Raft commit index when answered (0 on a standalone node). */
+  commitIndex?: number;
+  /** Field 5: the batch was appended before under the same producer and sequence. */
+  duplicate?: boolean;
+  /** Field 6: the records were fsynced before the answer (false under --fsync interval|never). */
+  durable?: boolean;
 }
 
 /** Consume input; `limit`, `batchRecordsMax` and `stopAtEnd` are stream extensions. */
@@ -233,3 +245,4 @@ export const healthService: ServiceDefinition = {
     { request: false, response: true },
   ),
 };
+export { adminService, decodeAdminMessage, encodeAdminMessage } from "./_admin.ts";

@@ -67,6 +67,11 @@ export interface RaftNodeOptions extends
    */
   readonly durability?: Durability;
   /**
+   * What the `"none"` warning tells the operator to change, e.g. the flag that sets the fsync
+   * policy. Default: `use fsync "always" for full durability`.
+   */
+  readonly durabilityHint?: string;
+  /**
    * The largest entry payload the store accepts (the log's batch limit), checked against the
    * peer frame limit at construction: an entry that cannot fit one frame could never
    * replicate. Default: not checked beyond `appendBytesMax`.
@@ -89,6 +94,8 @@ export interface RaftNodeStats {
   sendErrors: number;
   /** Elections this node started. */
   electionsStarted: number;
+  /** Times the transport reported a peer unreachable ({@linkcode RaftNode.reportUnreachable}). */
+  unreachableReports: number;
 }
 
 /**
@@ -160,7 +167,7 @@ export class RaftNode {
   #readSeq = 0;
   /** Makes read ids unique across restarts: an answer meant for an earlier process never matches. */
   readonly #readNonce = randomNonce();
-  readonly #stats = { droppedMessages: 0, sendErrors: 0 };
+  readonly #stats = { droppedMessages: 0, sendErrors: 0, unreachableReports: 0 };
   readonly #logger: RaftLogger;
   #loop: Promise<void> | null = null;
   #failure: Error | null = null;
@@ -179,7 +186,9 @@ export class RaftNode {
       offsetAt(options.store, options.store.firstIndex());
     if (options.durability === "none") {
       this.#logger.warn(
-        `Raft node ${this.#core.id} acknowledges entries before they are synced to disk: a power loss on a majority can lose acknowledged records (use fsync "always" for full durability)`,
+        `Raft node ${this.#core.id} acknowledges entries before they are synced to disk: a power loss on a majority can lose acknowledged records (${
+          options.durabilityHint ?? 'use fsync "always" for full durability'
+        })`,
         { durability: "none" },
       );
     }
@@ -221,7 +230,10 @@ export class RaftNode {
    * here): the leader resends from what `id` acknowledged instead of waiting for a gap.
    */
   reportUnreachable(id: NodeId): void {
-    this.#input(() => this.#core.reportUnreachable(id));
+    this.#stats.unreachableReports++;
+    // Deferred: transports report drops from inside send(), i.e. from inside this driver's
+    // loop; acting synchronously there would start a second loop that appends out of order.
+    queueMicrotask(() => this.#input(() => this.#core.reportUnreachable(id)));
   }
 
   /** The leader's view of its followers (see {@linkcode RaftCore.followers}). */

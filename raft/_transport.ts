@@ -80,6 +80,11 @@ export interface TransportStats {
   droppedMessages: number;
   /** Inbound connections dropped for a malformed frame (bad checksum, length, encoding). */
   badFrames: number;
+  /**
+   * Of {@linkcode badFrames}: a damaged frame header (header checksum, length over the
+   * limit), found before waiting for the body the length announced.
+   */
+  badHeaders: number;
   /** Inbound messages whose handler threw (the message is dropped, the node carries on). */
   handlerErrors: number;
   /** Inbound messages whose sender differs from the peer the connection authenticated as. */
@@ -88,6 +93,8 @@ export interface TransportStats {
   encodeErrors: number;
   /** Dials that failed or timed out. */
   dialFailures: number;
+  /** Outbound connections established (the first dial to a peer and every redial). */
+  connects: number;
   /** Writes that did not complete within `writeTimeoutMs`. */
   writeTimeouts: number;
 }
@@ -164,6 +171,11 @@ class PeerLink {
     this.address = address;
     this.#options = options;
     this.#stats = stats;
+  }
+
+  /** Frames and bytes waiting to be written. */
+  queued(): { messages: number; bytes: number } {
+    return { messages: this.#queue.length, bytes: this.#queuedBytes };
   }
 
   enqueue(frame: Uint8Array): void {
@@ -245,6 +257,7 @@ class PeerLink {
     }
     if (this.closed) return this.#drop();
     this.#writer = this.#stream.writable.getWriter();
+    this.#stats.connects++;
     if (this.#failing) this.#options.logger.warn(`Reconnected to peer ${this.id}`);
     this.#failing = false;
   }
@@ -304,10 +317,12 @@ export class PeerTransport {
     framesReceived: 0,
     droppedMessages: 0,
     badFrames: 0,
+    badHeaders: 0,
     handlerErrors: 0,
     identityMismatches: 0,
     encodeErrors: 0,
     dialFailures: 0,
+    connects: 0,
     writeTimeouts: 0,
   };
   #listener: Deno.Listener | null = null;
@@ -334,6 +349,11 @@ export class PeerTransport {
   /** Counters for metrics (a copy). */
   stats(): TransportStats {
     return { ...this.#stats };
+  }
+
+  /** Per peer: frames and bytes queued for it and not yet written (the send queue depth). */
+  queues(): { id: NodeId; messages: number; bytes: number }[] {
+    return [...this.#links.values()].map((link) => ({ id: link.id, ...link.queued() }));
   }
 
   /** Listens for peer connections on a TCP address; returns the bound port. */
@@ -383,6 +403,7 @@ export class PeerTransport {
       // A broken or garbled connection is dropped; Raft retries over a fresh one.
       if (error instanceof CodecError) {
         this.#stats.badFrames++;
+        if (error.part === "header") this.#stats.badHeaders++;
         this.#options.logger.warn("Dropping a peer connection: malformed frame", {
           peer,
           error: error.message,

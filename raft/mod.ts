@@ -9,8 +9,8 @@
  * wire `PeerTransport`'s `onDrop` to {@linkcode RaftNode.reportUnreachable}; pass the node a
  * TLS certificate names to `PeerTransport.accept(stream, { peerName })`; export
  * `RaftNode.stats()` and `PeerTransport.stats()` as metrics. A proposal rejected with
- * `UNKNOWN_OUTCOME` was appended and may still commit. Peer frames are CRC32C-checked
- * (wire version 2: not compatible with version-1 nodes).
+ * `UNKNOWN_OUTCOME` was appended and may still commit. Peer frames carry CRC-32 checksums of
+ * their header and body (wire version 4: not compatible with earlier versions).
  *
  * @example
  * ```ts

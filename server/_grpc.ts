@@ -41,7 +41,8 @@ function observe(ctx: ServiceContext, method: string, started: number, status: G
   ctx.observe({ transport: "grpc", method, status: grpcStatusName(status), durationMs });
 }
 
-async function unary<Response>(
+/** Runs a unary handler: answers, maps failures (with leader metadata), observes. */
+export async function unary<Response>(
   ctx: ServiceContext,
   method: string,
   callback: sendUnaryData<Response>,

@@ -10,7 +10,8 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { healthService, logService } from "../proto/mod.ts";
+import { adminService, healthService, logService } from "../proto/mod.ts";
+import { adminHandlers } from "./_admin.ts";
 import { logHandlers } from "./_grpc.ts";
 import { healthHandlers } from "./_health.ts";
 import type { Service } from "./_service.ts";
@@ -117,6 +118,8 @@ function serve(service: Service, options: GrpcServerOptions): GrpcServer {
   const handlers = logHandlers(service.context);
   const log = guardDeserializers(logService);
   server.addService(log, options.wrapService?.(log, handlers) ?? handlers);
+  // JSON messages: their deserializer never throws (malformed bodies are refused in handlers).
+  server.addService(adminService, adminHandlers(service));
   server.addService(
     guardDeserializers(healthService),
     healthHandlers(service.health, service.context.shutdownSignal),

@@ -1,6 +1,6 @@
 /**
  * The JSON/HTTP API: the book's chapter-1 routes (`POST /`, `GET /` with a body), the REST
- * form under `/v1/records`, and the health probes.
+ * form under `/v1/records`, the health probes and the status page (`/ui`).
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -15,7 +15,9 @@ import {
   sendJson,
 } from "./_http_io.ts";
 import { streamHttpRecords } from "./_http_stream.ts";
+import { sendUiPage, wantsUiPage } from "./_ui_page.ts";
 import { confirmedEnd } from "./_grpc.ts";
+import { httpCluster, httpStatus } from "./_admin.ts";
 import type { Service } from "./_service.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -72,6 +74,7 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       sendJson(response, 200, { offset });
     }],
     ["GET /", async (request, response) => {
+      if (wantsUiPage(request)) return sendUiPage(response); // a browser: the status page
       // The offset as written: "1e3" or 2^64 - 1 must not pass as a rounded number.
       const json = await body(request, true);
       const offset = parseDecimal(json.offset, "offset");
@@ -98,12 +101,21 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       if (follow !== "true" && follow !== "1") await confirmedEnd(service.context, Infinity);
       await streamHttpRecords(service.context, { request, response, url });
     }],
+    ["GET /v1/status", async (request, response) => {
+      sendJson(response, 200, await httpStatus(service, subjectOf(request)));
+    }],
+    ["GET /v1/cluster", async (request, response) => {
+      sendJson(response, 200, await httpCluster(service, subjectOf(request)));
+    }],
     ["GET /healthz", (_request, response) => sendJson(response, 200, { status: "ok" })],
     ["GET /readyz", (_request, response) => {
       const { ready, reason } = service.health.readiness();
       const status = ready ? "ready" : "not ready";
       sendJson(response, ready ? 200 : 503, reason === undefined ? { status } : { status, reason });
     }],
+    ["GET /ui", (_request, response) => sendUiPage(response)],
+    // Browsers ask for it on every page; an empty answer keeps their consoles free of 404s.
+    ["GET /favicon.ico", (_request, response) => void response.writeHead(204).end()],
   ]);
 }
 

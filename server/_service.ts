@@ -5,7 +5,7 @@
 import { ServingStatus } from "../proto/mod.ts";
 import { ServiceContext } from "./_context.ts";
 import { HealthState, watchWrites } from "./_health.ts";
-import type { ServerInfo, ServiceDeps } from "./_types.ts";
+import type { AdminHooks, ServerInfo, ServiceDeps } from "./_types.ts";
 
 /**
  * The state both servers share. Health starts NOT_SERVING; the owner calls
@@ -20,6 +20,8 @@ export class Service {
   readonly health = new HealthState();
   /** Address `GetServers` reports for this node when `deps.servers` is not given. */
   rpcAddr = "";
+  /** The operator's view and controls (status, member removal); null until the owner sets it. */
+  admin: AdminHooks | null = null;
   readonly #nodeId: string;
 
   /** `nodeId` names this node in `GetServers` when `deps.servers` is not given. */

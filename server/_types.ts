@@ -50,7 +50,7 @@ export interface Logger {
 }
 
 /** What a request wants to do, for authorization (the book's ACL actions). */
-export type Action = "produce" | "consume";
+export type Action = "produce" | "consume" | "admin";
 
 /**
  * Decides whether `subject` (the client certificate's common name, "" when anonymous) may
@@ -143,3 +143,35 @@ export const silentLogger: Logger = {
   warn() {},
   error() {},
 };
+
+/** Why an admin action made no change; each maps to a deliberate gRPC/HTTP status. */
+export type AdminRefusalCode =
+  | "NOT_LEADER"
+  | "NO_LEADER"
+  | "CHANGE_PENDING"
+  | "TRANSFER_IN_PROGRESS"
+  | "UNKNOWN_OUTCOME"
+  | "NOT_MEMBER"
+  | "MEMBER_ALIVE"
+  | "NOT_CLUSTERED"
+  | "INVALID_ARGUMENT"
+  | "INVALID_CHANGE"
+  | "OVERLOADED"
+  | "TOO_LARGE";
+
+/** The outcome of an admin action: done (with what to report) or refused with a reason. */
+export type AdminOutcome =
+  | { readonly done: true; readonly result: Record<string, unknown> }
+  | { readonly done: false; readonly code: AdminRefusalCode; readonly message: string };
+
+/** The operator's view and controls of a node (agent/ provides them). */
+export interface AdminHooks {
+  /** This node's status (a JSON object; see docs/cli.md). */
+  status(): Record<string, unknown>;
+  /** Every member's status, asked over the RPC port (see docs/cli.md, `GET /v1/cluster`). */
+  clusterView(): Promise<Record<string, unknown>>;
+  /** Removes a failed member from the configuration. */
+  removeMember(name: string): Promise<AdminOutcome>;
+  /** Hands leadership to `to`, or to the most up-to-date voter when null. */
+  transferLeadership(to: string | null): Promise<AdminOutcome>;
+}

@@ -18,6 +18,9 @@
  */
 export type {
   Action,
+  AdminHooks,
+  AdminOutcome,
+  AdminRefusalCode,
   Authorize,
   ClusterHooks,
   CommitLog,
@@ -53,3 +56,4 @@ export { type OpsServer, type OpsServerOptions, startOpsServer } from "./_ops_se
 export { OffsetWaiters } from "./_waiters.ts";
 export { ServiceError } from "./_errors.ts";
 export { HealthState } from "./_health.ts";
+export { STRAND_VERSION } from "./_version.ts";

@@ -122,6 +122,12 @@ export namespace log {
             /** ProduceRequest records. */
             records: log.v1.Record.$Properties[];
 
+            /** ProduceRequest producerId. */
+            producerId: string;
+
+            /** ProduceRequest sequence. */
+            sequence: (number|Long);
+
             /**
              * Creates a new ProduceRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -167,6 +173,12 @@ export namespace log {
                 /** ProduceRequest records */
                 records?: (log.v1.Record.$Properties[]|null);
 
+                /** ProduceRequest producerId */
+                producerId?: (string|null);
+
+                /** ProduceRequest sequence */
+                sequence?: (number|Long|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -199,6 +211,18 @@ export namespace log {
 
             /** ProduceResponse count. */
             count: number;
+
+            /** ProduceResponse replicasFsynced. */
+            replicasFsynced: number;
+
+            /** ProduceResponse commitIndex. */
+            commitIndex: (number|Long);
+
+            /** ProduceResponse duplicate. */
+            duplicate: boolean;
+
+            /** ProduceResponse durable. */
+            durable: boolean;
 
             /**
              * Creates a new ProduceResponse instance using the specified properties.
@@ -244,6 +268,18 @@ export namespace log {
 
                 /** ProduceResponse count */
                 count?: (number|null);
+
+                /** ProduceResponse replicasFsynced */
+                replicasFsynced?: (number|null);
+
+                /** ProduceResponse commitIndex */
+                commitIndex?: (number|Long|null);
+
+                /** ProduceResponse duplicate */
+                duplicate?: (boolean|null);
+
+                /** ProduceResponse durable */
+                durable?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

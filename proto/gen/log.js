@@ -260,6 +260,8 @@ export const log = $root.log = (() => {
              * @typedef {Object} log.v1.ProduceRequest.$Properties
              * @property {log.v1.Record.$Properties|null} [record] ProduceRequest record
              * @property {Array.<log.v1.Record.$Properties>|null} [records] ProduceRequest records
+             * @property {string|null} [producerId] ProduceRequest producerId
+             * @property {number|Long|null} [sequence] ProduceRequest sequence
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -309,6 +311,22 @@ export const log = $root.log = (() => {
             ProduceRequest.prototype.records = $util.emptyArray;
 
             /**
+             * ProduceRequest producerId.
+             * @member {string} producerId
+             * @memberof log.v1.ProduceRequest
+             * @instance
+             */
+            ProduceRequest.prototype.producerId = "";
+
+            /**
+             * ProduceRequest sequence.
+             * @member {number|Long} sequence
+             * @memberof log.v1.ProduceRequest
+             * @instance
+             */
+            ProduceRequest.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new ProduceRequest instance using the specified properties.
              * @function create
              * @memberof log.v1.ProduceRequest
@@ -345,6 +363,10 @@ export const log = $root.log = (() => {
                 if (message.records != null && message.records.length)
                     for (let i = 0; i < message.records.length; ++i)
                         $root.log.v1.Record.encode(message.records[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.producerId != null && $Object.hasOwnProperty.call(message, "producerId") && message.producerId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.producerId);
+                if (message.sequence != null && $Object.hasOwnProperty.call(message, "sequence") && (typeof message.sequence === "object" ? message.sequence.low || message.sequence.high : message.sequence !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.sequence);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -403,6 +425,24 @@ export const log = $root.log = (() => {
                             message.records.push($root.log.v1.Record.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.producerId = value;
+                            else
+                                delete message.producerId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.sequence = value;
+                            else
+                                delete message.sequence;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -444,6 +484,10 @@ export const log = $root.log = (() => {
              * @typedef {Object} log.v1.ProduceResponse.$Properties
              * @property {number|Long|null} [offset] ProduceResponse offset
              * @property {number|null} [count] ProduceResponse count
+             * @property {number|null} [replicasFsynced] ProduceResponse replicasFsynced
+             * @property {number|Long|null} [commitIndex] ProduceResponse commitIndex
+             * @property {boolean|null} [duplicate] ProduceResponse duplicate
+             * @property {boolean|null} [durable] ProduceResponse durable
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -492,6 +536,38 @@ export const log = $root.log = (() => {
             ProduceResponse.prototype.count = 0;
 
             /**
+             * ProduceResponse replicasFsynced.
+             * @member {number} replicasFsynced
+             * @memberof log.v1.ProduceResponse
+             * @instance
+             */
+            ProduceResponse.prototype.replicasFsynced = 0;
+
+            /**
+             * ProduceResponse commitIndex.
+             * @member {number|Long} commitIndex
+             * @memberof log.v1.ProduceResponse
+             * @instance
+             */
+            ProduceResponse.prototype.commitIndex = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * ProduceResponse duplicate.
+             * @member {boolean} duplicate
+             * @memberof log.v1.ProduceResponse
+             * @instance
+             */
+            ProduceResponse.prototype.duplicate = false;
+
+            /**
+             * ProduceResponse durable.
+             * @member {boolean} durable
+             * @memberof log.v1.ProduceResponse
+             * @instance
+             */
+            ProduceResponse.prototype.durable = false;
+
+            /**
              * Creates a new ProduceResponse instance using the specified properties.
              * @function create
              * @memberof log.v1.ProduceResponse
@@ -527,6 +603,14 @@ export const log = $root.log = (() => {
                     writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.offset);
                 if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
                     writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.count);
+                if (message.replicasFsynced != null && $Object.hasOwnProperty.call(message, "replicasFsynced") && message.replicasFsynced !== 0)
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.replicasFsynced);
+                if (message.commitIndex != null && $Object.hasOwnProperty.call(message, "commitIndex") && (typeof message.commitIndex === "object" ? message.commitIndex.low || message.commitIndex.high : message.commitIndex !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.commitIndex);
+                if (message.duplicate != null && $Object.hasOwnProperty.call(message, "duplicate") && message.duplicate !== false)
+                    writer.uint32(/* id 5, wireType 0 =*/40).bool(message.duplicate);
+                if (message.durable != null && $Object.hasOwnProperty.call(message, "durable") && message.durable !== false)
+                    writer.uint32(/* id 6, wireType 0 =*/48).bool(message.durable);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -587,6 +671,42 @@ export const log = $root.log = (() => {
                                 message.count = value;
                             else
                                 delete message.count;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.replicasFsynced = value;
+                            else
+                                delete message.replicasFsynced;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.commitIndex = value;
+                            else
+                                delete message.commitIndex;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.duplicate = value;
+                            else
+                                delete message.duplicate;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.durable = value;
+                            else
+                                delete message.durable;
                             continue;
                         }
                     }

@@ -1,5 +1,5 @@
 /**
- * The core stays pure (STYLE.md §1): no IO, clock, timer or global randomness in the files
+ * The core stays pure (CONTRIBUTING.md, convention 1): no IO, clock, timer or global randomness in the files
  * the simulation drives, and `discovery/` never imports Raft.
  */
 

@@ -81,6 +81,8 @@ export class TestCluster {
       clientOptions?: LogClientOptions;
       /** Fills a node's data dir before it starts (serve reads only its data dir); returns flags. */
       prepare?: (dataDir: string) => Promise<string[]>;
+      /** Flags for one member's first start only (after `extraArgs`). */
+      memberArgs?: Record<string, string[]>;
     } = {},
   ): Promise<TestCluster> {
     const base = await Deno.makeTempDir({ prefix: "strand-cluster-" });
@@ -92,10 +94,11 @@ export class TestCluster {
     );
     try {
       const [first, ...rest] = names as [string, ...string[]];
-      await cluster.startMember(first, ["--bootstrap"]);
+      const own = (name: string) => options.memberArgs?.[name] ?? [];
+      await cluster.startMember(first, ["--bootstrap", ...own(first)]);
       const seed = cluster.get(first).gossipAddr;
       await Promise.all(
-        rest.map((name) => cluster.startMember(name, ["--start-join-addrs", seed])),
+        rest.map((name) => cluster.startMember(name, ["--start-join-addrs", seed, ...own(name)])),
       );
       await cluster.waitForVoters(names);
     } catch (error) {

@@ -124,6 +124,15 @@ Deno.test("cluster: SIGKILL of the leader elects another, loses nothing acknowle
     }
     const newLeader = await until("a new leader", () => cluster.leader());
     assert(newLeader !== leader, "the killed node is still reported as leader");
+    // The new leader's transport drops what it sends to the dead node and reports it to Raft.
+    const next = survivors.find((member) => member.name === newLeader)!;
+    await until("unreachable reports on the new leader", async () => {
+      const metrics = await (await fetch(`${next.node.httpUrl}/metrics`)).text();
+      const reports = /strand_raft_node_events\{event="unreachable_reports"[^}]*\} (\d+)/.exec(
+        metrics,
+      );
+      return Number(reports?.[1] ?? 0) > 0 ? true : null;
+    });
     for (const member of survivors) await assertHolds(member, acked);
     // The old leader restarts with its own flags and catches up (it was never removed).
     const seed = survivors[0]!.gossipAddr;

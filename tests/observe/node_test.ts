@@ -9,7 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { logService } from "../../proto/mod.ts";
 import { servePermissions, startNode, tempDir } from "../e2e/_node.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { parseExposition, valueOf } from "./_exposition.ts";
+import { parseExposition, samplesOf, valueOf } from "./_exposition.ts";
 import {
   checkAppendSpans,
   checkServerSpan,
@@ -67,8 +67,10 @@ Deno.test("serve exposes /metrics and logs every request as JSON at debug", asyn
     assertEquals(valueOf(exposition, "strand_consume_streams_waiting"), 0);
     assertEquals(valueOf(exposition, "strand_log_commit_batch_entries_sum"), 1);
     assertEquals(valueOf(exposition, "strand_log_append_duration_seconds_count"), 1);
-    // process_resident_memory_bytes and open fds need read access to /proc, which the
-    // least-privilege start task does not grant; CPU and heap need nothing.
+    // Descriptor counts need read access to /proc, which the least-privilege start task does
+    // not grant: they are absent rather than 0. Memory, CPU and heap need no permission.
+    assertEquals(samplesOf(exposition, "process_open_fds", {}).length, 0);
+    assert(valueOf(exposition, "process_resident_memory_bytes") > 1 << 20, "resident memory");
     assert(valueOf(exposition, "process_cpu_seconds_total") > 0, "process CPU");
     assert(valueOf(exposition, "nodejs_heap_size_used_bytes") > 0, "heap");
   } finally {

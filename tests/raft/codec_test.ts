@@ -8,6 +8,7 @@ import {
   type Message,
   MessageType,
 } from "../../raft/mod.ts";
+import { crc32 } from "node:zlib";
 import { assert, assertEquals } from "./_harness.ts";
 
 const base = { from: "node-a", to: "node-b", term: 2 ** 40 + 3 };
@@ -75,8 +76,8 @@ Deno.test("codec: every message type survives a round trip", () => {
   for (const message of SAMPLES) {
     const frame = encodeFrame(message);
     const length = new DataView(frame.buffer, frame.byteOffset).getUint32(0);
-    assertEquals(length, frame.length - 8, `length prefix of type ${message.type}`);
-    assertEquals(plain(decodeBody(frame.subarray(8))), plain(message), `type ${message.type}`);
+    assertEquals(length, frame.length - 12, `length prefix of type ${message.type}`);
+    assertEquals(plain(decodeBody(frame.subarray(12))), plain(message), `type ${message.type}`);
   }
 });
 
@@ -111,19 +112,47 @@ Deno.test("codec: truncated, trailing or unknown bytes raise CodecError", () => 
   }
 });
 
+/** A frame header announcing `length` body bytes, with a valid header checksum. */
+function headerFor(length: number): Uint8Array {
+  const header = new Uint8Array(12);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, length);
+  view.setUint32(8, crc32(header.subarray(0, 8)));
+  return header;
+}
+
 Deno.test("codec: an oversized length prefix is refused before buffering", () => {
   let error: unknown = null;
   try {
-    new FrameSplitter().push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+    new FrameSplitter().push(headerFor(0xffffffff));
   } catch (caught) {
     error = caught;
   }
-  assert(error instanceof CodecError);
+  assert(error instanceof CodecError && error.part === "header", `got ${error}`);
 });
 
-Deno.test("codec: a frame with any single flipped bit fails its checksum", () => {
+Deno.test("codec: a flipped bit in a frame header is refused before waiting for the body", () => {
   const frame = encodeFrame(SAMPLES[4] as Message);
-  for (let bit = 8 * 8; bit < frame.length * 8; bit++) {
+  for (let bit = 0; bit < 12 * 8; bit++) {
+    const header = frame.slice(0, 12);
+    header[bit >> 3] = (header[bit >> 3] as number) ^ (1 << (bit & 7));
+    let error: unknown = null;
+    try {
+      // Only the header has arrived: a receiver must not sit waiting for a damaged length.
+      new FrameSplitter().push(header);
+    } catch (caught) {
+      error = caught;
+    }
+    assert(
+      error instanceof CodecError && error.part === "header" && error.message.includes("header"),
+      `bit ${bit}: ${error}`,
+    );
+  }
+});
+
+Deno.test("codec: a frame with any single flipped bit fails a checksum", () => {
+  const frame = encodeFrame(SAMPLES[4] as Message);
+  for (let bit = 0; bit < frame.length * 8; bit++) {
     const copy = frame.slice();
     copy[bit >> 3] = (copy[bit >> 3] as number) ^ (1 << (bit & 7));
     let error: unknown = null;

@@ -114,3 +114,21 @@ Deno.test("driver: closing rejects pending proposals", async () => {
     await cluster.close();
   }
 });
+
+Deno.test("driver: reportUnreachable acts after the caller returns (a transport calls it inside send)", async () => {
+  const cluster = startCluster();
+  try {
+    const leader = await awaitLeader(cluster.nodes);
+    await leader.propose(records("x"));
+    const follower = leader.followers().find((each) => each.state === "replicate");
+    assert(follower !== undefined, "a follower in the replicate state after a commit");
+    leader.reportUnreachable(follower.id);
+    // Acting here would re-enter the driver's loop from inside its own send().
+    assertEquals(leader.followers().find((each) => each.id === follower.id)?.state, "replicate");
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    assertEquals(leader.followers().find((each) => each.id === follower.id)?.state, "probe");
+    assertEquals(leader.stats().unreachableReports, 1);
+  } finally {
+    await cluster.close();
+  }
+});

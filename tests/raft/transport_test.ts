@@ -161,6 +161,26 @@ Deno.test("transport: a frame with a bad checksum drops the connection and is co
   }
 });
 
+Deno.test("transport: a damaged frame length drops the connection at once and is counted", async () => {
+  const server = new PeerTransport({ onMessage: () => {}, logger: quiet });
+  try {
+    const port = server.listen({ hostname: "127.0.0.1", port: 0 }).port;
+    const frame = encodeFrame({ type: MessageType.TimeoutNow, from: "c", to: "s", term: 7 });
+    const bad = frame.slice();
+    // A larger length: without a header check the server would wait for bytes never sent.
+    bad[2] = (bad[2] as number) ^ 0x10;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(bad);
+    await until(() => server.stats().badHeaders === 1, "the bad header to be counted");
+    const eof = await conn.read(new Uint8Array(1)).catch(() => null);
+    conn.close();
+    assertEquals(eof, null, "the server closes the connection after a bad header");
+    assertEquals(server.stats().badFrames, 1);
+  } finally {
+    await server.close();
+  }
+});
+
 Deno.test("transport: on a connection authenticated as a node, only that node may speak", async () => {
   const received = collector(1);
   const server = new PeerTransport({ onMessage: received.push, logger: quiet });

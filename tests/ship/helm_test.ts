@@ -17,9 +17,6 @@ const root = new URL("../../", import.meta.url).pathname;
 const chart = `${root}deploy/helm/strand`;
 const installer = new URL("./helm/install_tools.sh", import.meta.url).pathname;
 
-/** Settings the chart sets that `serve` does not know yet (the cluster work adds them). */
-const pendingKeys = new Set(["gossip-key-file"]);
-
 const tools = await (async () => {
   try {
     const output = await new Deno.Command("bash", { args: [installer], stderr: "piped" }).output();
@@ -120,7 +117,7 @@ Deno.test({
       assertEquals(file["start-join-addrs"], i === 0 ? undefined : [pod0Addr]);
       assertEquals(file["ops-addr"], "0.0.0.0:8403");
       for (const key of Object.keys(file)) {
-        assert(key in serveKeys || pendingKeys.has(key), `serve has no setting "${key}"`);
+        assert(key in serveKeys, `serve has no setting "${key}"`);
       }
     }
 
@@ -133,6 +130,9 @@ Deno.test({
     ]);
     const opsPort = container.ports.find((p: Obj) => p.name === "ops").containerPort;
     assertEquals(opsPort, 8403);
+    // Strand cannot read its descriptor limit under its permissions: the chart states it.
+    const fdLimit = container.env.find((e: Obj) => e.name === "STRAND_FD_LIMIT");
+    assertEquals(fdLimit?.value, "65536");
     assertEquals(container.readinessProbe.httpGet, { path: "/readyz", port: "ops" });
     assertEquals(container.livenessProbe.httpGet, { path: "/healthz", port: "ops" });
     assertEquals(container.startupProbe.httpGet, { path: "/healthz", port: "ops" });

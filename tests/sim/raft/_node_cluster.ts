@@ -122,6 +122,8 @@ export class NodeCluster {
   onRestartAt: ((node: NodeSim) => void) | null = null;
   /** Wire the transport's onDrop straight into the driver, as its documentation suggests. */
   syncOnDrop = false;
+  /** A node's bootstrap membership (default: every id a voter); joiners get an empty one. */
+  bootstrapFor: ((id: string) => Membership) | null = null;
   readonly #random: SeededRandom;
   readonly #bootstrap: Membership;
   readonly #leaders = new Map<number, string>();
@@ -189,7 +191,7 @@ export class NodeCluster {
       store,
       meta,
       send: (message) => transport.send(message),
-      bootstrap: this.#bootstrap,
+      bootstrap: this.bootstrapFor?.(node.id) ?? this.#bootstrap,
       tickMs: w.tickMs,
       requestTimeoutMs: w.requestTimeoutMs,
       random: this.#random.fork(),

@@ -20,7 +20,7 @@ import { checkHistory, type Operation } from "./history.ts";
 import type { RunOptions, RunResult } from "./run.ts";
 
 /** Draws every limit and timing of a world from the seed. */
-function worldFor(random: SeededRandom): NodeWorld {
+export function worldFor(random: SeededRandom): NodeWorld {
   const pick = <T>(values: readonly T[]): T => values[random.intBelow(values.length)] as T;
   const appendBytesMax = pick([1, 64, 300, 4096, 1 << 20]);
   const tickMs = pick([20, 40, 50]);
@@ -62,16 +62,15 @@ function qualityFor(random: SeededRandom): NetQuality {
 /** Options of a node run. */
 export interface NodeRunOptions extends RunOptions {
   /**
-   * Wire the transport's onDrop synchronously into `RaftNode.reportUnreachable` (as its
-   * documentation suggests). Off by default: that re-enters the driver's loop from inside
-   * `send()` and two loops then append out of order (seed 179 shows it; `--sync-on-drop`).
+   * Wire the transport's onDrop synchronously into `RaftNode.reportUnreachable`, as the agent
+   * does (`--sync-on-drop`). The node defers the report itself: acting inside `send()` used
+   * to re-enter the driver's loop, and two loops appended out of order (seed 80).
    */
   readonly syncOnDrop?: boolean;
   /**
-   * Keep connections that carried a corrupted chunk open after the faults stop. Off by
-   * default: a flipped bit in a frame's length field (not covered by the checksum) makes the
-   * receiver wait for bytes that never come while the sender's writes still succeed, so the
-   * connection swallows every later message until something resets it (`--keep-corrupted`).
+   * Keep connections that carried a corrupted chunk open after the faults stop. On by
+   * default: the receiver must notice damage itself (a flipped bit in a frame's length field
+   * is caught by the header checksum before it waits for a body that never comes).
    */
   readonly keepCorrupted?: boolean;
 }
@@ -141,7 +140,7 @@ async function runUnguarded(options: NodeRunOptions): Promise<RunResult> {
   };
   let events = await scheduler.runUntilSettled(faultMs, eventsMax, check);
   faultPhase = false;
-  const keptDown = faults.healAll(random.chance(0.3), options.keepCorrupted ?? false);
+  const keptDown = faults.healAll(random.chance(0.3), options.keepCorrupted ?? true);
   const recovery = await awaitRecovery(cluster, workload, recoveryMsMax, eventsMax, keptDown);
   events += recovery.events;
   const violations = [...cluster.checkers.violations];
