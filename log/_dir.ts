@@ -5,11 +5,12 @@
  */
 
 import { ignoreNotFound, syncDir } from "./_segment.ts";
+import type { LogFile, LogFs } from "./_fs.ts";
 import { LogError } from "./types.ts";
 
 /** Takes the exclusive lock of `dir` (released on close, or by the OS if the process dies). */
-export async function lockDir(dir: string): Promise<Deno.FsFile> {
-  const lock = await Deno.open(`${dir}/LOCK`, { read: true, write: true, create: true });
+export async function lockDir(fs: LogFs, dir: string): Promise<LogFile> {
+  const lock = await fs.open(`${dir}/LOCK`, { read: true, write: true, create: true });
   let locked = false;
   try {
     locked = await lock.tryLock(true);
@@ -27,22 +28,22 @@ export async function lockDir(dir: string): Promise<Deno.FsFile> {
 }
 
 /** Whether the last close of `dir` completed; removes the marker durably before writes. */
-export async function takeCleanMarker(dir: string): Promise<boolean> {
+export async function takeCleanMarker(fs: LogFs, dir: string): Promise<boolean> {
   try {
-    await Deno.remove(`${dir}/CLEAN`);
+    await fs.remove(`${dir}/CLEAN`);
   } catch (error) {
     ignoreNotFound(error);
     return false;
   }
-  await syncDir(dir);
+  await syncDir(fs, dir);
   return true;
 }
 
 /** Leaves the marker that lets the next open trust the last segment without a scan. */
-export async function putCleanMarker(dir: string): Promise<void> {
-  const file = await Deno.open(`${dir}/CLEAN`, { write: true, create: true, truncate: true });
+export async function putCleanMarker(fs: LogFs, dir: string): Promise<void> {
+  const file = await fs.open(`${dir}/CLEAN`, { write: true, create: true, truncate: true });
   file.close();
-  await syncDir(dir);
+  await syncDir(fs, dir);
 }
 
 /** Where a restarted log begins. */
@@ -53,15 +54,15 @@ export interface RestartPoint {
 }
 
 /** Writes the restart marker atomically (temp file, fsync, rename, fsync dir). */
-export async function putRestartMarker(dir: string, point: RestartPoint): Promise<void> {
-  await writeAtomically(dir, "RESTART", new TextEncoder().encode(JSON.stringify(point)));
+export async function putRestartMarker(fs: LogFs, dir: string, point: RestartPoint): Promise<void> {
+  await writeAtomically(fs, dir, "RESTART", new TextEncoder().encode(JSON.stringify(point)));
 }
 
 /** The pending restart of `dir`, or null. */
-export async function readRestartMarker(dir: string): Promise<RestartPoint | null> {
+export async function readRestartMarker(fs: LogFs, dir: string): Promise<RestartPoint | null> {
   let text: string;
   try {
-    text = await Deno.readTextFile(`${dir}/RESTART`);
+    text = new TextDecoder().decode(await fs.readFile(`${dir}/RESTART`));
   } catch (error) {
     ignoreNotFound(error);
     return null;
@@ -75,15 +76,20 @@ export async function readRestartMarker(dir: string): Promise<RestartPoint | nul
 }
 
 /** Removes the restart marker durably. */
-export async function removeRestartMarker(dir: string): Promise<void> {
-  await Deno.remove(`${dir}/RESTART`).catch(ignoreNotFound);
-  await syncDir(dir);
+export async function removeRestartMarker(fs: LogFs, dir: string): Promise<void> {
+  await fs.remove(`${dir}/RESTART`).catch(ignoreNotFound);
+  await syncDir(fs, dir);
 }
 
 /** Replaces `dir/name` with `bytes` so that a crash leaves either the old or the new bytes. */
-export async function writeAtomically(dir: string, name: string, bytes: Uint8Array): Promise<void> {
+export async function writeAtomically(
+  fs: LogFs,
+  dir: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<void> {
   const temp = `${dir}/${name}.tmp`;
-  const file = await Deno.open(temp, { write: true, create: true, truncate: true });
+  const file = await fs.open(temp, { write: true, create: true, truncate: true });
   try {
     let done = 0;
     while (done < bytes.length) done += await file.write(bytes.subarray(done));
@@ -91,6 +97,6 @@ export async function writeAtomically(dir: string, name: string, bytes: Uint8Arr
   } finally {
     file.close();
   }
-  await Deno.rename(temp, `${dir}/${name}`);
-  await syncDir(dir);
+  await fs.rename(temp, `${dir}/${name}`);
+  await syncDir(fs, dir);
 }

@@ -20,6 +20,7 @@ import {
   entryAt,
   type Tail,
 } from "./_group_commit.ts";
+import type { LogFile } from "./_fs.ts";
 import type { ResolvedLogOptions } from "./_options.ts";
 import { checkIndexAgainstStore } from "./_index_check.ts";
 import { EntryReader } from "./_reader.ts";
@@ -55,7 +56,7 @@ type Request = AppendRequest | Task;
 export class FileLog implements EntryStore, RecordLog {
   readonly #dir: string;
   readonly #options: ResolvedLogOptions;
-  readonly #lock: Deno.FsFile;
+  readonly #lock: LogFile;
   #segments: Segment[];
   readonly #reader: EntryReader;
   readonly #queue: Request[] = [];
@@ -69,7 +70,7 @@ export class FileLog implements EntryStore, RecordLog {
   #intervalId: ReturnType<typeof setInterval> | null = null;
 
   /** Use `openLog`, which recovers `segments` and takes `lock`. */
-  constructor(dir: string, options: ResolvedLogOptions, lock: Deno.FsFile, segments: Segment[]) {
+  constructor(dir: string, options: ResolvedLogOptions, lock: LogFile, segments: Segment[]) {
     this.#dir = dir;
     this.#options = options;
     this.#lock = lock;
@@ -402,12 +403,12 @@ export class FileLog implements EntryStore, RecordLog {
     const sealed = this.#active();
     await sealed.syncAll();
     sealed.closeWriters();
-    const next = await Segment.create(this.#dir, {
+    const next = await Segment.create(this.#options.fs, this.#dir, {
       baseIndex: sealed.endIndex,
       baseOffset: sealed.extent.nextOffset,
       prevTerm: sealed.extent.lastTerm,
     });
-    await syncDir(this.#dir);
+    await syncDir(this.#options.fs, this.#dir);
     this.#segments.push(next);
     if (this.#options.retentionBytes !== undefined || this.#options.retentionMs !== undefined) {
       await this.#enforceRetention();
@@ -466,7 +467,7 @@ export class FileLog implements EntryStore, RecordLog {
     // leaves contiguous segments (recovery cannot bridge a gap).
     for (const segment of dropped.reverse()) {
       await segment.remove();
-      await syncDir(this.#dir);
+      await syncDir(this.#options.fs, this.#dir);
     }
     await keep.truncateFiles(k, keep.extent.storeBytes);
   }
@@ -487,7 +488,7 @@ export class FileLog implements EntryStore, RecordLog {
     // Oldest first, each removal durable before the next: a crash leaves a contiguous suffix.
     for (const segment of dropped) {
       await segment.remove();
-      await syncDir(this.#dir);
+      await syncDir(this.#options.fs, this.#dir);
     }
   }
 
@@ -503,11 +504,11 @@ export class FileLog implements EntryStore, RecordLog {
   async #restartAt(point: RestartPoint): Promise<void> {
     checkRestartPoint(point);
     const old = this.#segments;
-    const fresh = await restartFiles(this.#dir, old, point);
+    const fresh = await restartFiles(this.#options.fs, this.#dir, old, point);
     this.#segments = [fresh];
     this.#reader.invalidate();
     for (const segment of old) segment.close();
-    await removeRestartMarker(this.#dir);
+    await removeRestartMarker(this.#options.fs, this.#dir);
   }
 
   async #closeNow(): Promise<void> {
@@ -521,7 +522,7 @@ export class FileLog implements EntryStore, RecordLog {
     const active = this.#active();
     await active.syncAll();
     for (const segment of this.#segments) segment.close();
-    await putCleanMarker(this.#dir);
+    await putCleanMarker(this.#options.fs, this.#dir);
     await this.#lock.unlock();
     this.#lock.close();
   }

@@ -7,6 +7,7 @@
 
 import { crc32c } from "./_crc32c.ts";
 import { writeAtomically } from "./_dir.ts";
+import { DENO_FS, type LogFs } from "./_fs.ts";
 import { ignoreNotFound } from "./_segment.ts";
 import { LogError, type MetaStore } from "./types.ts";
 
@@ -21,10 +22,10 @@ const HEADER_BYTES = 8;
  * await meta.save(new TextEncoder().encode(JSON.stringify({ term: 3, vote: "n2" })));
  * ```
  */
-export async function openMetaStore(path: string): Promise<MetaStore> {
+export async function openMetaStore(path: string, fs: LogFs = DENO_FS): Promise<MetaStore> {
   let stored: Uint8Array | null = null;
   try {
-    stored = decode(await Deno.readFile(path), path);
+    stored = decode(await fs.readFile(path), path);
   } catch (error) {
     ignoreNotFound(error);
   }
@@ -38,7 +39,7 @@ export async function openMetaStore(path: string): Promise<MetaStore> {
     save(bytes: Uint8Array): Promise<void> {
       const copy = bytes.slice();
       // Saves run one after another: each rename must land in call order.
-      const next = saving.then(() => writeAtomically(dir, name, encode(copy))).then(() => {
+      const next = saving.then(() => writeAtomically(fs, dir, name, encode(copy))).then(() => {
         current = copy;
       });
       saving = next.catch(() => {});

@@ -24,16 +24,17 @@ import { Segment, syncDir } from "./_segment.ts";
  */
 export async function openLog(dir: string, options?: LogOptions): Promise<FileLog> {
   const resolved = resolveLogOptions(options);
-  await Deno.mkdir(dir, { recursive: true });
-  const lock = await lockDir(dir);
+  const fs = resolved.fs;
+  await fs.mkdir(dir, { recursive: true });
+  const lock = await lockDir(fs, dir);
   try {
-    const restart = await readRestartMarker(dir);
-    if (restart !== null) await finishRestart(dir, restart);
-    const clean = await takeCleanMarker(dir);
-    let segments = await recoverSegments(dir, clean, recoveryReport(resolved.observer));
+    const restart = await readRestartMarker(fs, dir);
+    if (restart !== null) await finishRestart(fs, dir, restart);
+    const clean = await takeCleanMarker(fs, dir);
+    let segments = await recoverSegments(fs, dir, clean, recoveryReport(resolved.observer));
     if (segments.length === 0) {
-      segments = [await Segment.create(dir, { baseIndex: 1, baseOffset: 0, prevTerm: 0 })];
-      await syncDir(dir);
+      segments = [await Segment.create(fs, dir, { baseIndex: 1, baseOffset: 0, prevTerm: 0 })];
+      await syncDir(fs, dir);
     }
     return new FileLog(dir, resolved, lock, segments);
   } catch (error) {

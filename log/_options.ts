@@ -3,6 +3,7 @@
  * @module
  */
 
+import { DENO_FS, type LogFs } from "./_fs.ts";
 import { LogError } from "./types.ts";
 
 /** When appended bytes are made durable. */
@@ -107,6 +108,8 @@ export interface LogOptions {
    * Default: none, except that recovery events go to stderr.
    */
   readonly observer?: LogObserver;
+  /** The file system the log's files live on. Default: the real one (tests pass a simulated disk). */
+  readonly fs?: LogFs;
 }
 
 /** Options with every default filled in. */
@@ -120,6 +123,7 @@ export interface ResolvedLogOptions {
   readonly retentionMs: number | undefined;
   readonly clock: () => number;
   readonly observer: LogObserver;
+  readonly fs: LogFs;
 }
 
 const MIB = 1024 * 1024;
@@ -162,6 +166,7 @@ export function resolveLogOptions(options: LogOptions = {}): ResolvedLogOptions 
       : checkPositiveInteger("retentionMs", options.retentionMs, 0),
     clock: options.clock ?? Date.now,
     observer: options.observer ?? {},
+    fs: options.fs ?? DENO_FS,
   };
 }
 

@@ -23,6 +23,7 @@ import {
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
 } from "./_codec.ts";
+import type { LogFile, LogFs } from "./_fs.ts";
 import type { LogObserver, RecoveryEvent } from "./_options.ts";
 import { corruptEvent, tailEvent } from "./_recovery_events.ts";
 import { scanStore } from "./_scan.ts";
@@ -40,10 +41,10 @@ const STORE_NAME = /^(\d{20})\.store$/;
 const INDEX_NAME = /^(\d{20})\.index$/;
 
 /** Lists segment base indexes present in `dir`, sorted, deleting orphan index files. */
-async function listSegments(dir: string): Promise<number[]> {
+async function listSegments(fs: LogFs, dir: string): Promise<number[]> {
   const stores = new Set<number>();
   const indexes: number[] = [];
-  for await (const item of Deno.readDir(dir)) {
+  for await (const item of fs.readDir(dir)) {
     const store = STORE_NAME.exec(item.name);
     if (store !== null) stores.add(Number(store[1]));
     const index = INDEX_NAME.exec(item.name);
@@ -51,7 +52,7 @@ async function listSegments(dir: string): Promise<number[]> {
   }
   for (const base of indexes) {
     if (!stores.has(base)) {
-      await Deno.remove(`${dir}/${String(base).padStart(20, "0")}.index`).catch(ignoreNotFound);
+      await fs.remove(`${dir}/${String(base).padStart(20, "0")}.index`).catch(ignoreNotFound);
     }
   }
   return [...stores].sort((a, b) => a - b);
@@ -59,12 +60,13 @@ async function listSegments(dir: string): Promise<number[]> {
 
 /** A segment's files opened for reading, with its header; null if the header is torn. */
 async function openSegmentFiles(
+  fs: LogFs,
   dir: string,
   base: number,
-): Promise<{ header: SegmentHeader; store: Deno.FsFile; index: Deno.FsFile } | null> {
+): Promise<{ header: SegmentHeader; store: LogFile; index: LogFile } | null> {
   const name = String(base).padStart(20, "0");
   const storePath = `${dir}/${name}.store`;
-  const store = await Deno.open(storePath, { read: true });
+  const store = await fs.open(storePath, { read: true });
   if (store.statSync().size < SEGMENT_HEADER_BYTES) {
     store.close();
     return null;
@@ -87,7 +89,7 @@ async function openSegmentFiles(
   }
   // A store without an index file is a crash between creating the two; the index is rebuilt.
   const indexPath = `${dir}/${name}.index`;
-  const index = await Deno.open(indexPath, { read: true, write: true, create: true });
+  const index = await fs.open(indexPath, { read: true, write: true, create: true });
   return { header, store, index };
 }
 
@@ -156,15 +158,16 @@ function trustLast(segment: Segment, sizes: Sizes): SegmentExtent | null {
  * goes to `report`.
  */
 export async function recoverSegments(
+  fs: LogFs,
   dir: string,
   clean: boolean,
   report: RecoveryReport,
 ): Promise<Segment[]> {
-  const bases = await listSegments(dir);
-  const opened: { header: SegmentHeader; store: Deno.FsFile; index: Deno.FsFile }[] = [];
+  const bases = await listSegments(fs, dir);
+  const opened: { header: SegmentHeader; store: LogFile; index: LogFile }[] = [];
   try {
     for (const [i, base] of bases.entries()) {
-      const files = await openSegmentFiles(dir, base);
+      const files = await openSegmentFiles(fs, dir, base);
       if (files !== null) {
         opened.push(files);
         continue;
@@ -173,9 +176,9 @@ export async function recoverSegments(
         throw new LogError("CORRUPT", `Cannot open segment ${base} of ${dir}: its header is torn`);
       }
       // The newest segment's header never became durable: a crash while rolling.
-      await Deno.remove(`${dir}/${String(base).padStart(20, "0")}.store`);
-      await Deno.remove(`${dir}/${String(base).padStart(20, "0")}.index`).catch(ignoreNotFound);
-      await syncDir(dir);
+      await fs.remove(`${dir}/${String(base).padStart(20, "0")}.store`);
+      await fs.remove(`${dir}/${String(base).padStart(20, "0")}.index`).catch(ignoreNotFound);
+      await syncDir(fs, dir);
     }
   } catch (error) {
     for (const files of opened) {
@@ -188,7 +191,7 @@ export async function recoverSegments(
   try {
     for (const [i, files] of opened.entries()) {
       const next = opened[i + 1]?.header ?? null;
-      segments.push(await recoverSegment(dir, files, next, clean, report));
+      segments.push(await recoverSegment(fs, dir, files, next, clean, report));
     }
   } catch (error) {
     for (const segment of segments) segment.close();
@@ -202,8 +205,9 @@ export async function recoverSegments(
 }
 
 async function recoverSegment(
+  fs: LogFs,
   dir: string,
-  files: { header: SegmentHeader; store: Deno.FsFile; index: Deno.FsFile },
+  files: { header: SegmentHeader; store: LogFile; index: LogFile },
   next: SegmentHeader | null,
   clean: boolean,
   report: RecoveryReport,
@@ -215,7 +219,7 @@ async function recoverSegment(
     lastTerm: files.header.prevTerm,
     lastTimestampMs: null,
   };
-  const segment = new Segment(dir, files.header, placeholder, files);
+  const segment = new Segment(dir, files.header, placeholder, files, fs);
   const sizes = segment.fileSizes();
   const trusted = next !== null
     ? trustSealed(segment, sizes, next)

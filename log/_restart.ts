@@ -6,6 +6,7 @@
  */
 
 import { putRestartMarker, removeRestartMarker, type RestartPoint } from "./_dir.ts";
+import type { LogFs } from "./_fs.ts";
 import { ignoreNotFound, Segment, syncDir } from "./_segment.ts";
 import { LogError } from "./types.ts";
 
@@ -33,28 +34,29 @@ function freshHeader(point: RestartPoint) {
  * removes the marker.
  */
 export async function restartFiles(
+  fs: LogFs,
   dir: string,
   old: readonly Segment[],
   point: RestartPoint,
 ): Promise<Segment> {
-  await putRestartMarker(dir, point);
+  await putRestartMarker(fs, dir, point);
   for (const segment of old) {
-    await Deno.remove(segment.storePath).catch(ignoreNotFound);
-    await Deno.remove(segment.indexPath).catch(ignoreNotFound);
+    await fs.remove(segment.storePath).catch(ignoreNotFound);
+    await fs.remove(segment.indexPath).catch(ignoreNotFound);
   }
-  const fresh = await Segment.create(dir, freshHeader(point));
-  await syncDir(dir);
+  const fresh = await Segment.create(fs, dir, freshHeader(point));
+  await syncDir(fs, dir);
   return fresh;
 }
 
 /** Completes a restart a crash interrupted (idempotent). */
-export async function finishRestart(dir: string, point: RestartPoint): Promise<void> {
-  for await (const item of Deno.readDir(dir)) {
+export async function finishRestart(fs: LogFs, dir: string, point: RestartPoint): Promise<void> {
+  for await (const item of fs.readDir(dir)) {
     if (/^\d{20}\.(store|index)$/.test(item.name)) {
-      await Deno.remove(`${dir}/${item.name}`).catch(ignoreNotFound);
+      await fs.remove(`${dir}/${item.name}`).catch(ignoreNotFound);
     }
   }
-  (await Segment.create(dir, freshHeader(point))).close();
-  await syncDir(dir);
-  await removeRestartMarker(dir);
+  (await Segment.create(fs, dir, freshHeader(point))).close();
+  await syncDir(fs, dir);
+  await removeRestartMarker(fs, dir);
 }

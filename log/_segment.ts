@@ -13,6 +13,7 @@ import {
   SEGMENT_HEADER_BYTES,
   type SegmentHeader,
 } from "./_codec.ts";
+import type { LogFile, LogFs } from "./_fs.ts";
 import { LogError } from "./types.ts";
 
 /** File name of a segment's store or index: the base index, zero-padded so names sort. */
@@ -21,7 +22,7 @@ export function segmentFileName(baseIndex: number, extension: "store" | "index")
 }
 
 /** Reads exactly `target.length` bytes at `position`; throws `CORRUPT` if the file is short. */
-export function readFully(file: Deno.FsFile, position: number, target: Uint8Array, path: string) {
+export function readFully(file: LogFile, position: number, target: Uint8Array, path: string) {
   file.seekSync(position, Deno.SeekMode.Start);
   let done = 0;
   // Each read makes progress or hits end of file, so the loop is bounded by target.length.
@@ -39,13 +40,13 @@ export function readFully(file: Deno.FsFile, position: number, target: Uint8Arra
 }
 
 /** Writes all of `bytes` synchronously (each iteration makes progress). */
-function writeFullySync(file: Deno.FsFile, bytes: Uint8Array): void {
+function writeFullySync(file: LogFile, bytes: Uint8Array): void {
   let done = 0;
   while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
 }
 
 /** Writes all of `bytes` (a write may be partial; each iteration makes progress). */
-async function writeFully(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+async function writeFully(file: LogFile, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) done += await file.write(bytes.subarray(done));
 }
@@ -72,10 +73,12 @@ export class Segment implements SegmentHeader {
   readonly storePath: string;
   readonly indexPath: string;
   readonly extent: SegmentExtent;
-  readonly #storeReader: Deno.FsFile;
-  readonly #indexReader: Deno.FsFile;
-  #storeWriter: Deno.FsFile | null = null;
-  #indexWriter: Deno.FsFile | null = null;
+  /** The file system the segment's files live on. */
+  readonly fs: LogFs;
+  readonly #storeReader: LogFile;
+  readonly #indexReader: LogFile;
+  #storeWriter: LogFile | null = null;
+  #indexWriter: LogFile | null = null;
   /**
    * Index entries rebuilt from the store while the log runs (the file's disagreed), used
    * instead of the index file until the file is rewritten. Null: the file is used.
@@ -92,8 +95,10 @@ export class Segment implements SegmentHeader {
     dir: string,
     header: SegmentHeader,
     extent: SegmentExtent,
-    readers: { store: Deno.FsFile; index: Deno.FsFile },
+    readers: { store: LogFile; index: LogFile },
+    fs: LogFs,
   ) {
+    this.fs = fs;
     this.baseIndex = header.baseIndex;
     this.baseOffset = header.baseOffset;
     this.prevTerm = header.prevTerm;
@@ -105,15 +110,15 @@ export class Segment implements SegmentHeader {
   }
 
   /** Creates the files of a new, empty segment; the store header is fsynced. */
-  static async create(dir: string, header: SegmentHeader): Promise<Segment> {
+  static async create(fs: LogFs, dir: string, header: SegmentHeader): Promise<Segment> {
     const storePath = `${dir}/${segmentFileName(header.baseIndex, "store")}`;
     const indexPath = `${dir}/${segmentFileName(header.baseIndex, "index")}`;
     // The index is created first and the store (with its header) last: a store file is what
     // makes a segment exist, so a crash in between leaves only an orphan index to delete.
     // truncate: a leftover file of the same name can only be debris of a crashed restart.
-    const index = await Deno.open(indexPath, { write: true, create: true, truncate: true });
+    const index = await fs.open(indexPath, { write: true, create: true, truncate: true });
     index.close();
-    const store = await Deno.open(storePath, { write: true, create: true, truncate: true });
+    const store = await fs.open(storePath, { write: true, create: true, truncate: true });
     try {
       await writeFully(store, encodeSegmentHeader(header));
       await store.syncData();
@@ -128,10 +133,10 @@ export class Segment implements SegmentHeader {
       lastTimestampMs: null,
     };
     const readers = {
-      store: await Deno.open(storePath, { read: true }),
-      index: await Deno.open(indexPath, { read: true }),
+      store: await fs.open(storePath, { read: true }),
+      index: await fs.open(indexPath, { read: true }),
     };
-    const segment = new Segment(dir, header, extent, readers);
+    const segment = new Segment(dir, header, extent, readers, fs);
     segment.indexVerified = true;
     return segment;
   }
@@ -201,9 +206,9 @@ export class Segment implements SegmentHeader {
     return found;
   }
 
-  async #writers(): Promise<{ store: Deno.FsFile; index: Deno.FsFile }> {
-    this.#storeWriter ??= await Deno.open(this.storePath, { write: true, append: true });
-    this.#indexWriter ??= await Deno.open(this.indexPath, { write: true, append: true });
+  async #writers(): Promise<{ store: LogFile; index: LogFile }> {
+    this.#storeWriter ??= await this.fs.open(this.storePath, { write: true, append: true });
+    this.#indexWriter ??= await this.fs.open(this.indexPath, { write: true, append: true });
     return { store: this.#storeWriter, index: this.#indexWriter };
   }
 
@@ -313,8 +318,8 @@ export class Segment implements SegmentHeader {
   async remove(): Promise<void> {
     this.close();
     // Store first: an index without its store is debris that opening deletes.
-    await Deno.remove(this.storePath).catch(ignoreNotFound);
-    await Deno.remove(this.indexPath).catch(ignoreNotFound);
+    await this.fs.remove(this.storePath).catch(ignoreNotFound);
+    await this.fs.remove(this.indexPath).catch(ignoreNotFound);
   }
 }
 
@@ -324,8 +329,8 @@ export function ignoreNotFound(error: unknown): void {
 }
 
 /** fsync of a directory, so that created, renamed and deleted names are durable. */
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
+export async function syncDir(fs: LogFs, dir: string): Promise<void> {
+  const handle = await fs.open(dir, { read: true });
   try {
     await handle.sync();
   } finally {

@@ -29,3 +29,4 @@ export {
   resolveLogOptions,
 } from "./_options.ts";
 export { crc32c } from "./_crc32c.ts";
+export { DENO_FS, type LogFile, type LogFs } from "./_fs.ts";

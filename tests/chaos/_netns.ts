@@ -56,6 +56,7 @@ function alive(pid: number): boolean {
 /** Claims a free slot K; a slot whose owner died is cleaned and reused. */
 async function claimSlot(): Promise<number> {
   await Deno.mkdir(lockDir, { recursive: true });
+  await sweepDeadRuns();
   const start = (Deno.pid % 250) + 1;
   for (let n = 0; n < 250; n++) {
     const slot = ((start + n - 1) % 250) + 1;
@@ -73,13 +74,35 @@ async function claimSlot(): Promise<number> {
   throw new Error(`no free network slot in ${lockDir}: remove stale files there`);
 }
 
+/** Cleans up after runs that died without closing (their lock names a dead pid). */
+async function sweepDeadRuns(): Promise<void> {
+  for await (const entry of Deno.readDir(lockDir)) {
+    const slot = Number(entry.name);
+    if (!Number.isInteger(slot) || slot < 1 || slot > 250) continue;
+    const path = `${lockDir}/${entry.name}`;
+    const owner = Number(await Deno.readTextFile(path).catch(() => "0"));
+    if (owner > 0 && alive(owner)) continue;
+    await removeSlot(slot);
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
 /** Deletes every namespace and root link of `slot` (best effort). */
 async function removeSlot(slot: number): Promise<void> {
   const prefix = `sck${slot}`;
   const namespaces = (await ip(["netns", "list"]).catch(() => "")).split("\n")
     .map((line) => line.split(" ")[0] ?? "")
     .filter((name) => name.startsWith(`${prefix}n`) || name === `${prefix}sw`);
-  for (const name of namespaces) await ip(["netns", "del", name]).catch(() => {});
+  for (const name of namespaces) {
+    // Nodes a dead run left inside keep a namespace alive: stop them by pid first.
+    const pids = (await ip(["netns", "pids", name]).catch(() => "")).split("\n").map(Number);
+    for (const pid of pids.filter((pid) => pid > 0)) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* already gone */ }
+    }
+    await ip(["netns", "del", name]).catch(() => {});
+  }
   const links = (await ip(["-o", "link", "show"]).catch(() => "")).split("\n")
     .map((line) => /^\d+:\s+([^:@]+)/.exec(line)?.[1] ?? "")
     .filter((name) => name.startsWith(`${prefix}h`));

@@ -46,7 +46,18 @@ export const AREAS: Readonly<Record<string, AreaCommands>> = {
     tests: ["tests/discovery/", "tests/sim/swim/"],
     sim: ["tests/sim/swim/replay.ts", "--seeds", "{seeds}"],
   },
-  log: { tests: ["tests/log/"] },
+  log: {
+    tests: ["tests/log/", "tests/sim/raft/disk_sim_test.ts"],
+    sim: [
+      "tests/sim/raft/replay.ts",
+      "--disk",
+      "--from",
+      "1",
+      "--count",
+      "{seeds}",
+      "--stop-first",
+    ],
+  },
 };
 
 /** The outcome of one mutant. */

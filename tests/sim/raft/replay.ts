@@ -6,9 +6,12 @@
  * a range at its first failure (the mutants runner counts seeds to catch that way). Exits
  * non-zero on a failure, printing the seed and the command that replays it. `--sync-on-drop`
  * and `--keep-corrupted` replay two known driver/transport problems (see node_run.ts).
+ * `--disk` runs the disk simulation instead (`disk_run.ts`: the file log over a simulated
+ * disk with crashes, torn writes, EIO / ENOSPC and bit flips).
  * @module
  */
 
+import { type DiskRunResult, runDiskSeed } from "./disk_run.ts";
 import { runNodeSeed } from "./node_run.ts";
 import { type RunOptions, type RunResult, runSeed } from "./run.ts";
 
@@ -20,17 +23,38 @@ function argument(name: string): number | null {
   return value;
 }
 
+/** The disk simulation's result in the shape this script prints; `--seed` prints it whole. */
+function diskResult(result: DiskRunResult): RunResult {
+  if (Deno.args.includes("--seed")) console.log(JSON.stringify(result));
+  return {
+    seed: result.seed,
+    nodeCount: 1,
+    operations: result.reopens,
+    acknowledged: result.acknowledged,
+    reads: { end: 0, found: 0, missing: 0 },
+    messages: 0,
+    events: 0,
+    recoveryMs: null,
+    violations: result.violations,
+  };
+}
+
 function describe(result: RunResult): string {
   return `seed=${result.seed} nodes=${result.nodeCount} ops=${result.operations} acked=${result.acknowledged} reads=${result.reads.end}/${result.reads.found}/${result.reads.missing} messages=${result.messages} events=${result.events} recoveryMs=${result.recoveryMs}`;
 }
 
 const core = Deno.args.includes("--core");
+const disk = Deno.args.includes("--disk");
 const run = (options: RunOptions): Promise<RunResult> =>
-  core ? Promise.resolve(runSeed(options)) : runNodeSeed({
-    ...options,
-    syncOnDrop: Deno.args.includes("--sync-on-drop"),
-    keepCorrupted: Deno.args.includes("--keep-corrupted"),
-  });
+  disk
+    ? runDiskSeed(options).then(diskResult)
+    : core
+    ? Promise.resolve(runSeed(options))
+    : runNodeSeed({
+      ...options,
+      syncOnDrop: Deno.args.includes("--sync-on-drop"),
+      keepCorrupted: Deno.args.includes("--keep-corrupted"),
+    });
 
 if (import.meta.main) {
   const seed = argument("seed");
@@ -59,6 +83,7 @@ if (import.meta.main) {
         return value === null ? [] : [`--${name} ${value}`];
       });
       if (core) flags.unshift("--core");
+      if (disk) flags.unshift("--disk");
       for (const flag of ["--sync-on-drop", "--keep-corrupted"]) {
         if (Deno.args.includes(flag)) flags.push(flag);
       }
