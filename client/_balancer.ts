@@ -149,6 +149,7 @@ class StrandBalancer implements experimental.LoadBalancer {
       children,
       this.#cursor,
       (code, md) => this.#callEnded(code, md),
+      () => this.#helper.requestReresolution(),
     );
     this.#helper.updateState(
       state,

@@ -84,11 +84,18 @@ export class StrandPicker implements experimental.Picker {
   readonly #children: readonly PickChild[];
   readonly #cursor: Cursor;
   readonly #onCallEnded: CallEndedListener;
+  readonly #onLeaderUnreachable: () => void;
 
-  constructor(children: readonly PickChild[], cursor: Cursor, onCallEnded: CallEndedListener) {
+  constructor(
+    children: readonly PickChild[],
+    cursor: Cursor,
+    onCallEnded: CallEndedListener,
+    onLeaderUnreachable: () => void = () => {},
+  ) {
     this.#children = children;
     this.#cursor = cursor;
     this.#onCallEnded = onCallEnded;
+    this.#onLeaderUnreachable = onLeaderUnreachable;
   }
 
   pick(args: experimental.PickArgs): experimental.PickResult {
@@ -107,6 +114,8 @@ export class StrandPicker implements experimental.Picker {
         })`,
       }).pick(args);
     }
+    // A write that cannot go to the leader: who leads may have changed; ask (rate-limited).
+    if (routeOf(method) === "leader" && !chosen.isLeader) this.#onLeaderUnreachable();
     const result = chosen.picker.pick(args);
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
     const inner = result.onCallEnded;

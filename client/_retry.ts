@@ -24,10 +24,17 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   backoffMaxMs: 2_000,
 };
 
-/** Failures worth another attempt: no connection, no leader yet, an attempt that timed out. */
+/** grpc-js's words for a connection that broke under a call (reported as INTERNAL). */
+const brokenConnection = /RST_STREAM|socket has been ended|Connection dropped|ECONNRESET|EPIPE/i;
+
+/**
+ * Failures worth another attempt: no connection, no leader yet, an attempt that timed out, a
+ * connection that broke under the call (its node died).
+ */
 export function isRetryable(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED;
+  const { code, details } = error as { code?: unknown; details?: unknown };
+  if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED) return true;
+  return code === status.INTERNAL && brokenConnection.test(String(details ?? ""));
 }
 
 /**

@@ -3,6 +3,7 @@ import { status } from "@grpc/grpc-js";
 import {
   backoffDelayMs,
   DEFAULT_RETRY_POLICY,
+  isRetryable,
   retrying,
   type RetryRuntime,
 } from "../../client/_retry.ts";
@@ -47,4 +48,13 @@ Deno.test("client retry: retries retryable failures until the deadline leaves no
     return Promise.reject({ code: status.INVALID_ARGUMENT });
   }, { policy, runtime, signal: new AbortController().signal, shouldRetry: () => false }));
   assertEquals([calls, refused.attempts], [1, 1]);
+  // A connection that broke under the call (grpc-js says INTERNAL) is retried; other INTERNALs not.
+  assertEquals(
+    isRetryable({ code: status.INTERNAL, details: "Received RST_STREAM with code 2" }),
+    true,
+  );
+  assertEquals(
+    isRetryable({ code: status.INTERNAL, details: "Failed to parse server response" }),
+    false,
+  );
 });

@@ -5,7 +5,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { PRODUCER_ID_ON_WIRE, StrandClient } from "../../client/mod.ts";
-import { assert, assertEquals, decoder, encoder } from "../server/_assert.ts";
+import { assertEquals, decoder, encoder } from "../server/_assert.ts";
 import { rawClient } from "../server/_harness.ts";
 import { type Member, TestCluster, until } from "./_cluster.ts";
 
@@ -71,8 +71,17 @@ Deno.test("client e2e: given one follower's address, the client produces through
       }
       await produce(client, value);
     }
-    const newLeader = client.members.find((m) => m.isLeader)?.id;
-    assert(newLeader !== undefined && newLeader !== leader, `client still follows ${newLeader}`);
+    await until(
+      () =>
+        `the client to follow the new leader (it follows ${
+          client.members.find((m) => m.isLeader)?.id
+        })`,
+      () => {
+        const followed = client.members.find((m) => m.isLeader)?.id;
+        return followed !== undefined && followed !== leader;
+      },
+      5_000,
+    );
     // The killed node comes back and catches up; then every node holds the same log.
     const seed = cluster.get(follower).gossipAddr;
     await cluster.restart(leader, leader === "n1" ? ["--bootstrap"] : ["--start-join-addrs", seed]);
