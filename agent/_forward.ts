@@ -15,7 +15,7 @@ import {
   status as GrpcStatus,
 } from "@grpc/grpc-js";
 import { logService, type ProduceResponse } from "../proto/mod.ts";
-import { FORWARDED_METADATA_KEY, ServiceError } from "../server/mod.ts";
+import { type AppendAck, FORWARDED_METADATA_KEY, ServiceError } from "../server/mod.ts";
 
 const LogStub = makeGenericClientConstructor(logService, "Log");
 type ProduceStub = Client & {
@@ -58,12 +58,12 @@ export class Forwarder {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
-  /** Appends `values` on the leader at `address`; resolves with the leader's first offset. */
+  /** Appends `values` on the leader at `address`; resolves with the leader's answer. */
   produce(
     address: string,
     leaderId: string,
     values: Uint8Array[],
-  ): Promise<{ baseOffset: number }> {
+  ): Promise<AppendAck> {
     const stub = this.#stubFor(address);
     const metadata = new Metadata();
     metadata.set(FORWARDED_METADATA_KEY, "1");
@@ -75,7 +75,12 @@ export class Forwarder {
         { deadline: Date.now() + this.#timeoutMs },
         (error, reply) => {
           if (error === null && reply !== undefined) {
-            resolve({ baseOffset: Number(reply.offset) });
+            resolve({
+              baseOffset: Number(reply.offset),
+              replicasFsynced: reply.replicasFsynced ?? 0,
+              commitIndex: Number(reply.commitIndex ?? 0),
+              durable: reply.durable ?? false,
+            });
             return;
           }
           reject(forwardError(error, leaderId, address));

@@ -4,22 +4,27 @@
  * @module
  */
 import type { FileLog, LogRecord } from "../log/mod.ts";
-import { type CommitLog, OffsetWaiters } from "../server/mod.ts";
+import { type AppendAck, type CommitLog, OffsetWaiters } from "../server/mod.ts";
 
 /** Serves a local {@linkcode FileLog} to the server. */
 export class LocalCommitLog implements CommitLog {
   readonly #log: FileLog;
   readonly #waiters: OffsetWaiters;
+  /** Whether an append resolves only once fsynced (`--fsync always`). */
+  readonly #durable: boolean;
 
-  constructor(log: FileLog) {
+  /** `durable`: the log fsyncs before an append resolves (the default policy, `always`). */
+  constructor(log: FileLog, options: { durable?: boolean } = {}) {
     this.#log = log;
+    this.#durable = options.durable ?? true;
     this.#waiters = new OffsetWaiters(() => log.nextOffset());
   }
 
-  async append(values: Uint8Array[]): Promise<{ baseOffset: number }> {
+  async append(values: Uint8Array[]): Promise<AppendAck> {
     const { baseOffset } = await this.#log.append(values);
     this.#waiters.notify();
-    return { baseOffset };
+    // One node: the only replica, fsynced only under `--fsync always`.
+    return { baseOffset, replicasFsynced: this.#durable ? 1 : 0, durable: this.#durable };
   }
 
   read(offset: number): LogRecord {

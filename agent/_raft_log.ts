@@ -6,16 +6,14 @@
  */
 import { type Entry, type FileLog, LogError, type LogRecord } from "../log/mod.ts";
 import { RaftError, type RaftNode } from "../raft/mod.ts";
-import { type CommitLog, OffsetWaiters } from "../server/mod.ts";
+import { type AppendAck, type CommitLog, OffsetWaiters } from "../server/mod.ts";
 
 /** Where a follower sends appends: the leader's id and RPC address, and how to reach it. */
 export interface LeaderRoute {
   /** The leader this node knows of and its RPC address ("" when not known yet). */
   leader(): { id: string; rpcAddr: string } | null;
   /** Appends `values` on the leader. */
-  forward(leader: { id: string; rpcAddr: string }, values: Uint8Array[]): Promise<{
-    baseOffset: number;
-  }>;
+  forward(leader: { id: string; rpcAddr: string }, values: Uint8Array[]): Promise<AppendAck>;
 }
 
 /** How long a read barrier may wait for the leader before the read is refused as UNAVAILABLE. */
@@ -56,7 +54,7 @@ export class RaftCommitLog implements CommitLog {
     if (entry.records.length > 0) this.#waiters.notify();
   }
 
-  append(values: Uint8Array[]): Promise<{ baseOffset: number }> {
+  append(values: Uint8Array[]): Promise<AppendAck> {
     const node = this.#node;
     if (node === null) return Promise.reject(new RaftError("NO_LEADER", "Cannot append: starting"));
     if (node.status().role === "leader") return this.appendHere(values);
@@ -73,11 +71,11 @@ export class RaftCommitLog implements CommitLog {
   }
 
   /** Appends only if this node leads; never forwards. */
-  async appendHere(values: Uint8Array[]): Promise<{ baseOffset: number }> {
+  async appendHere(values: Uint8Array[]): Promise<AppendAck> {
     const node = this.#node;
     if (node === null) throw new RaftError("NO_LEADER", "Cannot append: starting");
-    const { baseOffset } = await node.propose(values);
-    return { baseOffset };
+    const { baseOffset, index } = await node.propose(values);
+    return { baseOffset, ...ackOf(node, index) };
   }
 
   /** Resolves once everything committed cluster-wide when called is applied here. */
@@ -156,4 +154,33 @@ function offsetAfterIndex(store: FileLog, index: number): number {
   if (last === store.lastIndex()) return store.nextOffset();
   const next = store.entries(last + 1, last + 2, 0)[0];
   return next === undefined ? store.nextOffset() : next.baseOffset;
+}
+
+/**
+ * What the leader knows of entry `index` once it committed: the commit index, and — when the
+ * store fsyncs each append — the voters holding it durably: each follower whose
+ * acknowledgement (sent after its fsync) covers it, plus the leader. A commit needs a quorum
+ * of durable copies, so the count is at least the quorum. Without fsync nothing is durable.
+ */
+export function ackOf(
+  node: RaftNode,
+  index: number,
+): { replicasFsynced: number; commitIndex: number; durable: boolean } {
+  const status = node.status();
+  if (status.durability !== "fsync") {
+    return { replicasFsynced: 0, commitIndex: status.commitIndex, durable: false };
+  }
+  const voters = new Set(status.membership.voters);
+  let acknowledged = voters.has(status.id) ? 1 : 0;
+  for (const follower of node.followers()) {
+    if (voters.has(follower.id) && follower.id !== status.id && follower.match >= index) {
+      acknowledged++;
+    }
+  }
+  const quorum = Math.floor(voters.size / 2) + 1;
+  return {
+    replicasFsynced: Math.max(acknowledged, quorum),
+    commitIndex: status.commitIndex,
+    durable: true,
+  };
 }

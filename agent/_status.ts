@@ -260,7 +260,7 @@ export const memberStatusTimeoutMs = 1000;
 /** Builds the cluster view: this node's status plus every other member's, asked in parallel. */
 export async function clusterView(
   self: NodeStatus,
-  fetcher: StatusFetcher,
+  fetcher: Pick<StatusFetcher, "fetch">,
   timeoutMs = memberStatusTimeoutMs,
 ): Promise<ClusterView> {
   const answers = await Promise.all(self.members.map(async (member) => {

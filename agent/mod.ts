@@ -300,7 +300,9 @@ async function openStorage(
   const log: FileLog = await openLog(`${config.dataDir}/log`, { ...logOptions, observer });
   config.metrics?.registerLogStats(() => log.stats());
   if (!clustered) {
-    const local = new LocalCommitLog(log);
+    const local = new LocalCommitLog(log, {
+      durable: resolveLogOptions(logOptions).fsync.mode === "always",
+    });
     const stopRetention = scheduleRetention(log, config, logger);
     const undo = async () => {
       stopRetention();

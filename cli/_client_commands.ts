@@ -5,7 +5,7 @@
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import { type ChannelCredentials, type ChannelOptions, status } from "@grpc/grpc-js";
-import { LogClient } from "../client/mod.ts";
+import { StrandClient, targetAddresses } from "../client/mod.ts";
 import type { RecordMessage } from "../proto/mod.ts";
 import { type ConnectionTarget, describeClientError } from "./_client_errors.ts";
 import { describeSources, resolveClientSettings } from "./_client_settings.ts";
@@ -13,8 +13,9 @@ import { CliError } from "./_errors.ts";
 import { type FlagValues, loadClientGrpcSecurity, SecurityError } from "../security/mod.ts";
 
 /** The connection options every client command takes, for help texts. */
-export const CLIENT_OPTIONS_HELP =
-  `  --addr HOST:PORT          server gRPC address (default 127.0.0.1:8400)
+export const CLIENT_OPTIONS_HELP = `  --addr HOST:PORT[,HOST:PORT…]
+                            one or more members' gRPC addresses, or strand://HOST:PORT,…
+                            (default 127.0.0.1:8400); the others are found through any of them
   --tls-ca-file FILE        use TLS, trusting this CA for the server's certificate
   --tls-cert-file FILE, --tls-key-file FILE
                             client certificate for mutual TLS (its CN is the ACL subject)
@@ -89,13 +90,16 @@ export function parse<T extends Record<string, { type: "string" | "boolean" }>>(
 
 /** An open client and where it connects (for explaining failures). */
 interface Connection {
-  readonly client: LogClient;
+  readonly client: StrandClient;
   readonly target: ConnectionTarget;
 }
 
 /** Where and how a client command connects (address, gRPC credentials, for explaining). */
 export interface ClientChannel {
+  /** The first address --addr lists (commands that talk to one node use it). */
   readonly addr: string;
+  /** --addr as given: one or more members, or a strand:// target (for the cluster client). */
+  readonly cluster: string;
   readonly credentials: ChannelCredentials;
   readonly channelOptions: ChannelOptions;
   readonly target: ConnectionTarget;
@@ -106,7 +110,13 @@ export async function clientChannel(flagValues: Record<string, unknown>): Promis
   const settings = await resolveClientSettings(flagValues);
   const { addr } = settings.values;
   const values: Record<string, string> = { ...settings.values };
-  const host = addr.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  let first: string;
+  try {
+    first = targetAddresses(addr)[0]!;
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}${describeSources(settings)}`);
+  }
+  const host = first.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
   if (values["tls-ca-file"] !== undefined && values["tls-server-name"] === undefined) {
     // Deno's TLS refuses an IP address as server name; a local node answers to localhost.
     if (/^127\.|^::1$/.test(host)) values["tls-server-name"] = "localhost";
@@ -115,7 +125,7 @@ export async function clientChannel(flagValues: Record<string, unknown>): Promis
     }
   }
   const target: ConnectionTarget = {
-    addr,
+    addr: first,
     tlsCaFile: values["tls-ca-file"],
     tlsCertFile: values["tls-cert-file"],
     tlsKeyFile: values["tls-key-file"],
@@ -124,7 +134,7 @@ export async function clientChannel(flagValues: Record<string, unknown>): Promis
   };
   try {
     const security = await loadClientGrpcSecurity(values as FlagValues);
-    return { addr, ...security, target };
+    return { addr: first, cluster: addr, ...security, target };
   } catch (error) {
     if (error instanceof SecurityError) {
       throw new CliError(`${error.message}${describeSources(settings)}`);
@@ -135,33 +145,53 @@ export async function clientChannel(flagValues: Record<string, unknown>): Promis
 
 /** Opens a client over {@linkcode clientChannel}'s settings. */
 async function connect(flagValues: Record<string, unknown>): Promise<Connection> {
-  const { addr, credentials, channelOptions, target } = await clientChannel(flagValues);
-  return { client: new LogClient(addr, { credentials, channelOptions }), target };
+  const { cluster, credentials, channelOptions, target } = await clientChannel(flagValues);
+  return { client: new StrandClient(cluster, { credentials, channelOptions }), target };
 }
 
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** The complete lines of each chunk read (a chunk is what the input had ready). */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
   let rest = "";
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
     const parts = (rest + chunk).split("\n");
     rest = parts.pop() ?? "";
-    yield* parts;
+    if (parts.length > 0) yield parts;
   }
-  if (rest !== "") yield rest;
+  if (rest !== "") yield [rest];
 }
 
-/** Sends lines through one pipelined ProduceStream, at most `windowMax` in flight. */
-async function produceLines(client: LogClient, input: AsyncIterable<string>): Promise<void> {
-  const stream = client.produceStream();
-  const windowMax = 256;
-  const pending: Promise<{ offset: number }>[] = [];
+/** Records per produce batch, and the bytes a batch may reach before it is sent. */
+const batchRecordsMax = 1000;
+const batchBytesMax = 1024 * 1024;
+
+/**
+ * Sends lines in batches (what the input has ready, bounded), one batch at a time: each batch
+ * carries the client's producer id and sequence, so a retried batch is appended once.
+ */
+async function produceLines(client: StrandClient, input: AsyncIterable<string[]>): Promise<void> {
   const encoder = new TextEncoder();
-  const flushOne = async () => console.log(String((await pending.shift()!).offset));
-  for await (const line of input) {
-    pending.push(stream.send([encoder.encode(line)]));
-    if (pending.length >= windowMax) await flushOne();
+  const send = async (batch: Uint8Array[]) => {
+    const { offset } = await client.produceBatch(batch);
+    console.log(batch.map((_, i) => offset + i).join("\n"));
+  };
+  for await (const chunk of input) {
+    let batch: Uint8Array[] = [];
+    let bytes = 0;
+    for (const line of chunk) {
+      const value = encoder.encode(line);
+      if (
+        batch.length > 0 &&
+        (batch.length >= batchRecordsMax || bytes + value.length > batchBytesMax)
+      ) {
+        await send(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(value);
+      bytes += value.length;
+    }
+    if (batch.length > 0) await send(batch);
   }
-  while (pending.length > 0) await flushOne();
-  stream.end();
 }
 
 /** `strand produce`. */
@@ -171,7 +201,9 @@ export async function runProduce(args: string[]): Promise<number> {
   try {
     if (positionals.length > 0) {
       const encoder = new TextEncoder();
-      for (const value of positionals) console.log(await client.produce(encoder.encode(value)));
+      for (const value of positionals) {
+        console.log((await client.produce(encoder.encode(value))).offset);
+      }
     } else if (values.file) {
       using file = await Deno.open(values.file);
       await produceLines(client, lines(file.readable));
@@ -216,7 +248,7 @@ function count(text: string | undefined, flag: string): number {
  * is outside the log (in the node's words, e.g. "the log holds offsets 0 to 41"), or null when
  * a record has appeared there since.
  */
-async function pastTheEnd(client: LogClient, from: number): Promise<CliError | null> {
+async function pastTheEnd(client: StrandClient, from: number): Promise<CliError | null> {
   try {
     await client.consume(from);
     return null;

@@ -220,3 +220,15 @@ export class LogClient {
     this.#health.close();
   }
 }
+
+export {
+  newProducerId,
+  PRODUCER_ID_ON_WIRE,
+  type ProduceResult,
+  StrandClient,
+  type StrandClientOptions,
+  type StrandConsumeStreamOptions,
+} from "./_strand_client.ts";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy, type RetryRuntime } from "./_retry.ts";
+export { type Member } from "./_resolver.ts";
+export { targetAddresses, TargetError } from "./_target.ts";

@@ -14,8 +14,8 @@ import {
 } from "../proto/mod.ts";
 import type { ServiceContext } from "./_context.ts";
 import { outOfRange, serviceError, toServiceError } from "./_errors.ts";
-import { toRecordMessage, valuesOf } from "./_grpc_codec.ts";
-import type { CommitLog, ServedRecord } from "./_types.ts";
+import { produceResponse, toRecordMessage, valuesOf, warnIfProducerGiven } from "./_grpc_codec.ts";
+import type { AppendAck, CommitLog, ServedRecord } from "./_types.ts";
 import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
 import { isMalformed, produceStreamPath, refuseMalformed } from "./_grpc_malformed.ts";
@@ -220,7 +220,7 @@ export const coalesceBytesMax = 1024 * 1024;
 interface Group {
   values: Uint8Array[];
   bytes: number;
-  waiters: { count: number; resolve(offset: number): void; reject(error: unknown): void }[];
+  waiters: { count: number; resolve(ack: AppendAck): void; reject(error: unknown): void }[];
 }
 
 /**
@@ -231,7 +231,7 @@ interface Group {
  * first offset. A failed append fails every request in it (none of them was appended) and
  * every later one, which is then never appended: the stream ends at the first failure.
  */
-function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<number> {
+function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<AppendAck> {
   const queue: Group[] = [];
   let appending = false;
   let failure: { error: unknown } | null = null;
@@ -247,10 +247,10 @@ function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<n
       return next();
     }
     appending = true;
-    log.append(group.values).then(({ baseOffset }) => {
-      let offset = baseOffset;
+    log.append(group.values).then((ack) => {
+      let offset = ack.baseOffset;
       for (const waiter of group.waiters) {
-        waiter.resolve(offset);
+        waiter.resolve({ ...ack, baseOffset: offset });
         offset += waiter.count;
       }
     }, (error) => fail(group, error))
@@ -268,7 +268,7 @@ function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<n
       queue.push(group);
     }
     const joined = group;
-    const result = new Promise<number>((resolve, reject) => {
+    const result = new Promise<AppendAck>((resolve, reject) => {
       joined.values.push(...values);
       joined.bytes += bytes;
       joined.waiters.push({ count: values.length, resolve, reject });
@@ -408,13 +408,14 @@ export function pipelineProduce(
         );
       }
       values = valuesOf(request); // before the next request is read: nothing appends after it
+      warnIfProducerGiven(ctx, ctx.logger, request);
       if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
     } catch (error) {
       settle(slot, null, error);
       return;
     }
     append(values).then(
-      (offset) => settle(slot, { offset, count: values.length }, null),
+      (ack) => settle(slot, produceResponse(ack, values.length), null),
       (error) => settle(slot, null, error),
     );
   });

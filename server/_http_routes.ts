@@ -17,6 +17,7 @@ import {
 import { streamHttpRecords } from "./_http_stream.ts";
 import { sendUiPage, wantsUiPage } from "./_ui_page.ts";
 import { confirmedEnd } from "./_grpc.ts";
+import { produceResponse } from "./_grpc_codec.ts";
 import { httpCluster, httpStatus } from "./_admin.ts";
 import type { Service } from "./_service.ts";
 import type { ServedRecord } from "./_types.ts";
@@ -54,10 +55,23 @@ async function produceValues(
   service: Service,
   request: IncomingMessage,
   values: Uint8Array[],
-): Promise<number> {
+): Promise<HttpProduceAnswer> {
   await service.context.admit(subjectOf(request), "produce");
-  const { baseOffset } = await service.context.log.append(values);
-  return baseOffset;
+  const ack = await service.context.log.append(values);
+  const { offset, replicasFsynced, commitIndex, duplicate, durable } = produceResponse(
+    ack,
+    values.length,
+  );
+  return { offset, replicasFsynced, commitIndex, duplicate, durable };
+}
+
+/** The acknowledgement fields of an HTTP produce answer (the gRPC answer's, in camelCase). */
+interface HttpProduceAnswer {
+  offset: number;
+  replicasFsynced: number;
+  commitIndex: number;
+  duplicate: boolean;
+  durable: boolean;
 }
 
 /** Builds the route table ("METHOD /path" → handler); `{offset}` routes are matched apart. */
@@ -70,7 +84,10 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       if (json.record === undefined) {
         throw serviceError("INVALID_ARGUMENT", 'Cannot produce: the body has no "record"');
       }
-      const offset = await produceValues(service, request, [decodeValue(json.record, "record")]);
+      const { offset } = await produceValues(service, request, [
+        decodeValue(json.record, "record"),
+      ]);
+      // The book's route answers exactly as the book's server does.
       sendJson(response, 200, { offset });
     }],
     ["GET /", async (request, response) => {
@@ -91,8 +108,8 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       if (values.length === 0) {
         throw serviceError("INVALID_ARGUMENT", 'Cannot produce: "records" is empty');
       }
-      const offset = await produceValues(service, request, values);
-      sendJson(response, 200, { offset, count: values.length });
+      const { offset, ...ack } = await produceValues(service, request, values);
+      sendJson(response, 200, { offset, count: values.length, ...ack });
     }],
     ["GET /v1/records", async (request, response, url) => {
       await service.context.admit(subjectOf(request), "consume");

@@ -15,13 +15,31 @@ export interface ServedRecord {
 }
 
 /**
+ * What an append did, as the produce answer reports it. Fields a log does not report are
+ * answered as 0/false (nothing is claimed that the log did not say).
+ */
+export interface AppendAck {
+  /** Offset of the batch's first record. */
+  readonly baseOffset: number;
+  /** Replicas that had the records fsynced when the append resolved (0 when not synced). */
+  readonly replicasFsynced?: number;
+  /** The Raft commit index when the append resolved (absent on a standalone node). */
+  readonly commitIndex?: number;
+  /** Whether the records were fsynced before the append resolved. */
+  readonly durable?: boolean;
+}
+
+/**
  * The log the server serves. Errors are thrown or rejected as objects with a string `code`
  * (the log's `LogError` codes: "OFFSET_OUT_OF_RANGE", "TOO_LARGE", "INVALID_ARGUMENT",
  * "CLOSED", …; a cluster adds "NOT_LEADER"); only the server maps them to gRPC/HTTP status.
  */
 export interface CommitLog {
-  /** Appends a batch atomically; resolves with the first record's offset once durable. */
-  append(values: Uint8Array[]): Promise<{ baseOffset: number }>;
+  /**
+   * Appends a batch atomically; resolves with the first record's offset once acknowledged
+   * (durable under fsync `always`), and what was done ({@linkcode AppendAck}).
+   */
+  append(values: Uint8Array[]): Promise<AppendAck>;
   /** Reads one readable record; throws `OFFSET_OUT_OF_RANGE` outside [first, next). */
   read(offset: number): ServedRecord;
   /** Records from `offset` on, stopping before `bytesMax` would be passed (at least one). */
@@ -105,7 +123,7 @@ export interface ClusterHooks {
    * Appends only if this node leads (never forwards): serves a produce another node forwarded
    * here, so a stale belief about the leader can never bounce a request around the cluster.
    */
-  appendHere(values: Uint8Array[]): Promise<{ baseOffset: number }>;
+  appendHere(values: Uint8Array[]): Promise<AppendAck>;
 }
 
 /** Metadata key a node sets on a produce it forwards to the leader. */

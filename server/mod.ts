@@ -21,6 +21,7 @@ export type {
   AdminHooks,
   AdminOutcome,
   AdminRefusalCode,
+  AppendAck,
   Authorize,
   ClusterHooks,
   CommitLog,

@@ -195,3 +195,32 @@ Deno.test("codec: a message too large for one frame is refused at encoding", () 
   }
   assert(error instanceof CodecError && error.message.includes("frame limit"), `got ${error}`);
 });
+
+Deno.test("codec: decoded records own their bytes (they never pin or alias the frame)", () => {
+  const records = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array([9, 8])];
+  const message: Message = {
+    type: MessageType.Append,
+    from: "a",
+    to: "b",
+    term: 1,
+    prevIndex: 0,
+    prevTerm: 0,
+    commit: 0,
+    entries: [{
+      term: 1,
+      index: 1,
+      kind: EntryKind.Records,
+      baseOffset: 0,
+      records,
+      data: new Uint8Array(),
+    }],
+  };
+  const frame = encodeFrame(message);
+  const body = new FrameSplitter().push(frame)[0] as Uint8Array;
+  const decoded = decodeBody(body);
+  assert(decoded.type === MessageType.Append, "an append");
+  const got = decoded.entries[0]!.records;
+  body.fill(0);
+  assertEquals(got.map((record) => [...record]), [[1, 2, 3], [], [9, 8]]);
+  for (const record of got) assert(record.buffer !== frame.buffer, "a record aliases the frame");
+});

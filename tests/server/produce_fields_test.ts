@@ -4,7 +4,9 @@
  */
 import { encodeProduceResponse } from "../../proto/mod.ts";
 import { log } from "../../proto/gen/log.js";
-import { assertEquals } from "./_assert.ts";
+import { silentLogger } from "../../server/mod.ts";
+import { assert, assertEquals, encoder } from "./_assert.ts";
+import { rawClient, startHarness } from "./_harness.ts";
 
 Deno.test("ProduceRequest carries producer_id (3) and sequence (4)", () => {
   const bytes = log.v1.ProduceRequest.encode({ producerId: "p-1", sequence: 7 }).finish();
@@ -30,4 +32,24 @@ Deno.test("ProduceResponse carries replicas_fsynced, commit_index, duplicate, du
     [5, 1, 0, 0],
   );
   assertEquals([old.duplicate, old.durable], [false, false]);
+});
+
+Deno.test("a produce naming a producer is appended and warned about once (no dedup yet)", async () => {
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+  await using h = await startHarness({ logger });
+  const raw = rawClient(h.grpc.port);
+  try {
+    const request = { record: { value: encoder.encode("a") }, producerId: "p", sequence: 1 };
+    const first = await raw.call("produce", request) as { offset: number; duplicate: boolean };
+    const second = await raw.call("produce", request) as { offset: number; duplicate: boolean };
+    assertEquals([Number(first.offset), Number(second.offset)], [0, 1]);
+    assertEquals([first.duplicate, second.duplicate], [false, false]);
+    assertEquals(warnings.length, 1);
+    assert(warnings[0]!.includes("does not deduplicate"), warnings[0]);
+    await raw.call("produce", { record: { value: encoder.encode("b") } });
+    assertEquals(warnings.length, 1);
+  } finally {
+    raw.close();
+  }
 });

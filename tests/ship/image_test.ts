@@ -206,7 +206,14 @@ Deno.test({
           method: "POST",
           body: JSON.stringify({ value: btoa("in the image") }),
         });
-        assertEquals(await produced.json(), { offset: 0, count: 1 });
+        assertEquals(await produced.json(), {
+          offset: 0,
+          count: 1,
+          replicasFsynced: 1,
+          commitIndex: 0,
+          duplicate: false,
+          durable: true,
+        });
       } finally {
         assertEquals(await first.stop(), 0, first.output());
       }

@@ -12,7 +12,14 @@ async function produceAndRead(httpUrl: string): Promise<void> {
     method: "POST",
     body: JSON.stringify({ value: btoa("shipped") }),
   });
-  assertEquals(await produced.json(), { offset: 0, count: 1 });
+  assertEquals(await produced.json(), {
+    offset: 0,
+    count: 1,
+    replicasFsynced: 1,
+    commitIndex: 0,
+    duplicate: false,
+    durable: true,
+  });
   const read = await fetch(`${httpUrl}/v1/records/0`);
   assertEquals((await read.json()).value, btoa("shipped"));
 }

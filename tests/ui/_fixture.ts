@@ -2,7 +2,8 @@
  * The real HTTP server of one in-process Service (over a MemoryLog) whose `GET /v1/cluster`
  * answers a view the test controls: a leader, a lagging follower, and an unreachable member
  * with a hostile name. Each answer advances the server time by 2 s and the counters by fixed
- * amounts, so the page's rates are known exactly (25 produced/s, 10 consumed/s).
+ * amounts, so the page's rates are known exactly (25 produced/s, 10 consumed/s; a restart of
+ * n2 at the 7th answer resets its counter, which must not plot a negative rate).
  */
 import type { ServerResponse } from "node:http";
 import { type HttpServer, Service, startHttpServer } from "../../server/mod.ts";
@@ -55,7 +56,8 @@ function view(step: number) {
         matchIndex: 117,
         lag: 3,
         log: { firstOffset: 0, nextOffset: 97, bytes: 3 * 1024 * 1024 },
-        counters: { recordsProduced: 0, recordsConsumed: 20 * step },
+        // n2 restarts at step 6: its counter starts from zero again.
+        counters: { recordsProduced: 0, recordsConsumed: 20 * (step < 6 ? step : step - 6) },
       }),
       {
         name: hostileName,

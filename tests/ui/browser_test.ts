@@ -44,9 +44,9 @@ browserTest("browser: the page shows members, leader, lag and rates from /v1/clu
     // Rates: 25 produced/s and 10 consumed/s (50 and 20 every 2 s) by the fixture's counters and clock.
     await waitInPage(
       page,
-      "three plotted points",
+      "eight plotted points",
       `document.getElementById("produced")
-      .getAttribute("points").split(" ").length >= 3`,
+      .getAttribute("points").split(" ").length >= 8`,
     );
     const rates = await page.evaluate(`["now-produced", "now-consumed"]
       .map((id) => document.getElementById(id).textContent)`);
@@ -55,6 +55,10 @@ browserTest("browser: the page shows members, leader, lag and rates from /v1/clu
       .getElementById(id).getAttribute("points").split(" ").at(-1).split(",")[1]))`) as number[];
     assert(heights[0]! < heights[1]!, `produce (25/s) is drawn above consume (10/s): ${heights}`);
     assertEquals(await page.evaluate(`document.getElementById("ymax").textContent`), "50 rec/s");
+    // n2's restart (its counter back to zero) is no negative rate: nothing under the baseline.
+    const lowest = await page.evaluate(`Math.max(...document.getElementById("consumed")
+      .getAttribute("points").split(" ").map((p) => Number(p.split(",")[1])))`) as number;
+    assert(lowest <= 160, `a consume point is drawn under the baseline: y = ${lowest}`);
 
     // The hostile name stayed text: no image element, no script run.
     assertEquals(await page.evaluate(`document.images.length`), 0);
