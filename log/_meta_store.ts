@@ -21,6 +21,7 @@ const HEADER_BYTES = 8;
  * const meta = await openMetaStore("./data/raft.meta");
  * await meta.save(new TextEncoder().encode(JSON.stringify({ term: 3, vote: "n2" })));
  * ```
+ * `fs` is the file system it lives on (default the real one; tests pass a simulated disk).
  */
 export async function openMetaStore(path: string, fs: LogFs = DENO_FS): Promise<MetaStore> {
   let stored: Uint8Array | null = null;
