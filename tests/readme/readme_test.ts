@@ -100,6 +100,30 @@ const quickStartChecks: Record<string, (stdout: string) => void> = {
   },
 };
 
+/** What each operator command of the cluster section must do on the book's three nodes. */
+const operatorChecks: Record<
+  string,
+  (result: { code: number; stdout: string; stderr: string }) => void
+> = {
+  "strand status --addr 127.0.0.1:8400": ({ code, stdout, stderr }) => {
+    assertEquals(code, 0, stderr);
+    assert(/^Leader: n\d \(127\.0\.0\.1:\d+\)\s+Term: \d+/.test(stdout), stdout);
+    for (const name of ["n1", "n2", "n3"]) assert(new RegExp(`\\n${name} `).test(stdout), stdout);
+  },
+  "strand servers --addr 127.0.0.1:8400,127.0.0.1:8410 --output json": ({ code, stdout }) => {
+    assertEquals(code, 0);
+    const servers = JSON.parse(stdout) as { id: string; isLeader: boolean }[];
+    assertEquals(servers.map((server) => server.id).sort(), ["n1", "n2", "n3"]);
+    assertEquals(servers.filter((server) => server.isLeader).length, 1);
+  },
+  "strand transfer-leadership --to n2": ({ code, stderr }) => assertEquals(code, 0, stderr),
+  // n3 is alive here: the README says removal refuses a live member and says what to do.
+  "strand remove-member n3": ({ code, stderr }) => {
+    assertEquals(code, 1);
+    assert(/alive/.test(stderr) && /stop it/.test(stderr), stderr);
+  },
+};
+
 Deno.test("README quick start: the client commands print what their comments say", async () => {
   await using dir = await tempDir();
   const node = await startNode(`${dir.path}/data`);
@@ -219,6 +243,21 @@ Deno.test("README cluster: the book's three serve commands give three servers, o
     assertEquals(lines.map((server) => server.split("\t")[0]).sort(), ["n1", "n2", "n3"]);
     for (const [i, server] of lines.entries()) {
       assert(/^n\d\t127\.0\.0\.1:\d+\t(leader|follower)$/.test(server), `line ${i}: ${server}`);
+    }
+
+    // "Operating a cluster": each command as written, against this cluster.
+    const [, operating] = shellBlocks("A three-node cluster");
+    assert(operating !== undefined, "the cluster section has a block of operator commands");
+    for (const line of operating) {
+      const { command } = splitComment(line);
+      const argv = words(movePorts(command, base)).slice(1);
+      if (argv.includes("--watch")) continue; // runs until Ctrl-C; covered by tests/e2e/status_watch_test.ts
+      const check = operatorChecks[command];
+      assert(check !== undefined, `the test does not know what to expect of: ${command}`);
+      // Operator commands go to the first member unless they name one (as a user's STRAND_ADDR).
+      const env = { STRAND_ADDR: `127.0.0.1:${base}` };
+      const result = await strand(argv, { env });
+      check(result);
     }
   } finally {
     for (const node of nodes) {
