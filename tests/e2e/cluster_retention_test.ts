@@ -5,8 +5,9 @@
  * the snapshot path: its log restarts at the leader's first offset, offsets unchanged.
  */
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { assert, assertEquals, decoder, encoder } from "../server/_assert.ts";
+import { assert, assertEquals, encoder } from "../server/_assert.ts";
 import { type Member, TestCluster, until } from "./_cluster.ts";
+import { assertRetained } from "./_cluster_io.ts";
 
 /** Small segments: a few entries each, so retention has whole segments to remove. */
 const SEGMENTS = ["--segment-bytes-max", "1024"];
@@ -27,36 +28,6 @@ async function consumeFailure(member: Member, offset: number) {
     () => null,
     (error) => ({ code: (error as { code: number }).code, message: String(error) }),
   );
-}
-
-/**
- * Reads every record `member` holds from its first offset to `end` and checks each against
- * `acked`. A member with its own retention may move its start while this runs: a read below
- * the new start must then be OUT_OF_RANGE naming that later start, and the walk resumes there.
- * Returns the first offset it read.
- */
-async function assertRetained(member: Member, end: number, acked: Map<number, string>) {
-  let first = await firstOffset(member);
-  const readFrom = first;
-  for (let offset = first; offset <= end; offset++) {
-    const record = await member.client.consume(offset).catch((error) => error as Error);
-    if (!(record instanceof Error)) {
-      assertEquals(decoder.decode(record.value), acked.get(offset), `${member.name} @${offset}`);
-      continue;
-    }
-    const failure = { code: (record as { code?: number }).code, message: String(record) };
-    // Only the start may have moved past this offset (retention), nothing else.
-    assertEquals(
-      failure.code,
-      GrpcStatus.OUT_OF_RANGE,
-      `${member.name} @${offset}: ${failure.message}`,
-    );
-    const moved = await firstOffset(member);
-    assert(moved > offset, `${member.name} refused ${offset} with its start at ${moved}`);
-    first = moved;
-    offset = first - 1;
-  }
-  return readFrom;
 }
 
 /** The lowest first offset among `members` (a snapshot comes from one of them). */
