@@ -533,13 +533,29 @@ export class Cluster {
   /**
    * Leaves gracefully: a leader first hands leadership to the most up-to-date voter, then the
    * node announces its leave so the leader removes it from the configuration.
+   *
+   * The only voter does neither: nothing could remove it (Raft keeps at least one voter), no
+   * learner may take over without being a caught-up voter, and announcing a leave would tell
+   * the members it is gone for good. It stops as a member that is down and says so once; the
+   * cluster resumes when it restarts.
    */
   async leave(): Promise<void> {
     this.#leaving = true;
+    // A change under way (a promotion, a removal) decides who the voters are: let it finish.
+    await waitUntil(() => !this.#changing, 2000).catch(() => {});
     const status = this.#node.status();
-    if (status.role === "leader" && status.membership.voters.length > 1) {
+    const self = this.#options.nodeName;
+    const { voters, learners } = status.membership;
+    if (voters.length === 1 && voters[0] === self) {
+      this.#options.logger.warn(
+        "cluster: this node is the only voter, so it stays in the configuration; the cluster takes no writes until it restarts",
+        { learners },
+      );
+      return;
+    }
+    if (status.role === "leader" && voters.length > 1) {
       const successor = this.#node.followers()
-        .filter((follower) => status.membership.voters.includes(follower.id))
+        .filter((follower) => voters.includes(follower.id) && follower.id !== self)
         .sort((a, b) => b.match - a.match)[0];
       if (successor !== undefined) {
         try {

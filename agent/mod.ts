@@ -51,7 +51,11 @@ import { Forwarder } from "./_forward.ts";
 import { registerClusterMetrics } from "./_cluster_metrics.ts";
 import { adminHooks, countingLog, RecordCounters, StatusFetcher } from "./_status.ts";
 import { STRAND_VERSION } from "../server/mod.ts";
-import { type RetentionLimits, scheduleClusterRetention } from "./_retention.ts";
+import {
+  registerRetentionMetrics,
+  type RetentionLimits,
+  scheduleClusterRetention,
+} from "./_retention.ts";
 
 export { ClusterStartError } from "./_cluster.ts";
 /** The TLS server name peers are verified as (Deno refuses an IP as server name). */
@@ -352,14 +356,15 @@ async function openStorage(
   }
   const limits = retentionLimits(config);
   const member = cluster;
-  const stopRetention = limits === null ? () => Promise.resolve() : scheduleClusterRetention(
+  const retention = limits === null ? null : scheduleClusterRetention(
     log,
     limits,
     () => member.status().appliedIndex,
     { everyMs: clusterRetentionEveryMs(config, limits), logger },
   );
+  if (retention !== null && config.metrics) registerRetentionMetrics(config.metrics, retention);
   const undo = async () => {
-    await stopRetention();
+    await retention?.stop();
     forwarder.close();
     await cluster.close();
     await log.close();
