@@ -42,6 +42,7 @@ import {
   withGroupCommitSpans,
 } from "../observe/mod.ts";
 import { LocalCommitLog } from "./_local_log.ts";
+import type { ProducerTableOptions } from "./_producers.ts";
 import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import type { FileLog } from "../log/mod.ts";
 import type { PeerStream } from "../raft/mod.ts";
@@ -138,6 +139,11 @@ export interface AgentConfig {
    * `log.retentionBytes`), never beyond the applied index.
    */
   retentionCheckMs?: number;
+  /**
+   * Bounds of the producer table behind exactly-once produce (docs/exactly-once.md): batches
+   * remembered per producer (default 5) and producers remembered (default 100,000).
+   */
+  producers?: ProducerTableOptions;
 }
 
 /** A running node. */
@@ -306,7 +312,14 @@ async function openStorage(
   if (!clustered) {
     const local = new LocalCommitLog(log, {
       durable: resolveLogOptions(logOptions).fsync.mode === "always",
+      ...(config.producers ? { producers: config.producers } : {}),
     });
+    if (local.unreadableEntries > 0) {
+      logger.warn(
+        "producer table: damaged entries were skipped; a retry of a batch among them would be appended again",
+        { entries: local.unreadableEntries },
+      );
+    }
     const stopRetention = scheduleRetention(log, config, logger);
     const undo = async () => {
       stopRetention();
@@ -335,6 +348,7 @@ async function openStorage(
       ...(settings.dialPeer ? { dialPeer: settings.dialPeer } : {}),
       ...(settings.tickMs ? { tickMs: settings.tickMs } : {}),
       ...raftLimits(logOptions),
+      ...(config.producers ? { producers: config.producers } : {}),
     });
   } catch (error) {
     await log.close();
