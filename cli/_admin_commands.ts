@@ -10,6 +10,7 @@ import {
   type ServiceError as GrpcError,
   status as GrpcStatus,
 } from "@grpc/grpc-js";
+import { targetAddresses } from "../client/mod.ts";
 import { adminService } from "../proto/mod.ts";
 import { LEADER_ADDR_KEY } from "../server/mod.ts";
 import {
@@ -109,9 +110,46 @@ function call(
   }).finally(() => stub.close());
 }
 
+/** True for a failure to reach the node at all (no node answered, so another may). */
+function unreached(error: unknown): boolean {
+  const grpcError = error as Partial<GrpcError>;
+  // Not DEADLINE_EXCEEDED: a node that took a change and did not finish it in time answers so,
+  // and the change must not be asked of a second node.
+  if (grpcError.code !== GrpcStatus.UNAVAILABLE) return false;
+  // A node that answered UNAVAILABLE itself names the leader or says why: not a dead address.
+  return (grpcError.metadata?.get(LEADER_ADDR_KEY).length ?? 0) === 0 &&
+    /No connection established|ECONNREFUSED|connect|Connection dropped/i.test(
+      grpcError.details ?? "",
+    );
+}
+
 /**
- * Calls a cluster change at `channel.addr`; a follower's refusal naming the leader is sent on
- * to the leader once (as produce is forwarded).
+ * Calls `method` at the listed members in turn (`--addr a,b,c`) until one answers: an
+ * operator with one dead member in the list still gets an answer. Rejects with the first
+ * member's error when none answers, or with the error of the first node that answered.
+ */
+async function callAny(
+  channel: ClientChannel,
+  method: string,
+  request: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<{ reply: Record<string, unknown>; addr: string }> {
+  const addresses = targetAddresses(channel.cluster);
+  let firstError: unknown = null;
+  for (const addr of addresses) {
+    try {
+      return { reply: await call(channel, addr, method, request, timeoutMs), addr };
+    } catch (error) {
+      if (!unreached(error)) throw error;
+      firstError ??= error;
+    }
+  }
+  throw firstError;
+}
+
+/**
+ * Calls a cluster change at the first listed member that answers; a follower's refusal naming
+ * the leader is sent on to the leader once (as produce is forwarded).
  */
 async function callLeader(
   channel: ClientChannel,
@@ -120,12 +158,12 @@ async function callLeader(
   timeoutMs: number,
 ): Promise<Record<string, unknown>> {
   try {
-    return await call(channel, channel.addr, method, request, timeoutMs);
+    return (await callAny(channel, method, request, timeoutMs)).reply;
   } catch (error) {
     const grpcError = error as Partial<GrpcError>;
     const leaderAddr = grpcError.metadata?.get(LEADER_ADDR_KEY)[0];
     const retry = grpcError.code === GrpcStatus.UNAVAILABLE && typeof leaderAddr === "string" &&
-      leaderAddr !== "" && leaderAddr !== channel.addr;
+      leaderAddr !== "";
     if (!retry) throw error;
     return await call(channel, leaderAddr, method, request, timeoutMs);
   }
@@ -161,7 +199,7 @@ async function refresh(
   stopped: AbortSignal,
 ): Promise<Record<string, unknown> | null> {
   try {
-    return await call(channel, channel.addr, "clusterStatus", {}, 5000);
+    return (await callAny(channel, "clusterStatus", {}, 5000)).reply;
   } catch (error) {
     if (!watching || stopped.aborted) throw error;
     console.error(`strand status: ${(await explain(error, channel)).message}`);

@@ -3,7 +3,8 @@
  * `--bootstrap`, n2 and n3 joining it), each run exactly as `deno task start` runs a node.
  * Prints their addresses; Ctrl-C stops all three gracefully and waits for them.
  *
- * `deno task cluster [--data-dir DIR] [extra serve flags...]` (default DIR ./data/cluster)
+ * `deno task cluster [--data-dir DIR] [--base-port N] [extra serve flags...]` (default DIR
+ * ./data/cluster, N 8400: node i listens on N+10i for gRPC, N+10i+1 for gossip, N+10i+2 for HTTP)
  * @module
  */
 import { taskFlags } from "../bench/_shipped_runtime.ts";
@@ -12,14 +13,20 @@ const mainPath = new URL("../main.ts", import.meta.url).pathname;
 const args = [...Deno.args];
 const dirFlag = args.indexOf("--data-dir");
 const base = dirFlag >= 0 ? args.splice(dirFlag, 2)[1] ?? "./data/cluster" : "./data/cluster";
+const portFlag = args.indexOf("--base-port");
+const basePort = portFlag >= 0 ? Number(args.splice(portFlag, 2)[1]) : 8400;
+if (!Number.isInteger(basePort) || basePort < 1 || basePort > 65535 - 22) {
+  console.error("strand cluster: --base-port needs a port number from 1 to 65513");
+  Deno.exit(2);
+}
 const flags = taskFlags("start").filter((flag) => flag !== "--no-prompt");
 
 /** The book's layout: node i listens on 84i0 (gRPC), 84i1 (gossip), 84i2 (HTTP). */
 const nodes = [0, 1, 2].map((i) => ({
   name: `n${i + 1}`,
-  rpc: 8400 + 10 * i,
-  gossip: 8401 + 10 * i,
-  http: 8402 + 10 * i,
+  rpc: basePort + 10 * i,
+  gossip: basePort + 1 + 10 * i,
+  http: basePort + 2 + 10 * i,
 }));
 
 function serveArgs(node: typeof nodes[number], first: boolean): string[] {

@@ -92,12 +92,20 @@ export class ProduceStream {
     return this.#waiting.length;
   }
 
-  /** Sends one request (one value or a batch); resolves with its response. */
-  send(values: Uint8Array[]): Promise<ProduceResponse> {
+  /**
+   * Sends one request (one value or a batch); resolves with its response. With `producer`,
+   * the batch carries a producer id and sequence: the server appends it on its own and at most
+   * once (see docs/exactly-once.md).
+   */
+  send(
+    values: Uint8Array[],
+    producer?: { producerId: string; sequence: number },
+  ): Promise<ProduceResponse> {
     if (this.#failure) return Promise.reject(this.#failure);
-    const request = values.length === 1
+    const body = values.length === 1
       ? { record: { value: values[0]! } }
       : { records: values.map((value) => ({ value })) };
+    const request = producer === undefined ? body : { ...body, ...producer };
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
       this.#call.write(request);

@@ -263,10 +263,11 @@ export class RaftNode {
    * Appends a batch of records; resolves once committed and applied here. Rejects with a
    * {@linkcode RaftError}: `NOT_LEADER`/`NO_LEADER`/`OVERLOADED`/`TOO_LARGE` when nothing
    * was appended, `UNKNOWN_OUTCOME` when it was appended but not seen committed in time (it
-   * may still commit).
+   * may still commit). `options.data`: batch data stored in the entry (see `Entry.data`),
+   * handed back to `onApply` on every node.
    */
-  propose(records: readonly Uint8Array[]): Promise<Committed> {
-    let bytes = 0;
+  propose(records: readonly Uint8Array[], options: { data?: Uint8Array } = {}): Promise<Committed> {
+    let bytes = options.data?.byteLength ?? 0;
     for (const record of records) bytes += record.byteLength;
     if (bytes > ENTRY_BYTES_MAX) {
       return Promise.reject(
@@ -276,7 +277,7 @@ export class RaftNode {
         ),
       );
     }
-    return this.#propose(() => this.#core.propose(records));
+    return this.#propose(() => this.#core.propose(records, options.data));
   }
 
   /** Proposes a one-server membership change; resolves once committed and applied here. */

@@ -116,10 +116,15 @@ export class RaftCore extends CoreBase {
     }
   }
 
-  /** Appends a batch of records (leader only). Acknowledge once `index` applies with `term`. */
-  propose(records: readonly Uint8Array[]): Proposal {
+  /**
+   * Appends a batch of records (leader only), with optional batch `data` stored in its entry
+   * (opaque to Raft). Acknowledge once `index` applies with `term`.
+   */
+  propose(records: readonly Uint8Array[], data?: Uint8Array): Proposal {
     this.#checkCanPropose("append records");
-    const entry = this.newEntry(EntryKind.Records, records);
+    const entry = data === undefined
+      ? this.newEntry(EntryKind.Records, records)
+      : this.newEntry(EntryKind.Records, records, data);
     this.#appendAndReplicate(entry);
     return { index: entry.index, term: entry.term, baseOffset: entry.baseOffset };
   }

@@ -108,6 +108,18 @@ Deno.test("cluster status on a three-node cluster", async (t) => {
       for (const node of followers) assertEquals(typeof node.lag, "number");
     });
 
+    await t.step("strand status with a dead member listed first asks the next one", async () => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const dead = `127.0.0.1:${listener.addr.port}`;
+      listener.close(); // nothing listens there now: connections are refused
+      const result = await runCli(["status", "--addr", `${dead},${n1.node.rpcAddr}`]);
+      assertEquals(result.code, 0, result.stderr);
+      assertEquals(result.stdout.split("\n").filter((line) => /^n\d\s/.test(line)).length, 3);
+      const alone = await runCli(["status", "--addr", dead]);
+      assertEquals(alone.code, 1);
+      assert(/nothing is listening|Cannot connect/i.test(alone.stderr), alone.stderr);
+    });
+
     await t.step("strand servers --output json lists the three", async () => {
       const result = await runCli(["servers", "--addr", n1.node.rpcAddr, "--output", "json"]);
       assertEquals(result.code, 0, result.stderr);

@@ -29,6 +29,16 @@ Deno.test("mutants: the failing test files come from deno test's FAILURES sectio
   assertEquals(failedFiles("ok | 3 passed | 0 failed"), []);
 });
 
+Deno.test("mutants: a run cut short by the timeout still names the files that failed", () => {
+  // --parallel prints each test's result as it ends; a killed run has no FAILURES section.
+  const output = [
+    "./tests/sim/raft/windows_test.ts => window: a leader counts ... FAILED (1ms)",
+    "./tests/raft/driver_test.ts => vote ... ok (1ms)",
+    "./tests/sim/raft/sim_test.ts => raft simulation: 500 seeds ...",
+  ].join("\n");
+  assertEquals(failedFiles(output), ["tests/sim/raft/windows_test.ts"]);
+});
+
 Deno.test("mutants: the first failing seed is the smallest one reported", () => {
   const output = "ok crash seed=1\nFAIL crash seed=9 size=5\nFAIL partition seed=4 size=3\n";
   assertEquals(firstFailingSeed(output), 4);

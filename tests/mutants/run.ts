@@ -174,11 +174,20 @@ async function run(cwd: string, args: string[], timeoutMs: number): Promise<Run>
   };
 }
 
-/** Test files named in the FAILURES section of `deno test` output. */
+/**
+ * Test files named in the FAILURES section of `deno test` output, or, when the run was cut
+ * short (a timeout: no FAILURES section yet), in the `./file => name ... FAILED` lines that
+ * `--parallel` prints as each test ends.
+ */
 export function failedFiles(output: string): string[] {
   const section = output.slice(output.lastIndexOf("FAILURES"));
   const files = new Set<string>();
   for (const match of section.matchAll(/=> \.\/(\S+?):\d+:\d+/g)) files.add(match[1] as string);
+  if (files.size === 0) {
+    for (const match of output.matchAll(/^\.\/(\S+?) => .* \.\.\. FAILED\b/gm)) {
+      files.add(match[1] as string);
+    }
+  }
   // A module that does not even load (type error, syntax error) fails before any test runs.
   if (files.size === 0 && /error: /.test(output)) files.add("(does not load)");
   return [...files];
@@ -234,8 +243,10 @@ async function measure(copy: string, mutant: Mutant, settings: Settings): Promis
         ["test", "-A", "--parallel", "--fail-fast", ...area.tests],
         settings.timeoutMs,
       );
-      if (tests.timedOut) caughtBy = ["(timeout)"];
-      else if (!tests.success) caughtBy = failedFiles(tests.output);
+      // A test that failed before the time ran out caught it; a bare timeout is reported.
+      if (tests.timedOut) caughtBy = failedFiles(tests.output);
+      if (tests.timedOut && caughtBy.length === 0) caughtBy = ["(timeout)"];
+      else if (!tests.success && caughtBy.length === 0) caughtBy = failedFiles(tests.output);
       if (!tests.success && caughtBy.length === 0) caughtBy = ["(failed)"];
       detail = tests.success ? "" : lastError(tests.output);
     }

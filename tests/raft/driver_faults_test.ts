@@ -256,7 +256,16 @@ Deno.test("driver: a read answer meant for an earlier process or another request
     const answer = { type: MessageType.ReadIndexResponse, to: "b", index: 0 } as const;
     second.step({ ...answer, from: "a", term: 1, readId: oldId }); // the earlier process's
     second.step({ ...answer, from: "c", term: 1, readId: newId }); // not the leader asked
-    await roundTrip(second, sent);
+    // A later read, answered by the leader: reads complete in the order their answers are
+    // accepted, so once it completed, a wrongly accepted earlier answer would have too.
+    const readIds = () =>
+      sent.filter((m) => m.type === MessageType.ReadIndex).map((m) =>
+        (m as { readId: string }).readId
+      );
+    const later = second.readBarrier();
+    await until(() => readIds().length === 2, "the later read");
+    second.step({ ...answer, from: "a", term: 1, readId: readIds()[1] as string });
+    await later;
     assertEquals(resolved, null, "a stale or foreign answer completed the read");
     second.step({ ...answer, from: "a", term: 1, readId: newId });
     await read;

@@ -1,12 +1,22 @@
 /**
  * A simulated cluster of production nodes: each runs the real {@linkcode RaftNode} driver and
  * {@linkcode PeerTransport} (frames through the real codec) on simulated timers, over a
- * {@linkcode SimNet} and a seeded {@linkcode SimDisk}. Nothing here reimplements the driver:
- * the simulator only owns time, the network, the disk and crashes.
+ * {@linkcode SimNet}, and keeps its Raft log in the production {@linkcode FileLog} and its
+ * term, vote and membership in the production meta store (`openMetaStore`), both on the
+ * node's own simulated disk ({@linkcode SimFs}, injected through `LogOptions.fs`, as the agent
+ * lays them out: `<data>/log/` and `<data>/raft_state`). Nothing here reimplements the driver
+ * or the storage: the simulator only owns time, the network, the disk and crashes.
  * @module
  */
 
-import type { Entry } from "../../../log/mod.ts";
+import {
+  type Entry,
+  type FileLog,
+  LogError,
+  type MetaStore,
+  openLog,
+  openMetaStore,
+} from "../../../log/mod.ts";
 import {
   type Membership,
   PeerTransport,
@@ -19,7 +29,22 @@ import type { SeededRandom } from "../random.ts";
 import { Checkers } from "./_checkers.ts";
 import { type NetQuality, SimNet } from "./_net.ts";
 import type { Scheduler } from "./_scheduler.ts";
-import { SimDisk, SimEntryStore, SimMetaStore } from "./_store.ts";
+import { SimFs, type SimFsFaults } from "./_sim_fs.ts";
+
+/** The data directory of every node (each node has its own disk). */
+export const DATA_DIR = "/sim/data";
+/** The agent's names: the Raft log's directory and the meta store's file under the data dir. */
+export const LOG_DIR = `${DATA_DIR}/log`;
+export const META_PATH = `${DATA_DIR}/raft_state`;
+
+/** The file log's limits of a world, drawn from the seed (small: segments roll often). */
+export interface NodeWorldLog {
+  readonly segmentBytesMax: number;
+  readonly indexBytesMax: number;
+  readonly recordBytesMax: number;
+  /** Largest entry the log takes; the node refuses larger proposals (`entryBytesMax`). */
+  readonly batchBytesMax: number;
+}
 
 /** Limits and timing of a world; every field is drawn from the seed. */
 export interface NodeWorld {
@@ -41,6 +66,9 @@ export interface NodeWorld {
   readonly requestTimeoutMs: number;
   readonly diskLatencyMsMax: number;
   readonly driftMax: number;
+  readonly log: NodeWorldLog;
+  /** Disk faults during the fault phase (none after it). */
+  readonly diskFaults: SimFsFaults;
 }
 
 /** Simulated timers of one node incarnation; `kill` silences all of them. */
@@ -89,23 +117,32 @@ export interface NodeClusterHooks {
   onCrash(node: NodeSim): void;
 }
 
-/** One simulated server; `raft` is null while it is down. */
+/** One simulated server; `raft` is null while it is down (or still opening its storage). */
 export class NodeSim {
   readonly id: string;
-  readonly disk: SimDisk;
+  readonly disk: SimFs;
   readonly drift: number;
   raft: RaftNode | null = null;
   transport: PeerTransport | null = null;
-  store: SimEntryStore | null = null;
+  store: FileLog | null = null;
   timers: SimTimers | null = null;
   generation = 0;
+  /** The process is opening its log and meta store (recovery); `raft` is set when done. */
+  starting = false;
+  /** The incarnation a disk fault hit (its storage failed: it must be restarted). */
+  faultedGeneration = -1;
   /** Where this incarnation's next applied entry must start (null: not known yet). */
   expectedOffset: number | null = null;
 
-  constructor(id: string, disk: SimDisk, drift: number) {
+  constructor(id: string, disk: SimFs, drift: number) {
     this.id = id;
     this.disk = disk;
     this.drift = drift;
+  }
+
+  /** Up, or on its way up. */
+  get alive(): boolean {
+    return this.raft !== null || this.starting;
   }
 }
 
@@ -124,6 +161,10 @@ export class NodeCluster {
   syncOnDrop = false;
   /** A node's bootstrap membership (default: every id a voter); joiners get an empty one. */
   bootstrapFor: ((id: string) => Membership) | null = null;
+  /** Recovery events the file logs reported at open (damage found), by kind. */
+  readonly recoveries = new Map<string, number>();
+  /** Starts that failed on an injected disk fault (the process exits and is restarted). */
+  failedStarts = 0;
   readonly #random: SeededRandom;
   readonly #bootstrap: Membership;
   readonly #leaders = new Map<number, string>();
@@ -141,29 +182,79 @@ export class NodeCluster {
     this.#bootstrap = { voters: ids.slice(), learners: [] };
     this.net = new SimNet(scheduler, random.fork(), quality);
     for (const id of ids) {
-      const disk = new SimDisk(
+      const disk = new SimFs(
         random.fork(),
-        (delayMs, run) => scheduler.after(delayMs, run),
-        world.diskLatencyMsMax,
+        (ms) => new Promise((resolve) => scheduler.after(ms, resolve)),
       );
+      disk.faults = { ...world.diskFaults };
       const drift = 1 + (random.next() * 2 - 1) * world.driftMax;
       this.nodes.set(id, new NodeSim(id, disk, drift));
     }
   }
 
-  /** Starts (or restarts) a node from what its disk durably holds. */
+  /**
+   * Starts (or restarts) a node from what its disk durably holds: opens the file log and the
+   * meta store (recovery takes simulated disk time; a crash can land inside it), then the
+   * driver. A start that fails on an injected disk fault is retried later by `onFailedStart`.
+   */
   start(node: NodeSim): void {
-    if (node.raft !== null) return;
+    if (node.alive) return;
     const generation = ++node.generation;
+    node.starting = true;
+    this.#open(node, generation).catch((error) => {
+      if (node.generation !== generation) return; // crashed while opening: nothing to do
+      node.starting = false;
+      if (isInjected(error)) {
+        this.failedStarts++;
+        node.faultedGeneration = generation;
+        this.onFailedStart?.(node);
+        return;
+      }
+      this.checkers.violations.push(
+        `t=${this.scheduler.nowMs}ms: ${node.id} cannot restart: ${String(error).slice(0, 300)}`,
+      );
+    });
+  }
+
+  /** Called when a start failed on an injected disk fault (the supervisor restarts it). */
+  onFailedStart: ((node: NodeSim) => void) | null = null;
+
+  async #open(node: NodeSim, generation: number): Promise<void> {
+    const fs = node.disk.process();
+    const w = this.world;
+    await fs.mkdir(DATA_DIR, { recursive: true });
+    const log = await openLog(LOG_DIR, {
+      segmentBytesMax: w.log.segmentBytesMax,
+      indexBytesMax: w.log.indexBytesMax,
+      recordBytesMax: w.log.recordBytesMax,
+      batchBytesMax: w.log.batchBytesMax,
+      clock: () => this.scheduler.nowMs,
+      observer: {
+        onRecovery: (event) => {
+          this.recoveries.set(event.kind, (this.recoveries.get(event.kind) ?? 0) + 1);
+        },
+      },
+      fs,
+    });
+    const meta = await openMetaStore(META_PATH, fs);
+    if (node.generation !== generation) return;
+    node.starting = false;
+    this.#launch(node, generation, log, meta);
+  }
+
+  #launch(node: NodeSim, generation: number, log: FileLog, meta: MetaStore): void {
     const alive = () => node.generation === generation && node.raft !== null;
     const timers = new SimTimers(this.scheduler, node.drift);
-    const store = new SimEntryStore(node.disk, (index, nextOffset) => {
-      // InstallSnapshot: entries up to `index` are skipped, not applied; offsets resume here.
-      if (alive()) node.expectedOffset = nextOffset;
-      this.onRestartAt?.(node);
-      void index;
+    const store = observeRestarts(log, {
+      // InstallSnapshot is several writes (meta store, restart marker, new segment): the
+      // simulator may crash the node inside them.
+      starting: () => this.onRestartAt?.(node),
+      // The log restarted at the snapshot point: entries up to it are skipped, not applied,
+      // so applied offsets resume at its next offset.
+      done: (nextOffset) => {
+        if (alive()) node.expectedOffset = nextOffset;
+      },
     });
-    const meta = new SimMetaStore(node.disk);
     let raft: RaftNode | null = null;
     const transport = new PeerTransport({
       onMessage: (message) => raft?.step(message),
@@ -206,6 +297,8 @@ export class NodeCluster {
       inflightBytesMax: w.inflightBytesMax,
       applyBytesMax: w.applyBytesMax,
       uncommittedEntriesMax: w.uncommittedEntriesMax,
+      // As the agent does: a proposal the log would refuse is refused before it is appended.
+      entryBytesMax: w.log.batchBytesMax,
       onApply: (entry) => {
         if (!alive()) return;
         this.checkers.onApply(this.scheduler.nowMs, node.id, entry, node.expectedOffset);
@@ -215,7 +308,7 @@ export class NodeCluster {
     });
     node.raft = raft;
     node.transport = transport;
-    node.store = store;
+    node.store = log;
     node.timers = timers;
     node.expectedOffset = null;
     this.net.register({ id: node.id, accept: (stream) => transport.accept(stream), alive });
@@ -227,8 +320,9 @@ export class NodeCluster {
    * connections reset. The abandoned objects can no longer reach the disk or the network.
    */
   crash(node: NodeSim): void {
-    if (node.raft === null) return;
+    if (!node.alive) return;
     node.generation++;
+    node.starting = false;
     node.timers?.kill();
     node.raft = null;
     node.transport = null;
@@ -294,7 +388,7 @@ export class NodeCluster {
   /** Log matching over what every running node's store holds. */
   checkLogMatching(): void {
     const views = this.running().map((node) => {
-      const store = node.store as SimEntryStore;
+      const store = node.store as FileLog;
       return [node.id, {
         firstIndex: () => store.firstIndex(),
         lastIndex: () => store.lastIndex(),
@@ -310,4 +404,37 @@ export class NodeCluster {
     });
     this.checkers.checkLogMatching(this.scheduler.nowMs, views);
   }
+}
+
+/** A fault the simulated disk injected (EIO / ENOSPC), as opposed to a bug. */
+export function isInjected(error: unknown): boolean {
+  return error instanceof Error && /^(EIO|ENOSPC): /.test(error.message);
+}
+
+/** A storage error a node reports once its disk failed (fail-stop), not a bug. */
+export function isStorageFailure(error: unknown): boolean {
+  return isInjected(error) || (error instanceof LogError && error.code === "CLOSED");
+}
+
+/**
+ * The log as the driver sees it, with `restartAt` observed (the simulator must know when the
+ * applied offsets jump). Every call goes to the FileLog itself.
+ */
+function observeRestarts(
+  log: FileLog,
+  on: { starting(): void; done(nextOffset: number): void },
+): FileLog {
+  return new Proxy(log, {
+    get(target, property) {
+      if (property === "restartAt") {
+        return async (index: number, term: number, nextOffset: number) => {
+          on.starting();
+          await target.restartAt(index, term, nextOffset);
+          on.done(nextOffset);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

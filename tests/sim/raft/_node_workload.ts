@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { Entry } from "../../../log/mod.ts";
+import { type Entry, type FileLog, LogError } from "../../../log/mod.ts";
 import { RaftError } from "../../../raft/mod.ts";
 import type { SeededRandom } from "../random.ts";
-import type { NodeCluster, NodeSim } from "./_node_cluster.ts";
+import { isStorageFailure, type NodeCluster, type NodeSim } from "./_node_cluster.ts";
 import type { AppendOperation, Operation, ReadOffsetOperation, ReadOperation } from "./history.ts";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -41,7 +41,7 @@ export class NodeWorkload {
   lastUnknown = "";
   readonly #cluster: NodeCluster;
   readonly #random: SeededRandom;
-  /** Record values each incarnation applied, by offset (for reads by offset). */
+  /** Record values each incarnation applied, by offset (checked against what its log serves). */
   readonly #values = new Map<string, Map<number, string>>();
   #nextValue = 0;
   #offsetMax = -1;
@@ -109,7 +109,8 @@ export class NodeWorkload {
         probe.settled = true;
         if (definitelyNotAppended(error)) ops.forEach((op) => this.#complete(op, "fail", null));
         else this.lastUnknown = String(error);
-        if (!(error instanceof RaftError)) {
+        // A node whose disk failed refuses with the storage error (fail-stop): not a bug.
+        if (!(error instanceof RaftError) && !isStorageFailure(error)) {
           this.#cluster.checkers.violations.push(`t=${this.#now()}ms: propose failed: ${error}`);
         }
       },
@@ -170,10 +171,29 @@ export class NodeWorkload {
     } else if (op.offset >= end) {
       op.outcome = "ok";
     } else {
-      // Applied before this incarnation's first entry (restart, snapshot): not servable here.
-      const value = this.#values.get(node.id)?.get(op.offset);
+      // Served from the node's file log, as the agent serves it (below the applied end, so
+      // committed); an offset retention or a snapshot dropped is refused.
+      const value = this.#readStored(node, op.offset);
+      const applied = this.#values.get(node.id)?.get(op.offset);
+      if (applied !== undefined && value !== undefined && applied !== value) {
+        this.#cluster.checkers.violations.push(
+          `t=${this.#now()}ms: ${node.id} applied ${applied} at offset ${op.offset} but its log holds ${value}`,
+        );
+      }
       op.outcome = value === undefined ? "fail" : "ok";
       op.value = value ?? null;
+    }
+  }
+
+  #readStored(node: NodeSim, offset: number): string | undefined {
+    try {
+      return valueOf((node.store as FileLog).read(offset).value);
+    } catch (error) {
+      if (error instanceof LogError && error.code === "OFFSET_OUT_OF_RANGE") return undefined;
+      this.#cluster.checkers.violations.push(
+        `t=${this.#now()}ms: ${node.id} cannot read applied offset ${offset}: ${error}`,
+      );
+      return undefined;
     }
   }
 

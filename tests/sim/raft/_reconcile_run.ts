@@ -36,7 +36,11 @@ export async function runReconcileSeed(seed: number): Promise<ReconcileResult> {
   const random = new SeededRandom(seed);
   const ids = Array.from({ length: random.chance(0.5) ? 3 : 5 }, (_, i) => `n${i + 1}`);
   const scheduler = new Scheduler();
-  const cluster = new NodeCluster(scheduler, random.fork(), ids, worldFor(random), {
+  // Nodes keep their logs in the file log on a simulated disk, without disk errors (this run
+  // checks reconciliation; node_run.ts restarts nodes whose disk failed).
+  const world = worldFor(random);
+  const diskFaults = { ...world.diskFaults, writeErrorP: 0, syncErrorP: 0 };
+  const cluster = new NodeCluster(scheduler, random.fork(), ids, { ...world, diskFaults }, {
     delayMsMin: 1,
     delayMsMax: [3, 10, 40][random.intBelow(3)] as number,
     corruptRate: 0,

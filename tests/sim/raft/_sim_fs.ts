@@ -115,9 +115,12 @@ export interface SimFsFaults {
   spikeP: number;
   /** Delay of a spike (simulated ms). */
   spikeMs: number;
+  /** An operation's usual delay is 0 to this, exclusive (simulated ms; default 2). */
+  latencyMs?: number;
 }
 
-const NO_FAULTS: SimFsFaults = { writeErrorP: 0, syncErrorP: 0, spikeP: 0, spikeMs: 0 };
+/** No fault, the usual latency. */
+export const NO_FAULTS: SimFsFaults = { writeErrorP: 0, syncErrorP: 0, spikeP: 0, spikeMs: 0 };
 
 function faultError(fault: DiskFault, op: string, path: string): Error {
   const error = new Error(`${fault}: simulated ${op} failure on ${path}`);
@@ -139,6 +142,10 @@ export class SimFs implements LogFs {
   faults: SimFsFaults = NO_FAULTS;
   /** Faults injected (for the run's summary). */
   readonly injected = { eio: 0, enospc: 0, syncEio: 0, torn: 0, flips: 0 };
+  /** Called when a write or fsync fault is injected (the node simulation restarts the node). */
+  onFault: (() => void) | null = null;
+  /** Operations waiting for their latency (the disk is busy: a crash now lands inside one). */
+  #waiting = 0;
 
   constructor(random: SeededRandom, delay: (ms: number) => Promise<void>) {
     this.#random = random;
@@ -182,10 +189,22 @@ export class SimFs implements LogFs {
     return [...this.#names.keys()].filter((p) => pattern.test(p)).sort();
   }
 
+  /** Operations in progress (waiting for the disk). */
+  busy(): number {
+    return this.#waiting;
+  }
+
   /** Waits the operation's latency; then fails if its process crashed meanwhile. */
   async #wait(generation = this.#generation, path = ""): Promise<void> {
     const f = this.faults;
-    await this.#delay(this.#random.chance(f.spikeP) ? f.spikeMs : this.#random.intBelow(2));
+    this.#waiting++;
+    try {
+      await this.#delay(
+        this.#random.chance(f.spikeP) ? f.spikeMs : this.#random.intBelow(f.latencyMs ?? 2),
+      );
+    } finally {
+      this.#waiting--;
+    }
     this.#live(generation, path);
   }
 
@@ -216,6 +235,7 @@ export class SimFs implements LogFs {
     const fault: DiskFault = this.#random.chance(0.5) ? "EIO" : "ENOSPC";
     if (fault === "EIO") this.injected.eio++;
     else this.injected.enospc++;
+    this.onFault?.();
     throw faultError(fault, "write", path);
   }
 
@@ -277,6 +297,7 @@ export class SimFs implements LogFs {
         // Linux marks the dirty pages clean after a failed writeback: a crash loses them
         // although every read still returns them.
         inode.pending = [];
+        fs.onFault?.();
         throw faultError("EIO", "fsync", path);
       }
       inode.sync();

@@ -10,9 +10,16 @@
  * @module
  */
 
+import { type Entry, type FileLog, LogError, openLog } from "../../../log/mod.ts";
 import { type Message, MessageType, RaftError } from "../../../raft/mod.ts";
 import { SeededRandom } from "../random.ts";
-import { NodeCluster, type NodeSim, type NodeWorld } from "./_node_cluster.ts";
+import {
+  isStorageFailure,
+  LOG_DIR,
+  NodeCluster,
+  type NodeSim,
+  type NodeWorld,
+} from "./_node_cluster.ts";
 import { NodeWorkload, type Probe, valueOf } from "./_node_workload.ts";
 import type { NetQuality } from "./_net.ts";
 import { Scheduler } from "./_scheduler.ts";
@@ -22,6 +29,8 @@ import type { RunOptions, RunResult } from "./run.ts";
 /** Draws every limit and timing of a world from the seed. */
 export function worldFor(random: SeededRandom): NodeWorld {
   const pick = <T>(values: readonly T[]): T => values[random.intBelow(values.length)] as T;
+  // The workload's records are at most ~130 bytes; the log's record limit stays above them.
+  const recordBytesMax = pick([200, 1 << 20]);
   const appendBytesMax = pick([1, 64, 300, 4096, 1 << 20]);
   const tickMs = pick([20, 40, 50]);
   return {
@@ -47,6 +56,30 @@ export function worldFor(random: SeededRandom): NodeWorld {
     requestTimeoutMs: pick([300, 1000, 3000]),
     diskLatencyMsMax: pick([1, 5, 40]),
     driftMax: 0.05,
+    log: {
+      // Small segments and indexes roll often (rolls, restarts and retention cross them);
+      // entries larger than the log takes are refused at propose (entryBytesMax), as in the agent.
+      segmentBytesMax: pick([400, 2000, 64 << 10]),
+      indexBytesMax: 24 * pick([4, 32, 4096]),
+      recordBytesMax,
+      batchBytesMax: Math.max(recordBytesMax, pick([600, 4096, 1 << 20])),
+    },
+    diskFaults: diskFaultsFor(random, pick),
+  };
+}
+
+/** Seeded disk behaviour: usual latency, latency spikes, and EIO / ENOSPC in some runs. */
+function diskFaultsFor(
+  random: SeededRandom,
+  pick: <T>(values: readonly T[]) => T,
+): NodeWorld["diskFaults"] {
+  const faulty = random.chance(0.5);
+  return {
+    latencyMs: pick([1, 2, 6]),
+    spikeP: pick([0, 0.005, 0.02]),
+    spikeMs: pick([50, 300]),
+    writeErrorP: faulty ? pick([0.0005, 0.002]) : 0,
+    syncErrorP: faulty ? pick([0.0005, 0.002]) : 0,
   };
 }
 
@@ -80,7 +113,10 @@ export async function runNodeSeed(options: NodeRunOptions): Promise<RunResult> {
   const rejections: string[] = [];
   const onRejection = (event: PromiseRejectionEvent) => {
     event.preventDefault();
-    rejections.push(`unhandled rejection: ${String(event.reason).slice(0, 200)}`);
+    const reason = event.reason instanceof Error
+      ? (event.reason.stack ?? String(event.reason)).split("\n").slice(0, 8).join(" | ")
+      : String(event.reason);
+    rejections.push(`unhandled rejection: ${reason.slice(0, 1000)}`);
   };
   globalThis.addEventListener("unhandledrejection", onRejection);
   try {
@@ -126,11 +162,14 @@ async function runUnguarded(options: NodeRunOptions): Promise<RunResult> {
       faults.crashSoon(message.from);
     }
   };
-  // InstallSnapshot is several writes (state, restart point, entries): crash inside it.
+  // InstallSnapshot is several writes (state, restart marker, segments): crash inside it.
   const crashInRestart = random.chance(0.5) ? 0 : 0.5;
   cluster.onRestartAt = (node) => {
-    if (faultPhase && random.chance(crashInRestart)) faults.crashSoon(node.id);
+    if (faultPhase && random.chance(crashInRestart)) {
+      faults.crashSoon(node.id, random.intBelow(4 * world.diskFaults.latencyMs!));
+    }
   };
+  faults.superviseDisks();
   const quorumWatch = new QuorumWatch(cluster);
   scheduleTraffic(cluster, workload, random.fork(), faultMs);
   faults.schedule(faultMs);
@@ -146,7 +185,15 @@ async function runUnguarded(options: NodeRunOptions): Promise<RunResult> {
   const violations = [...cluster.checkers.violations];
   if (recovery.problem !== null) violations.push(recovery.problem);
   if (violations.length === 0) violations.push(...finalChecks(cluster, workload));
-  for (const node of cluster.nodes.values()) cluster.crash(node);
+  const applied = new Map<string, number>();
+  for (const node of cluster.nodes.values()) {
+    applied.set(node.id, node.raft?.status().appliedIndex ?? 0);
+    cluster.crash(node);
+  }
+  let flip: FlipOutcome = "none";
+  if (violations.length === 0 && random.chance(0.5)) {
+    flip = await checkBitFlip(cluster, random.fork(), applied, violations);
+  }
   return {
     seed: options.seed,
     nodeCount,
@@ -157,7 +204,99 @@ async function runUnguarded(options: NodeRunOptions): Promise<RunResult> {
     messages: cluster.net.bytesSent,
     events,
     recoveryMs: recovery.elapsedMs,
+    disk: {
+      ...sumInjected(cluster),
+      failedStarts: cluster.failedStarts,
+      recoveries: Object.fromEntries(cluster.recoveries),
+      flip,
+    },
   };
+}
+
+function sumInjected(cluster: NodeCluster): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const node of cluster.nodes.values()) {
+    for (const [kind, count] of Object.entries(node.disk.injected)) {
+      total[kind] = (total[kind] ?? 0) + count;
+    }
+  }
+  return total;
+}
+
+/** What a bit flipped in a sealed segment of a stopped node's log led to. */
+type FlipOutcome = "none" | "detected" | "unread";
+
+/**
+ * A bit flips in a sealed segment of one node's log (written by the whole run: rolls,
+ * truncations, restarts, retention) while it is down; its file log is reopened and every entry
+ * read back up to what it applied: each either holds what was committed at its index or is
+ * refused as `CORRUPT` (at open or on read), never served changed.
+ */
+async function checkBitFlip(
+  cluster: NodeCluster,
+  random: SeededRandom,
+  applied: ReadonlyMap<string, number>,
+  violations: string[],
+): Promise<FlipOutcome> {
+  const ids = [...cluster.nodes.keys()];
+  const node = cluster.nodes.get(ids[random.intBelow(ids.length)] as string) as NodeSim;
+  const stores = node.disk.files(/\.store$/).filter((path) => path.startsWith(`${LOG_DIR}/`));
+  if (stores.length < 2 || !node.disk.flipBit(stores[random.intBelow(stores.length - 1)]!)) {
+    return "none";
+  }
+  const fs = node.disk.process();
+  const scheduler = cluster.scheduler;
+  let outcome: { ok: boolean; value?: FileLog; error?: unknown } | null = null;
+  openLog(LOG_DIR, {
+    segmentBytesMax: cluster.world.log.segmentBytesMax,
+    indexBytesMax: cluster.world.log.indexBytesMax,
+    recordBytesMax: cluster.world.log.recordBytesMax,
+    batchBytesMax: cluster.world.log.batchBytesMax,
+    observer: { onRecovery: () => {} },
+    fs,
+  }).then((value) => outcome = { ok: true, value }, (error) => outcome = { ok: false, error });
+  for (let i = 0; i < 10_000 && outcome === null; i++) {
+    await scheduler.runUntilSettled(scheduler.nowMs + 60_000, 1, () => {});
+  }
+  const opened = outcome as { ok: boolean; value?: FileLog; error?: unknown } | null;
+  if (opened === null) {
+    violations.push(`bit flip on ${node.id}: reopening never completed`);
+    return "none";
+  }
+  if (!opened.ok) {
+    if (opened.error instanceof LogError && opened.error.code === "CORRUPT") return "detected";
+    violations.push(`bit flip on ${node.id}: cannot reopen: ${opened.error}`);
+    return "none";
+  }
+  const log = opened.value as FileLog;
+  let detected = false;
+  // Entries this node applied are committed: their values are known (a removed member's log
+  // may hold a stale suffix past them).
+  const lastIndex = Math.min(log.lastIndex(), applied.get(node.id) ?? 0);
+  for (let index = log.firstIndex(); index <= lastIndex; index++) {
+    let entry: Entry;
+    try {
+      entry = log.entries(index, index + 1, 0)[0] as Entry;
+    } catch (error) {
+      if (error instanceof LogError && error.code === "CORRUPT") {
+        detected = true;
+        continue;
+      }
+      violations.push(`bit flip on ${node.id}: entry ${index} unreadable: ${error}`);
+      break;
+    }
+    const committed = cluster.checkers.committedValues.get(index);
+    const values = entry.records.map((record) => new TextDecoder().decode(record));
+    if (committed !== undefined && JSON.stringify(committed) !== JSON.stringify(values)) {
+      violations.push(
+        `bit flip on ${node.id}: entry ${index} served changed: ${
+          JSON.stringify(values).slice(0, 200)
+        } (committed ${JSON.stringify(committed).slice(0, 200)})`,
+      );
+      break;
+    }
+  }
+  return detected ? "detected" : "unread";
 }
 
 /** A message that promises something durable: a granted vote, an acknowledged append. */
@@ -272,7 +411,7 @@ async function awaitRecovery(
       try {
         leader.raft?.transferLeadership(keptDown);
       } catch (error) {
-        if (!(error instanceof RaftError)) throw error;
+        if (!expectedRefusal(error)) throw error;
       }
     }
     // A probe that failed, timed out, or went to a deposed leader is replaced by a fresh one.
@@ -388,14 +527,16 @@ class NodeFaults {
   /** Crash the leader, a node whose disk is busy (inside a multi-step persist), or any node. */
   #crashOne(): void {
     const leader = this.#cluster.leader();
-    const busy = this.#cluster.running().filter((node) => node.disk.pending() > 0);
+    const busy = [...this.#cluster.nodes.values()].filter((node) =>
+      node.alive && node.disk.busy() > 0
+    );
     const roll = this.#random.intBelow(3);
     const node = roll === 0 && leader !== null
       ? leader
       : roll === 1 && busy.length > 0
       ? busy[this.#random.intBelow(busy.length)] as NodeSim
       : this.#node();
-    if (node.raft === null) return;
+    if (!node.alive) return;
     this.#cluster.crash(node);
     this.#restartLater(node);
   }
@@ -473,7 +614,7 @@ class NodeFaults {
     try {
       raft.transferLeadership(voters[this.#random.intBelow(voters.length)] as string);
     } catch (error) {
-      if (!(error instanceof RaftError)) throw error;
+      if (!expectedRefusal(error)) throw error;
     }
   }
 
@@ -492,7 +633,7 @@ class NodeFaults {
       : null;
     if (change === null) return;
     raft.changeMembership(change).catch((error) => {
-      if (!(error instanceof RaftError)) throw error;
+      if (!expectedRefusal(error)) throw error;
     });
   }
 
@@ -503,23 +644,51 @@ class NodeFaults {
     const status = node.raft?.status();
     if (store === null || status === undefined) return;
     const beforeIndex = status.appliedIndex + 1 - this.#random.intBetween(0, 5);
-    if (beforeIndex > store.firstIndex()) void store.deletePrefix(beforeIndex);
+    if (beforeIndex <= store.firstIndex()) return;
+    store.deletePrefix(beforeIndex).catch((error) => {
+      if (!isStorageFailure(error)) {
+        this.#cluster.checkers.violations.push(`retention on ${node.id} failed: ${error}`);
+      }
+    });
   }
 
   #restartAll(): void {
-    for (const node of this.#cluster.nodes.values()) {
-      if (node.raft === null) this.#cluster.start(node);
-    }
+    for (const node of this.#cluster.nodes.values()) this.#cluster.start(node);
   }
 
-  /** Crashes `id` right after the current event: inside the window after it sent something. */
-  crashSoon(id: string): void {
+  /**
+   * Crashes `id` right after the current event (inside the window after it sent something)
+   * or `delayMs` later (inside the disk work it started).
+   */
+  crashSoon(id: string, delayMs = 0): void {
     const node = this.#cluster.nodes.get(id) as NodeSim;
-    this.#cluster.scheduler.after(0, () => {
-      if (node.raft === null || this.#healed) return;
+    const generation = node.generation;
+    this.#cluster.scheduler.after(delayMs, () => {
+      if (!node.alive || node.generation !== generation || this.#healed) return;
       this.#cluster.crash(node);
       this.#restartLater(node);
     });
+  }
+
+  /**
+   * A disk fault (EIO / ENOSPC) fails the node's storage: the log and the driver stop
+   * (fail-stop) and a little later the node's machine restarts (a crash: unsynced data is
+   * lost). A start that failed on a fault is retried the same way. A plain process restart is
+   * not modelled: after a failed fsync Linux marks the lost pages clean, so the new process
+   * reads data that is not on disk, and no application can tell.
+   */
+  superviseDisks(): void {
+    for (const node of this.#cluster.nodes.values()) {
+      node.disk.onFault = () => {
+        node.faultedGeneration = node.generation;
+        this.crashSoon(node.id, this.#random.intBetween(1, 200));
+      };
+    }
+    this.#cluster.onFailedStart = (node) => {
+      // As after any disk fault, the machine restarts: see restartFaulted.
+      node.disk.crash();
+      if (!this.#healed) this.#restartLater(node);
+    };
   }
 
   /**
@@ -527,6 +696,15 @@ class NodeFaults {
    * `keepOneDown` and a minority allows it — one voter, returned, which stays down.
    */
   healAll(keepOneDown: boolean, keepCorrupted: boolean): string | null {
+    for (const node of this.#cluster.nodes.values()) {
+      node.disk.faults = { ...node.disk.faults, writeErrorP: 0, syncErrorP: 0 };
+      // A node whose storage failed is restarted (its supervisor's job), after a power loss:
+      // once an fsync failed, Linux marks the lost pages clean, so a mere process restart
+      // would read data that is not on disk and a later crash would lose it.
+      if (node.faultedGeneration !== node.generation) continue;
+      if (node.alive) this.#cluster.crash(node);
+      else node.disk.crash();
+    }
     this.#cluster.net.cuts.clear();
     this.#cluster.net.quality.delayMsMax = Math.min(this.#cluster.net.quality.delayMsMax, 40);
     for (const connection of this.#cluster.net.connections()) {
@@ -543,4 +721,12 @@ class NodeFaults {
     this.#cluster.crash(this.#cluster.nodes.get(id) as NodeSim);
     return id;
   }
+}
+
+/**
+ * A refusal the simulation expects: a RaftError (not leader, change pending...), or the
+ * storage error a node whose disk failed answers every request with (fail-stop).
+ */
+function expectedRefusal(error: unknown): boolean {
+  return error instanceof RaftError || isStorageFailure(error);
 }

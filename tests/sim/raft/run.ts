@@ -38,6 +38,13 @@ export interface RunResult {
   readonly messages: number;
   readonly events: number;
   readonly recoveryMs: number | null;
+  /** Node simulation: disk faults injected, failed starts, damage found at open, bit flip. */
+  readonly disk?: {
+    readonly failedStarts: number;
+    readonly recoveries: Readonly<Record<string, number>>;
+    readonly flip: string;
+    readonly [injected: string]: unknown;
+  };
 }
 
 /** The world a seed lives in: protocol options and network speed vary with the seed. */

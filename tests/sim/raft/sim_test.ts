@@ -1,7 +1,7 @@
 import { runSeed } from "./run.ts";
 
 /** Seeds CI runs on every change; `deno task sim:raft:long` runs many more. */
-const SEEDS = 1000;
+const SEEDS = 400;
 
 Deno.test(`raft simulation: ${SEEDS} seeds keep every safety and liveness check`, () => {
   const failures: string[] = [];

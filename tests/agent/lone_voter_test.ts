@@ -1,0 +1,93 @@
+/**
+ * The only voter stopping gracefully: nothing could remove it (Raft keeps one voter) and no
+ * learner may take over, so it stays in the configuration, says so once, announces no leave,
+ * and the cluster resumes when it restarts.
+ */
+import { type Agent, startAgent } from "../../agent/mod.ts";
+import type { PeerStream } from "../../raft/mod.ts";
+import { type Logger, peerDialer } from "../../server/mod.ts";
+import { assert, assertEquals, eventually } from "../server/_assert.ts";
+import { withTempDir } from "../log/_fixtures.ts";
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (message: string) => lines.push(message);
+  return { lines, debug() {}, info: record, warn: record, error: record };
+}
+
+function start(
+  dir: string,
+  name: string,
+  options: {
+    joinAddrs?: string[];
+    gossipPort?: number;
+    logger?: Logger;
+    dialPeer?: (address: string) => Promise<PeerStream>;
+  } = {},
+): Promise<Agent> {
+  const joinAddrs = options.joinAddrs ?? [];
+  return startAgent({
+    dataDir: `${dir}/${name}`,
+    nodeName: name,
+    bindHost: "127.0.0.1",
+    rpcPort: 0,
+    httpPort: 0,
+    ...(options.logger ? { logger: options.logger } : {}),
+    cluster: {
+      bootstrap: joinAddrs.length === 0,
+      joinAddrs,
+      gossipPort: options.gossipPort ?? 0,
+      gossipKey: null,
+      ...(options.dialPeer ? { dialPeer: options.dialPeer } : {}),
+    },
+  });
+}
+
+/** A dialer that reaches no peer: a learner added by this leader never catches up. */
+const unreachable = (address: string) =>
+  Promise.reject(new Error(`${address} is unreachable in this test`));
+
+Deno.test("leave: the only voter stays in the configuration, hands nothing to a learner behind it, and resumes on restart", async () => {
+  await withTempDir(async (dir) => {
+    const agents = new Set<Agent>();
+    const logger = recordingLogger();
+    try {
+      let n1 = await start(dir, "n1", { logger, dialPeer: unreachable });
+      agents.add(n1);
+      await eventually(() => n1.cluster!.status().role === "leader", "n1 leads");
+      const gossipPort = Number(n1.gossipAddr.split(":").pop());
+      const n2 = await start(dir, "n2", { joinAddrs: [n1.gossipAddr] });
+      agents.add(n2);
+      await eventually(
+        () => n1.cluster!.status().membership.learners.includes("n2"),
+        "n2 added as a learner",
+      );
+      await n1.shutdown();
+      agents.delete(n1);
+      const said = logger.lines.filter((line) => line.includes("only voter"));
+      assertEquals(said.length, 1, logger.lines.join("\n"));
+      assert(!logger.lines.some((line) => line.includes("handed leadership")), "no hand-over");
+      // Stopped without a leave: the learner sees it down, not gone for good.
+      await eventually(() => {
+        const seen = n2.cluster!.gossipMembers().find((member) => member.name === "n1");
+        return seen !== undefined && seen.status !== "alive";
+      }, "n2 notices n1 stopped");
+      const seen = n2.cluster!.gossipMembers().find((member) => member.name === "n1");
+      assert(seen?.status !== "left", `n2 sees n1 ${seen?.status}`);
+      assertEquals(n2.cluster!.status().role, "follower", "a learner never campaigns");
+
+      // Restarted (on its address, reaching its peers now), it leads the same configuration
+      // and the learner catches up and is promoted.
+      n1 = await start(dir, "n1", { gossipPort, dialPeer: peerDialer() });
+      agents.add(n1);
+      await eventually(() => n1.cluster!.status().role === "leader", "n1 leads again");
+      await eventually(
+        () => n1.cluster!.status().membership.voters.join() === "n1,n2",
+        "n2 promoted once it caught up",
+        15_000,
+      );
+    } finally {
+      for (const agent of [...agents].reverse()) await agent.shutdown();
+    }
+  });
+});
