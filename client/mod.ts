@@ -147,9 +147,16 @@ export class LogClient {
     this.#health = new HealthStub(address, credentials, channelOptions) as unknown as Untyped;
   }
 
-  /** Appends one record; resolves with its offset. */
-  async produce(value: Uint8Array): Promise<number> {
-    const response = await call<ProduceResponse>(this.#stub, "produce", { record: { value } });
+  /**
+   * Appends one record; resolves with its offset. With `producer` the record is a batch of
+   * that producer, appended at most once (a retry is answered with the original offset).
+   */
+  async produce(
+    value: Uint8Array,
+    producer?: { producerId: string; sequence: number },
+  ): Promise<number> {
+    const request = { record: { value }, ...producer };
+    const response = await call<ProduceResponse>(this.#stub, "produce", request);
     return Number(response.offset);
   }
 

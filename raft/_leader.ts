@@ -238,6 +238,17 @@ export class RaftCore extends CoreBase {
     return early;
   }
 
+  /**
+   * Takes the committed entries that may be applied before the pending Ready is persisted:
+   * all of them, as the core only hands out entries already durable here (etcd applies them
+   * in parallel with the next write too). Apply them in order, after those of any Ready taken
+   * before, so that an acknowledgement arriving during a write is not held until the write
+   * ends.
+   */
+  takeCommitted(): Entry[] {
+    return this.takeCommittedEntries();
+  }
+
   /** The driver finished `ready`: its state and entries are durable. */
   advance(ready: Ready): void {
     if (ready.state !== null) this.durableTerm = ready.state.term;

@@ -76,14 +76,22 @@ Deno.test("producer table: past producersMax the least recently appended produce
   const table = new ProducerTable({ producersMax: 2 });
   table.record("a", 1, 0, 1);
   table.record("b", 1, 1, 1);
-  table.check("a", 1, 1); // looking up changes nothing
-  table.record("a", 2, 2, 1); // appending does: b is now the least recent
+  table.record("a", 2, 2, 1); // appending makes a the most recent: b is now the least
   table.record("c", 1, 3, 1);
   assertEquals([table.size, table.evictions], [2, 1]);
   assertEquals(table.lastSequence("b"), null);
   assertEquals(table.lastSequence("a"), 2);
   assertEquals(table.lastSequence("c"), 1);
   assertEquals(table.check("b", 5, 1), { kind: "append" });
+});
+
+Deno.test("producer table: a lookup does not reorder producers (every replica evicts the same)", () => {
+  const table = new ProducerTable({ producersMax: 2 });
+  table.record("a", 1, 0, 1);
+  table.record("b", 1, 1, 1);
+  assertEquals(table.check("a", 1, 1).kind, "duplicate"); // only a leader looks up
+  table.record("c", 1, 2, 1);
+  assertEquals([table.lastSequence("a"), table.lastSequence("b")], [null, 1]);
 });
 
 Deno.test("producer table: bounds must be positive integers", () => {
@@ -135,6 +143,35 @@ Deno.test("local log: a retried batch is answered as a duplicate, and the table 
       assertEquals([next.baseOffset, next.duplicate], [3, undefined]);
       await rejects(reopened.append(values("d"), { id: "p", sequence: 4 }), ProducerError);
       assertEquals(log.nextOffset(), 4);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+Deno.test("local log: the window is bounded by retention: a restart forgets producers whose batches all left the log", async () => {
+  await withTempDir(async (dir) => {
+    const options = { segmentBytesMax: 300, retentionBytes: 1 };
+    let log: FileLog = await openLog(dir, options);
+    try {
+      const local = new LocalCommitLog(log);
+      await local.append(values("old"), { id: "old", sequence: 1 });
+      for (let sequence = 1; sequence <= 12; sequence++) {
+        await local.append(values(`record ${sequence}`.padEnd(40, ".")), { id: "new", sequence });
+      }
+      await log.enforceRetention();
+      assert(log.firstOffset() > 0, "retention removed the first segments");
+      // Still running: the table outlives retention.
+      assertEquals((await local.append(values("old"), { id: "old", sequence: 1 })).duplicate, true);
+      await log.close();
+      log = await openLog(dir, options);
+      const reopened = new LocalCommitLog(log);
+      assertEquals(reopened.producers.lastSequence("old"), null, "forgotten with its segment");
+      const last = await reopened.append(values("record 12".padEnd(40, ".")), {
+        id: "new",
+        sequence: 12,
+      });
+      assertEquals([last.duplicate, last.baseOffset], [true, 12]);
     } finally {
       await log.close();
     }
@@ -233,5 +270,52 @@ Deno.test("raft log: applied batches fill the table; entries skipped by a snapsh
   assertEquals(raft.producers.lastSequence("q"), null);
   assertEquals(raft.producers.lastSequence("p"), 8);
   assertEquals(raft.producers.size, 1);
+  raft.close();
+});
+
+Deno.test("raft log: a new leader applies the entries of earlier terms before deciding a producer's batch", async () => {
+  const store = new MemoryLog() as unknown as FileLog;
+  const route = { leader: () => null, forward: () => Promise.reject(new Error("unused")) };
+  const raft = new RaftCommitLog(store, route);
+  const { promise: caughtUp, resolve: catchUp } = Promise.withResolvers<number>();
+  const proposed: unknown[] = [];
+  let barriers = 0;
+  const node = {
+    status: () => ({
+      role: "leader",
+      term: 2,
+      commitIndex: 1,
+      durability: "none",
+      membership: { voters: ["n1"], learners: [] },
+    }),
+    followers: () => [],
+    readBarrier: () => {
+      barriers++;
+      return caughtUp;
+    },
+    propose: (records: unknown) => {
+      proposed.push(records);
+      return Promise.resolve({ baseOffset: 1, index: 2 });
+    },
+  };
+  raft.attach(node as unknown as Parameters<RaftCommitLog["attach"]>[0]);
+  // The old leader appended batch 1 of p (term 1); this leader has not applied it yet.
+  const retry = raft.appendHere(values("a"), { id: "p", sequence: 1 });
+  await Promise.resolve();
+  raft.onApply({
+    term: 1,
+    index: 1,
+    kind: EntryKind.Records,
+    baseOffset: 0,
+    records: values("a"),
+    data: encodeProducerData({ id: "p", sequence: 1 }),
+  });
+  catchUp(1);
+  const answer = await retry;
+  assertEquals([answer.baseOffset, answer.duplicate], [0, true]);
+  assertEquals(proposed.length, 0, "nothing proposed again");
+  // Later batches of the term decide at once: one barrier per term.
+  await raft.appendHere(values("b"), { id: "p", sequence: 2 });
+  assertEquals([proposed.length, barriers], [1, 1]);
   raft.close();
 });
