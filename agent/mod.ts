@@ -444,6 +444,22 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
           this.set(context.streamsWaitingForClient);
         },
       });
+      const producers = () => commitLog!.producers;
+      metrics?.gauge({
+        name: "strand_producers",
+        help: "Producers the exactly-once table remembers (bounded; see docs/exactly-once.md).",
+        collect() {
+          this.set(producers().size);
+        },
+      });
+      metrics?.gauge({
+        name: "strand_producers_evicted",
+        help: "Producers forgotten since start to stay within the table's bound (a retry of " +
+          "their last batch would be appended again).",
+        collect() {
+          this.set(producers().evictions);
+        },
+      });
       metrics?.gauge({
         name: "strand_malformed_requests",
         help: "gRPC requests refused (INVALID_ARGUMENT) since start: no valid protobuf message.",

@@ -7,6 +7,7 @@
 import { status } from "@grpc/grpc-js";
 import { type Agent, type AgentConfig, startAgent } from "../../agent/mod.ts";
 import { LogClient } from "../../client/mod.ts";
+import { Metrics } from "../../observe/mod.ts";
 import { assert, assertEquals, encoder, eventually } from "../server/_assert.ts";
 import { rawClient } from "../server/_harness.ts";
 import { withTempDir } from "../log/_fixtures.ts";
@@ -170,6 +171,34 @@ Deno.test("exactly-once over ProduceStream: a batch naming a producer is appende
       stream.end();
     } finally {
       client.close();
+      await agent.shutdown();
+    }
+  });
+});
+
+Deno.test("exactly-once: the producer table's size and evictions are metrics (the bound is visible)", async () => {
+  await withTempDir(async (dir) => {
+    const metrics = new Metrics();
+    const agent = await startAgent({
+      ...config(dir, false),
+      metrics,
+      producers: { producersMax: 2 },
+    });
+    const raw = rawClient(agent.rpcPort);
+    const gauge = async (name: string) => {
+      const match = new RegExp(`^${name} (\\d+)$`, "m").exec(await metrics.exposition());
+      return match === null ? null : Number(match[1]);
+    };
+    try {
+      for (const id of ["a", "b", "c"]) await produce(raw, batch(id, 1, id));
+      assertEquals([await gauge("strand_producers"), await gauge("strand_producers_evicted")], [
+        2,
+        1,
+      ]);
+      // "a" was forgotten: its retry is appended again (the documented limit of the bound).
+      assertEquals((await produce(raw, batch("a", 1, "a"))).duplicate, false);
+    } finally {
+      raw.close();
       await agent.shutdown();
     }
   });

@@ -149,6 +149,35 @@ Deno.test("local log: a retried batch is answered as a duplicate, and the table 
   });
 });
 
+Deno.test("local log: the window is bounded by retention: a restart forgets producers whose batches all left the log", async () => {
+  await withTempDir(async (dir) => {
+    const options = { segmentBytesMax: 300, retentionBytes: 1 };
+    let log: FileLog = await openLog(dir, options);
+    try {
+      const local = new LocalCommitLog(log);
+      await local.append(values("old"), { id: "old", sequence: 1 });
+      for (let sequence = 1; sequence <= 12; sequence++) {
+        await local.append(values(`record ${sequence}`.padEnd(40, ".")), { id: "new", sequence });
+      }
+      await log.enforceRetention();
+      assert(log.firstOffset() > 0, "retention removed the first segments");
+      // Still running: the table outlives retention.
+      assertEquals((await local.append(values("old"), { id: "old", sequence: 1 })).duplicate, true);
+      await log.close();
+      log = await openLog(dir, options);
+      const reopened = new LocalCommitLog(log);
+      assertEquals(reopened.producers.lastSequence("old"), null, "forgotten with its segment");
+      const last = await reopened.append(values("record 12".padEnd(40, ".")), {
+        id: "new",
+        sequence: 12,
+      });
+      assertEquals([last.duplicate, last.baseOffset], [true, 12]);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
 Deno.test("local log: a retry of the batch in flight waits for it instead of appending it again", async () => {
   await withTempDir(async (dir) => {
     const log = await openLog(dir);
