@@ -198,3 +198,42 @@ async function until<T>(find: () => T | undefined): Promise<T> {
   }
   throw new Error("condition not reached within 10 s");
 }
+
+Deno.test("apply path: entries are applied in order even when applying one proposes again", async () => {
+  const store = new MemoryLog();
+  const appliedIndexes: number[] = [];
+  let node: RaftNode | null = null;
+  let reentered = false;
+  node = new RaftNode({
+    id: "a",
+    store,
+    meta: new MemoryMeta(),
+    bootstrap: { voters: ["a"], learners: [] },
+    tickMs: 5,
+    requestTimeoutMs: 3_000,
+    // Two 4-byte entries per Ready: the rest of what is committed stays for later.
+    applyBytesMax: 10,
+    send: () => {},
+    onApply: (entry) => {
+      appliedIndexes.push(entry.index);
+      // A proposal made from inside an apply, while later entries are committed and waiting
+      // (v002 to v006 are written together; v002 and v003 fill the first Ready's share).
+      const value = new TextDecoder().decode(entry.records[0] ?? new Uint8Array());
+      if (value === "v002" && !reentered) {
+        reentered = true;
+        node!.propose(records("late")).catch(() => {});
+      }
+    },
+  });
+  try {
+    await until(() => node!.status().role === "leader" ? true : undefined);
+    const proposals = ["v001", "v002", "v003", "v004", "v005", "v006"].map((value) =>
+      node!.propose(records(value))
+    );
+    await Promise.all(proposals);
+    const sorted = appliedIndexes.toSorted((x, y) => x - y);
+    assertEquals(appliedIndexes, sorted, "entries were applied out of order");
+  } finally {
+    await node.close();
+  }
+});
