@@ -23,12 +23,14 @@ import {
   type LeaderInfo,
   type Logger,
   peerDialer,
+  type ProducerRef,
   type ServerInfo,
 } from "../server/mod.ts";
 import { RaftCommitLog } from "./_raft_log.ts";
 import type { Forwarder } from "./_forward.ts";
 import { PeerBook } from "./_peer_book.ts";
 import { nextChange } from "./_reconcile.ts";
+import type { ProducerTableOptions } from "./_producers.ts";
 
 /** How a node takes part in a cluster. */
 export interface ClusterOptions {
@@ -59,6 +61,8 @@ export interface ClusterOptions {
   readonly fsyncMode?: "always" | "interval" | "never";
   /** The log's batch limit: the largest Raft entry. Refused if it cannot fit a peer frame. */
   readonly batchBytesMax?: number;
+  /** Bounds of the producer table (exactly-once produce); defaults as documented there. */
+  readonly producers?: ProducerTableOptions;
 }
 
 /**
@@ -168,11 +172,13 @@ export class Cluster {
     });
     const route = {
       leader: () => leaderOf(node, peers, self, () => cluster.#rpcAddr),
-      forward: (leader: LeaderInfo, values: Uint8Array[]) =>
-        options.forwarder.produce(leader.rpcAddr, leader.id, values),
+      forward: (leader: LeaderInfo, values: Uint8Array[], producer?: ProducerRef) =>
+        options.forwarder.produce(leader.rpcAddr, leader.id, values, producer),
     };
     const committedHint = await readCommittedHint(`${options.dataDir}/${COMMITTED_HINT_FILE}`);
-    const commitLog = new RaftCommitLog(store, route, committedHint);
+    const commitLog = new RaftCommitLog(store, route, committedHint, {
+      ...(options.producers ? { producers: options.producers } : {}),
+    });
     node = new RaftNode({
       id: self,
       store,
@@ -206,7 +212,7 @@ export class Cluster {
     return {
       readBarrier: () => this.commitLog.readBarrier(),
       leader: () => leaderOf(this.#node, this.#peers, this.#options.nodeName, () => this.#rpcAddr),
-      appendHere: (values) => this.commitLog.appendHere(values),
+      appendHere: (values, producer) => this.commitLog.appendHere(values, producer),
     };
   }
 

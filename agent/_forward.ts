@@ -15,7 +15,12 @@ import {
   status as GrpcStatus,
 } from "@grpc/grpc-js";
 import { logService, type ProduceResponse } from "../proto/mod.ts";
-import { type AppendAck, FORWARDED_METADATA_KEY, ServiceError } from "../server/mod.ts";
+import {
+  type AppendAck,
+  FORWARDED_METADATA_KEY,
+  type ProducerRef,
+  ServiceError,
+} from "../server/mod.ts";
 
 const LogStub = makeGenericClientConstructor(logService, "Log");
 type ProduceStub = Client & {
@@ -58,16 +63,23 @@ export class Forwarder {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
   }
 
-  /** Appends `values` on the leader at `address`; resolves with the leader's answer. */
+  /**
+   * Appends `values` on the leader at `address`, with the producer id and sequence when given
+   * (the leader deduplicates); resolves with the leader's answer.
+   */
   produce(
     address: string,
     leaderId: string,
     values: Uint8Array[],
+    producer?: ProducerRef,
   ): Promise<AppendAck> {
     const stub = this.#stubFor(address);
     const metadata = new Metadata();
     metadata.set(FORWARDED_METADATA_KEY, "1");
-    const request = { records: values.map((value) => ({ value })) };
+    const records = { records: values.map((value) => ({ value })) };
+    const request = producer === undefined
+      ? records
+      : { ...records, producerId: producer.id, sequence: producer.sequence };
     return new Promise((resolve, reject) => {
       stub.produce(
         request,
@@ -80,6 +92,7 @@ export class Forwarder {
               replicasFsynced: reply.replicasFsynced ?? 0,
               commitIndex: Number(reply.commitIndex ?? 0),
               durable: reply.durable ?? false,
+              ...(reply.duplicate ? { duplicate: true, count: reply.count } : {}),
             });
             return;
           }

@@ -4,16 +4,27 @@
  * through the leader — proposed here when this node leads, forwarded to it otherwise.
  * @module
  */
-import { type Entry, type FileLog, LogError, type LogRecord } from "../log/mod.ts";
+import { type Entry, EntryKind, type FileLog, LogError, type LogRecord } from "../log/mod.ts";
 import { RaftError, type RaftNode } from "../raft/mod.ts";
-import { type AppendAck, type CommitLog, OffsetWaiters } from "../server/mod.ts";
+import { type AppendAck, type CommitLog, OffsetWaiters, type ProducerRef } from "../server/mod.ts";
+import {
+  decodeProducerData,
+  type GatedLog,
+  ProducerGate,
+  ProducerTable,
+  type ProducerTableOptions,
+} from "./_producers.ts";
 
 /** Where a follower sends appends: the leader's id and RPC address, and how to reach it. */
 export interface LeaderRoute {
   /** The leader this node knows of and its RPC address ("" when not known yet). */
   leader(): { id: string; rpcAddr: string } | null;
-  /** Appends `values` on the leader. */
-  forward(leader: { id: string; rpcAddr: string }, values: Uint8Array[]): Promise<AppendAck>;
+  /** Appends `values` (from `producer`, when given) on the leader. */
+  forward(
+    leader: { id: string; rpcAddr: string },
+    values: Uint8Array[],
+    producer?: ProducerRef,
+  ): Promise<AppendAck>;
 }
 
 /** How long a read barrier may wait for the leader before the read is refused as UNAVAILABLE. */
@@ -29,15 +40,26 @@ export class RaftCommitLog implements CommitLog {
   #highWatermark: number;
   /** Offset after what this node knew committed at start (the replay below it is no news). */
   readonly #hintOffset: number;
+  readonly #gate: ProducerGate;
+  /** Index of the last entry applied here (0: none since start). */
+  #appliedIndex = 0;
+  /** The term in which this node, leading, applied every entry of earlier terms. */
+  #caughtUpTerm = -1;
 
   /**
    * `committedIndexHint`: an index this node saw committed before it stopped. Committed
    * entries are never truncated, so their records are served at once after a restart,
    * without waiting for a leader to confirm them again.
    */
-  constructor(store: FileLog, route: LeaderRoute, committedIndexHint = 0) {
+  constructor(
+    store: FileLog,
+    route: LeaderRoute,
+    committedIndexHint = 0,
+    options: { producers?: ProducerTableOptions } = {},
+  ) {
     this.#store = store;
     this.#route = route;
+    this.#gate = new ProducerGate(new ProducerTable(options.producers));
     this.#hintOffset = offsetAfterIndex(store, committedIndexHint);
     this.#highWatermark = this.#hintOffset;
     this.#waiters = new OffsetWaiters(() => this.nextOffset());
@@ -48,16 +70,41 @@ export class RaftCommitLog implements CommitLog {
     this.#node = node;
   }
 
-  /** Raft applied a committed entry: its records become readable, tailing readers wake. */
+  /** The producer table, filled from applied batches (for metrics and tests). */
+  get producers(): ProducerTable {
+    return this.#gate.table;
+  }
+
+  /**
+   * Raft applied a committed entry: its records become readable, tailing readers wake, and a
+   * batch naming a producer enters the producer table.
+   */
   onApply(entry: Entry): void {
+    // Entries skipped (the log restarted at a snapshot): the table no longer matches the log,
+    // and a stale "last batch" would refuse a producer's next one. Forget, as after retention.
+    if (this.#appliedIndex > 0 && entry.index !== this.#appliedIndex + 1) {
+      this.#gate.table.clear();
+    }
+    this.#appliedIndex = entry.index;
     this.#highWatermark = entry.baseOffset + entry.records.length;
+    if (entry.kind === EntryKind.Records && entry.data.length > 0) {
+      const producer = decodeProducerData(entry.data);
+      if (producer !== null) {
+        this.#gate.table.record(
+          producer.id,
+          producer.sequence,
+          entry.baseOffset,
+          entry.records.length,
+        );
+      }
+    }
     if (entry.records.length > 0) this.#waiters.notify();
   }
 
-  append(values: Uint8Array[]): Promise<AppendAck> {
+  append(values: Uint8Array[], producer?: ProducerRef): Promise<AppendAck> {
     const node = this.#node;
     if (node === null) return Promise.reject(new RaftError("NO_LEADER", "Cannot append: starting"));
-    if (node.status().role === "leader") return this.appendHere(values);
+    if (node.status().role === "leader") return this.appendHere(values, producer);
     const leader = this.#route.leader();
     if (leader === null || leader.rpcAddr === "") {
       return Promise.reject(
@@ -67,15 +114,59 @@ export class RaftCommitLog implements CommitLog {
         ),
       );
     }
-    return this.#route.forward(leader, values);
+    return this.#route.forward(leader, values, producer);
   }
 
-  /** Appends only if this node leads; never forwards. */
-  async appendHere(values: Uint8Array[]): Promise<AppendAck> {
+  /**
+   * Appends only if this node leads; never forwards. A batch naming a producer is first
+   * checked against the producer table (see {@linkcode ProducerGate}).
+   */
+  async appendHere(values: Uint8Array[], producer?: ProducerRef): Promise<AppendAck> {
     const node = this.#node;
     if (node === null) throw new RaftError("NO_LEADER", "Cannot append: starting");
+    if (producer !== undefined) {
+      return await this.#gate.append(producer, values.length, this.#gated(node, values));
+    }
     const { baseOffset, index } = await node.propose(values);
     return { baseOffset, ...ackOf(node, index) };
+  }
+
+  #gated(node: RaftNode, values: Uint8Array[]): GatedLog {
+    return {
+      epoch: () => this.#caughtUpTermOf(node),
+      append: async (data) => {
+        const { baseOffset, index } = await node.propose(values, { data });
+        return { baseOffset, ...ackOf(node, index) };
+      },
+      // Committed and applied here: held by every voter whose match reaches the commit index.
+      duplicateAck: (baseOffset, count) => ({
+        baseOffset,
+        count,
+        duplicate: true,
+        ...ackOf(node, node.status().commitIndex),
+      }),
+      mayStillAppend: (error) => (error as { code?: unknown }).code === "UNKNOWN_OUTCOME",
+    };
+  }
+
+  /**
+   * The current term, once this node (leading) has applied every entry of earlier terms: a
+   * new leader's table lacks the batches the old leader appended until they apply here. A
+   * read barrier waits for the leader's first commit in its term, then for it to apply.
+   */
+  async #caughtUpTermOf(node: RaftNode): Promise<number> {
+    const { role, term } = node.status();
+    if (role !== "leader") {
+      throw new RaftError("NOT_LEADER", "Cannot append: this node no longer leads; retry");
+    }
+    if (this.#caughtUpTerm === term) return term;
+    await node.readBarrier();
+    const now = node.status();
+    if (now.role !== "leader" || now.term !== term) {
+      throw new RaftError("NOT_LEADER", "Cannot append: leadership changed; retry");
+    }
+    this.#caughtUpTerm = term;
+    return term;
   }
 
   /** Resolves once everything committed cluster-wide when called is applied here. */

@@ -8,6 +8,7 @@
  * @module
  */
 import type { FileLog } from "../log/mod.ts";
+import type { Metrics } from "../observe/mod.ts";
 import type { Logger } from "../server/mod.ts";
 
 /** The operator's limits (`--retention-bytes`, `--retention-ms`); absent means no limit. */
@@ -22,7 +23,10 @@ export interface CompactionResult {
   readonly firstIndex: number;
   /** First record offset kept after the pass. */
   readonly firstOffset: number;
-  /** Entries the limits would have removed but the applied index held back. */
+  /**
+   * Entries the limits let go that are still here because of the applied index: from the
+   * first entry kept to the point the limits alone would have removed up to.
+   */
   readonly heldBack: number;
 }
 
@@ -44,27 +48,38 @@ export async function compactApplied(
       `retention removed entry ${appliedIndex + 1}, which is not applied yet (first ${firstIndex})`,
     );
   }
-  return { firstIndex, firstOffset: log.firstOffset(), heldBack: Math.max(0, wanted - before) };
+  // Counted from what is left, not from the bound: segments go whole, so the one holding
+  // the applied index stays with the entries below it as well.
+  return { firstIndex, firstOffset: log.firstOffset(), heldBack: Math.max(0, wanted - firstIndex) };
+}
+
+/** A running retention schedule: how to stop it, and what its last pass held back. */
+export interface ClusterRetention {
+  /** Stops the timer and waits for a pass under way (so the log can close after it). */
+  stop(): Promise<void>;
+  /** Entries the last pass kept beyond the limits because they were not applied here yet. */
+  heldBackEntries(): number;
 }
 
 /**
  * Runs {@linkcode compactApplied} every `everyMs` against the applied index `applied()`
- * reads; logs each removal (never a silent cut). Returns the function that stops it (and
- * waits for a pass under way, so the log can close after it).
+ * reads; logs each removal (never a silent cut) and keeps what the last pass held back.
  */
 export function scheduleClusterRetention(
   log: FileLog,
   limits: RetentionLimits,
   applied: () => number,
   options: { everyMs: number; logger: Logger },
-): () => Promise<void> {
+): ClusterRetention {
   let running: Promise<void> | null = null;
   let stopped = false;
+  let heldBack = 0;
   const timer = setInterval(() => {
     if (running !== null || stopped) return; // a slow pass is still going: never pile up
     const firstBefore = log.firstOffset();
     running = compactApplied(log, limits, applied())
       .then((result) => {
+        heldBack = result.heldBack;
         if (result.firstOffset === firstBefore) return;
         options.logger.info("retention removed the oldest records", {
           firstOffset: result.firstOffset,
@@ -77,9 +92,25 @@ export function scheduleClusterRetention(
       })
       .finally(() => running = null);
   }, options.everyMs);
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+    heldBackEntries: () => heldBack,
   };
+}
+
+/** Exports what `retention` held back as `strand_retention_held_back_entries`. */
+export function registerRetentionMetrics(metrics: Metrics, retention: ClusterRetention): void {
+  metrics.gauge({
+    name: "strand_retention_held_back_entries",
+    help: "Raft entries the retention limits let go but the last pass kept because they are " +
+      "not applied here yet (not committed, or committed but not applied); 0 when retention " +
+      "is not held back.",
+    collect() {
+      this.set(retention.heldBackEntries());
+    },
+  });
 }

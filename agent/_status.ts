@@ -15,7 +15,13 @@ import {
 } from "@grpc/grpc-js";
 import type { FileLog } from "../log/mod.ts";
 import { adminService } from "../proto/mod.ts";
-import type { AdminHooks, AdminOutcome, CommitLog, ServedRecord } from "../server/mod.ts";
+import type {
+  AdminHooks,
+  AdminOutcome,
+  CommitLog,
+  ProducerRef,
+  ServedRecord,
+} from "../server/mod.ts";
 import type { Cluster } from "./_cluster.ts";
 
 /** Monotonic counters of records through this node's API since it started. */
@@ -29,9 +35,9 @@ export class RecordCounters {
 /** `log` counting records produced and consumed into `counters`. */
 export function countingLog(log: CommitLog, counters: RecordCounters): CommitLog {
   return {
-    async append(values: Uint8Array[]) {
-      const result = await log.append(values);
-      counters.recordsProduced += values.length;
+    async append(values: Uint8Array[], producer?: ProducerRef) {
+      const result = await log.append(values, producer);
+      if (result.duplicate !== true) counters.recordsProduced += values.length;
       return result;
     },
     read(offset: number): ServedRecord {

@@ -42,6 +42,7 @@ import {
   withGroupCommitSpans,
 } from "../observe/mod.ts";
 import { LocalCommitLog } from "./_local_log.ts";
+import type { ProducerTableOptions } from "./_producers.ts";
 import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import type { FileLog } from "../log/mod.ts";
 import type { PeerStream } from "../raft/mod.ts";
@@ -50,7 +51,11 @@ import { Forwarder } from "./_forward.ts";
 import { registerClusterMetrics } from "./_cluster_metrics.ts";
 import { adminHooks, countingLog, RecordCounters, StatusFetcher } from "./_status.ts";
 import { STRAND_VERSION } from "../server/mod.ts";
-import { type RetentionLimits, scheduleClusterRetention } from "./_retention.ts";
+import {
+  registerRetentionMetrics,
+  type RetentionLimits,
+  scheduleClusterRetention,
+} from "./_retention.ts";
 
 export { ClusterStartError } from "./_cluster.ts";
 /** The TLS server name peers are verified as (Deno refuses an IP as server name). */
@@ -134,6 +139,11 @@ export interface AgentConfig {
    * `log.retentionBytes`), never beyond the applied index.
    */
   retentionCheckMs?: number;
+  /**
+   * Bounds of the producer table behind exactly-once produce (docs/exactly-once.md): batches
+   * remembered per producer (default 5) and producers remembered (default 100,000).
+   */
+  producers?: ProducerTableOptions;
 }
 
 /** A running node. */
@@ -302,7 +312,14 @@ async function openStorage(
   if (!clustered) {
     const local = new LocalCommitLog(log, {
       durable: resolveLogOptions(logOptions).fsync.mode === "always",
+      ...(config.producers ? { producers: config.producers } : {}),
     });
+    if (local.unreadableEntries > 0) {
+      logger.warn(
+        "producer table: damaged entries were skipped; a retry of a batch among them would be appended again",
+        { entries: local.unreadableEntries },
+      );
+    }
     const stopRetention = scheduleRetention(log, config, logger);
     const undo = async () => {
       stopRetention();
@@ -331,6 +348,7 @@ async function openStorage(
       ...(settings.dialPeer ? { dialPeer: settings.dialPeer } : {}),
       ...(settings.tickMs ? { tickMs: settings.tickMs } : {}),
       ...raftLimits(logOptions),
+      ...(config.producers ? { producers: config.producers } : {}),
     });
   } catch (error) {
     await log.close();
@@ -338,14 +356,15 @@ async function openStorage(
   }
   const limits = retentionLimits(config);
   const member = cluster;
-  const stopRetention = limits === null ? () => Promise.resolve() : scheduleClusterRetention(
+  const retention = limits === null ? null : scheduleClusterRetention(
     log,
     limits,
     () => member.status().appliedIndex,
     { everyMs: clusterRetentionEveryMs(config, limits), logger },
   );
+  if (retention !== null && config.metrics) registerRetentionMetrics(config.metrics, retention);
   const undo = async () => {
-    await stopRetention();
+    await retention?.stop();
     forwarder.close();
     await cluster.close();
     await log.close();
@@ -423,6 +442,22 @@ export async function startAgent(config: AgentConfig): Promise<Agent> {
           "the server's per-connection socket bound).",
         collect() {
           this.set(context.streamsWaitingForClient);
+        },
+      });
+      const producers = () => commitLog!.producers;
+      metrics?.gauge({
+        name: "strand_producers",
+        help: "Producers the exactly-once table remembers (bounded; see docs/exactly-once.md).",
+        collect() {
+          this.set(producers().size);
+        },
+      });
+      metrics?.gauge({
+        name: "strand_producers_evicted",
+        help: "Producers forgotten since start to stay within the table's bound (a retry of " +
+          "their last batch would be appended again).",
+        collect() {
+          this.set(producers().evictions);
         },
       });
       metrics?.gauge({

@@ -8,8 +8,9 @@
  * `{"name":"service.produce.unary.c64.100B","value":5800,"unit":"rpc/s"}`.
  * Flags: `--secs=N` per case (default 3), `--fsync=always|interval=…|never` (default always),
  * `--rounds=N` paired rounds behind each ratio (default 5; the ratio is their median),
- * `--only=unary,stream,consume,tail,runtime,stalled` to run some groups, `--samples=N` measured
- * records of the tail-latency case (default 5000), `--v8-flags=…` for every process started
+ * `--only=unary,stream,producer,consume,tail,runtime,stalled` to run some groups
+ * (`producer`: the same cases with and without a producer id, the exactly-once path's cost),
+ * `--samples=N` measured records of the tail-latency case (default 5000), `--v8-flags=…` for every process started
  * (default: the flags Strand ships with, deno.json "start"; `--v8-flags=` for V8's defaults).
  * Internal modes (one process each): `--noop-server`, `--client=<case> --addr=<host:port>`.
  * @module
@@ -24,7 +25,7 @@ const flag = (name: string, fallback: string) =>
   Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const SECS = Number(flag("secs", "3"));
 const FSYNC = flag("fsync", "always");
-/** Groups to run (`--only=unary,stream,consume,tail,runtime,stalled`; default all). */
+/** Groups to run (`--only=unary,stream,producer,consume,tail,runtime,stalled`; default all). */
 const ONLY = flag("only", "").split(",").filter((group) => group !== "");
 const wanted = (group: string) => ONLY.length === 0 || ONLY.includes(group);
 /** Paired rounds (no-op, then service) behind each ratio. */
@@ -93,16 +94,30 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 }
 
-async function unary(client: LogClient, concurrency: number): Promise<Result> {
-  for (let i = 0; i < 200; i++) await client.produce(value100); // warm-up
+/**
+ * `concurrency` callers producing one 100 B record at a time; with `producers`, each caller is
+ * a producer of its own (a random id, sequences 1, 2, …): the exactly-once path.
+ */
+async function unary(client: LogClient, concurrency: number, producers = false): Promise<Result> {
+  const lanes = Array.from({ length: concurrency }, () => ({
+    producerId: crypto.randomUUID(),
+    sequence: 0,
+  }));
+  const produce = (lane: number) => {
+    if (!producers) return client.produce(value100);
+    const producer = lanes[lane]!;
+    producer.sequence++;
+    return client.produce(value100, producer);
+  };
+  for (let i = 0; i < 200; i++) await produce(i % concurrency); // warm-up
   let done = 0;
   const latenciesMs: number[] = [];
   const end = performance.now() + SECS * 1000;
   const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
+  await Promise.all(Array.from({ length: concurrency }, async (_, lane) => {
     while (performance.now() < end) {
       const called = performance.now();
-      await client.produce(value100);
+      await produce(lane);
       latenciesMs.push(performance.now() - called);
       done++;
     }
@@ -115,10 +130,24 @@ async function unary(client: LogClient, concurrency: number): Promise<Result> {
   };
 }
 
-/** ProduceStream with `perMessage` records per request and `window` requests in flight. */
-async function stream(client: LogClient, perMessage: number, window: number): Promise<Result> {
+/**
+ * ProduceStream with `perMessage` records per request and `window` requests in flight; with
+ * `producers`, every request is a batch of one producer (appended alone, not coalesced).
+ */
+async function stream(
+  client: LogClient,
+  perMessage: number,
+  window: number,
+  producers = false,
+): Promise<Result> {
   const values = Array.from({ length: perMessage }, () => value100);
-  const producer = client.produceStream();
+  const stream = client.produceStream();
+  const lane = { producerId: crypto.randomUUID(), sequence: 0 };
+  const producer = {
+    send: (batch: Uint8Array[]) =>
+      producers ? stream.send(batch, { ...lane, sequence: ++lane.sequence }) : stream.send(batch),
+    end: () => stream.end(),
+  };
   const end = performance.now() + SECS * 1000;
   const started = performance.now();
   let records = 0;
@@ -224,10 +253,14 @@ async function runClientCase(name: string, address: string): Promise<Result> {
         return await unary(client, 1);
       case "unary.c64":
         return await unary(client, 64);
+      case "unary.c64.producers":
+        return await unary(client, 64, true);
       case "stream.1":
         return await stream(client, 1, 1000);
       case "stream.500":
         return await stream(client, 500, 16);
+      case "stream.500.producer":
+        return await stream(client, 500, 16, true);
       case "consume.1":
         return await consume(client, 0);
       case "consume.500":
@@ -400,6 +433,38 @@ async function compareRuntime(shipped: string): Promise<void> {
   }
 }
 
+/**
+ * The exactly-once path's cost: the same case with and without a producer id on every batch,
+ * against the same `serve` process, alternately (ratio = with / without, median of rounds).
+ */
+async function measureProducers(service: string): Promise<void> {
+  const tag = FSYNC === "always" ? "durable" : FSYNC;
+  const cases = [["unary.c64", "unary.c64.producers", "rpc/s"], [
+    "stream.500",
+    "stream.500.producer",
+    "records/s",
+  ]] as const;
+  for (const [plain, withProducer, unit] of cases) {
+    const rates = { plain: [] as number[], producer: [] as number[] };
+    const ratios: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const base = (await clientCase(plain, service)).rate;
+      const rate = (await clientCase(withProducer, service)).rate;
+      rates.plain.push(base);
+      rates.producer.push(rate);
+      ratios.push(rate / base);
+    }
+    report(`service.produce.${plain}.100B.${tag}`, median(rates.plain), unit, rates.plain);
+    report(
+      `service.produce.${withProducer}.100B.${tag}`,
+      median(rates.producer),
+      unit,
+      rates.producer,
+    );
+    report(`service.produce.${plain}.ratio_producer_to_none`, median(ratios), "ratio", ratios);
+  }
+}
+
 /** Each ratio pairs the service with the no-op ceiling measured alternately with it. */
 async function measure(noop: string, service: string, servicePid: number): Promise<void> {
   const tag = FSYNC === "always" ? "durable" : FSYNC;
@@ -419,6 +484,7 @@ async function measure(noop: string, service: string, servicePid: number): Promi
     report("service.produce.stream.ratio_to_noop", stream.ratio, "ratio", stream.ratios);
     report(`service.produce.batch500.100B.${tag}`, (await at("stream.500")).rate, "records/s");
   }
+  if (wanted("producer")) await measureProducers(service);
   if (wanted("consume")) {
     report("service.consume.stream.100B", (await at("consume.1")).rate, "records/s");
     report("service.consume.stream.batch500.100B", (await at("consume.500")).rate, "records/s");

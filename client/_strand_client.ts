@@ -10,6 +10,7 @@ import {
   credentials as grpcCredentials,
   makeGenericClientConstructor,
   type ServiceError,
+  status,
 } from "@grpc/grpc-js";
 import {
   type ConsumeResponse,
@@ -222,8 +223,11 @@ export class StrandClient {
       return resultOf(response, attempts + 1);
     } catch (error) {
       // The batch may be in the log under this sequence: later batches start a new producer,
-      // so neither a reused sequence (dropped as a duplicate) nor a gap can follow.
-      if (unknown) {
+      // so neither a reused sequence (dropped as a duplicate) nor a gap can follow. The same
+      // when the server refused the sequence (FAILED_PRECONDITION: it no longer remembers
+      // this producer as the client does): later batches would be refused too.
+      const refusedSequence = (error as { code?: unknown }).code === status.FAILED_PRECONDITION;
+      if (unknown || refusedSequence) {
         this.#producerId = newProducerId();
         this.#nextSequence = 1;
       }

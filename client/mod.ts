@@ -92,12 +92,20 @@ export class ProduceStream {
     return this.#waiting.length;
   }
 
-  /** Sends one request (one value or a batch); resolves with its response. */
-  send(values: Uint8Array[]): Promise<ProduceResponse> {
+  /**
+   * Sends one request (one value or a batch); resolves with its response. With `producer`,
+   * the batch carries a producer id and sequence: the server appends it on its own and at most
+   * once (see docs/exactly-once.md).
+   */
+  send(
+    values: Uint8Array[],
+    producer?: { producerId: string; sequence: number },
+  ): Promise<ProduceResponse> {
     if (this.#failure) return Promise.reject(this.#failure);
-    const request = values.length === 1
+    const body = values.length === 1
       ? { record: { value: values[0]! } }
       : { records: values.map((value) => ({ value })) };
+    const request = producer === undefined ? body : { ...body, ...producer };
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
       this.#call.write(request);
@@ -139,9 +147,16 @@ export class LogClient {
     this.#health = new HealthStub(address, credentials, channelOptions) as unknown as Untyped;
   }
 
-  /** Appends one record; resolves with its offset. */
-  async produce(value: Uint8Array): Promise<number> {
-    const response = await call<ProduceResponse>(this.#stub, "produce", { record: { value } });
+  /**
+   * Appends one record; resolves with its offset. With `producer` the record is a batch of
+   * that producer, appended at most once (a retry is answered with the original offset).
+   */
+  async produce(
+    value: Uint8Array,
+    producer?: { producerId: string; sequence: number },
+  ): Promise<number> {
+    const request = { record: { value }, ...producer };
+    const response = await call<ProduceResponse>(this.#stub, "produce", request);
     return Number(response.offset);
   }
 

@@ -8,6 +8,9 @@
  *     | u8 kind | u8 flags (0) | u16 zero | u32 recordCount | u64 term | u64 index
  *     | u64 baseOffset | u64 timestampMs | payload
  *   payload of a records entry: (u32 length | bytes) per record; of a config entry: the data.
+ *   flags bit 0 (records entries only): the payload starts with the batch data
+ *     (u32 length | bytes), then the records. Frames without it (every frame written before
+ *     batch data existed) decode as before; other flag bits are refused as damage.
  * Index file: fixed 24-byte entries, one per frame, written after the frame's store bytes:
  *   u64 position (of the frame in the store) | u64 baseOffset | u64 term
  *
@@ -26,6 +29,11 @@ export const FRAME_HEADER_BYTES = 48;
 export const INDEX_ENTRY_BYTES = 24;
 /** Bytes of the length prefix of each record inside a records payload. */
 export const RECORD_LENGTH_BYTES = 4;
+
+/** Frame flag: a records payload starts with the batch data (opaque to the log). */
+const FLAG_RECORDS_DATA = 0x01;
+/** Largest batch data a records entry may carry (producer id and sequence need ~60 bytes). */
+export const RECORDS_DATA_BYTES_MAX = 1024;
 
 const MAGIC = new TextEncoder().encode("STRNDSEG");
 const FORMAT_VERSION = 1;
@@ -91,7 +99,13 @@ export function payloadBytes(entry: Entry): number {
 /** Bytes of the frame that stores `entry`. */
 export function frameBytes(entry: Entry): number {
   if (entry.kind !== EntryKind.Records) return FRAME_HEADER_BYTES + entry.data.length;
-  return FRAME_HEADER_BYTES + payloadBytes(entry) + RECORD_LENGTH_BYTES * entry.records.length;
+  return FRAME_HEADER_BYTES + recordsDataBytes(entry) + payloadBytes(entry) +
+    RECORD_LENGTH_BYTES * entry.records.length;
+}
+
+/** Bytes the batch data of a records entry takes in its frame (0 without data). */
+function recordsDataBytes(entry: Entry): number {
+  return entry.data.length === 0 ? 0 : RECORD_LENGTH_BYTES + entry.data.length;
 }
 
 /** Encodes `entry` into `target` at `position`; returns the frame's byte count. */
@@ -104,16 +118,22 @@ export function encodeFrame(
   const size = frameBytes(entry);
   const view = new DataView(target.buffer, target.byteOffset + position, size);
   view.setUint32(0, size - 8, true);
-  view.setUint8(8, entry.kind);
-  view.setUint8(9, 0);
-  view.setUint16(10, 0, true);
   const isRecords = entry.kind === EntryKind.Records;
+  const hasData = isRecords && entry.data.length > 0;
+  view.setUint8(8, entry.kind);
+  view.setUint8(9, hasData ? FLAG_RECORDS_DATA : 0);
+  view.setUint16(10, 0, true);
   view.setUint32(12, isRecords ? entry.records.length : 0, true);
   setU64(view, 16, entry.term);
   setU64(view, 24, entry.index);
   setU64(view, 32, entry.baseOffset);
   setU64(view, 40, timestampMs);
   let cursor = FRAME_HEADER_BYTES;
+  if (hasData) {
+    view.setUint32(cursor, entry.data.length, true);
+    target.set(entry.data, position + cursor + RECORD_LENGTH_BYTES);
+    cursor += RECORD_LENGTH_BYTES + entry.data.length;
+  }
   if (isRecords) {
     for (const record of entry.records) {
       view.setUint32(cursor, record.length, true);
@@ -172,6 +192,9 @@ export function frameDefect(bytes: Uint8Array, position: number, size: number): 
   if (kind !== EntryKind.Records && kind !== EntryKind.Config && kind !== EntryKind.Noop) {
     return `has an unknown kind ${kind}`;
   }
+  const flags = view.getUint8(9);
+  const known = kind === EntryKind.Records ? FLAG_RECORDS_DATA : 0;
+  if ((flags & ~known) !== 0) return `has unknown flags ${flags}`;
   return null;
 }
 
@@ -201,6 +224,14 @@ export function decodeFrame(
   if (kind === EntryKind.Records) {
     const view = new DataView(bytes.buffer, bytes.byteOffset);
     let cursor = payloadStart;
+    if ((bytes[position + 9]! & FLAG_RECORDS_DATA) !== 0) {
+      if (cursor + RECORD_LENGTH_BYTES > end) throw fail("has batch data past its end");
+      const length = view.getUint32(cursor, true);
+      cursor += RECORD_LENGTH_BYTES;
+      if (cursor + length > end) throw fail("has batch data past its end");
+      data = bytes.subarray(cursor, cursor + length);
+      cursor += length;
+    }
     for (let i = 0; i < header.recordCount; i++) {
       if (cursor + RECORD_LENGTH_BYTES > end) throw fail("has a record past its end");
       const length = view.getUint32(cursor, true);

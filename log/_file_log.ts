@@ -16,6 +16,7 @@ import {
   type AppendRequest,
   checkEntries,
   checkRecords,
+  checkRecordsData,
   encodeGroup,
   entryAt,
   type Tail,
@@ -180,16 +181,28 @@ export class FileLog implements EntryStore, RecordLog {
    * Appends one entry holding `records`; group-committed; resolves when durable per policy.
    * The bytes are read when the group is written: do not change them until this settles.
    */
-  append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult> {
+  append(
+    records: readonly Uint8Array[],
+    options?: { term?: number; data?: Uint8Array },
+  ): Promise<AppendResult> {
     if (this.#closed) return Promise.reject(closedError());
     if (this.#failure !== null) return Promise.reject(this.#failure);
     try {
       checkRecords(records, this.#options);
+      checkRecordsData(options?.data);
     } catch (error) {
       return Promise.reject(error);
     }
+    const data = options?.data;
     return new Promise((resolve, reject) => {
-      this.#enqueue({ kind: "records", records, term: options?.term, resolve, reject });
+      this.#enqueue({
+        kind: "records",
+        records,
+        term: options?.term,
+        ...(data === undefined ? {} : { data }),
+        resolve,
+        reject,
+      });
     });
   }
 

@@ -10,6 +10,7 @@ import {
   frameBytes,
   INDEX_ENTRY_BYTES,
   payloadBytes,
+  RECORDS_DATA_BYTES_MAX,
 } from "./_codec.ts";
 import type { ResolvedLogOptions } from "./_options.ts";
 import { type AppendResult, type Entry, EntryKind, LogError } from "./types.ts";
@@ -32,6 +33,8 @@ export type AppendRequest =
     readonly kind: "records";
     readonly records: readonly Uint8Array[];
     readonly term: number | undefined;
+    /** Opaque bytes stored with the batch (see {@linkcode Entry.data}); empty when absent. */
+    readonly data?: Uint8Array;
     readonly resolve: (result: AppendResult) => void;
     readonly reject: (error: unknown) => void;
   }
@@ -43,6 +46,18 @@ export type AppendRequest =
     readonly resolve: (() => void) | null;
     readonly reject: (error: unknown) => void;
   };
+
+/**
+ * Checks the opaque bytes stored with a record batch: at most
+ * {@linkcode RECORDS_DATA_BYTES_MAX} (they are metadata, such as a producer id, not payload).
+ */
+export function checkRecordsData(data: Uint8Array | undefined): void {
+  if (data === undefined || data.length <= RECORDS_DATA_BYTES_MAX) return;
+  throw new LogError(
+    "INVALID_ARGUMENT",
+    `Cannot append a batch with ${data.length} bytes of batch data: the limit is ${RECORDS_DATA_BYTES_MAX}`,
+  );
+}
 
 /** Checks what does not depend on the log's state; throws `TOO_LARGE` / `INVALID_ARGUMENT`. */
 export function checkRecords(records: readonly Uint8Array[], options: ResolvedLogOptions): void {
@@ -74,6 +89,7 @@ export function checkEntries(entries: readonly Entry[], options: ResolvedLogOpti
   for (const [i, entry] of entries.entries()) {
     if (entry.kind === EntryKind.Records) {
       if (entry.records.length > 0) checkRecords(entry.records, options);
+      checkRecordsData(entry.data);
     } else if (entry.records.length > 0) {
       throw new LogError(
         "INVALID_ARGUMENT",
@@ -117,7 +133,7 @@ export function entryAt(request: AppendRequest, tail: Tail): Entry | LogError {
       kind: EntryKind.Records,
       baseOffset: tail.nextOffset,
       records: request.records,
-      data: EMPTY,
+      data: request.data ?? EMPTY,
     };
   }
   const entry = request.entry;

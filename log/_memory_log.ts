@@ -5,7 +5,14 @@
  */
 
 import { payloadBytes } from "./_codec.ts";
-import { advance, checkEntries, checkRecords, entryAt, type Tail } from "./_group_commit.ts";
+import {
+  advance,
+  checkEntries,
+  checkRecords,
+  checkRecordsData,
+  entryAt,
+  type Tail,
+} from "./_group_commit.ts";
 import { type LogOptions, type ResolvedLogOptions, resolveLogOptions } from "./_options.ts";
 import {
   type AppendResult,
@@ -147,10 +154,20 @@ export class MemoryLog implements EntryStore, RecordLog {
   }
 
   /** Appends one entry holding `records`; resolves on a microtask. */
-  append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult> {
+  append(
+    records: readonly Uint8Array[],
+    options?: { term?: number; data?: Uint8Array },
+  ): Promise<AppendResult> {
     return this.#mutate(() => {
       checkRecords(records, this.#options);
-      const request = { kind: "records", records, term: options?.term } as const;
+      checkRecordsData(options?.data);
+      const data = options?.data;
+      const request = {
+        kind: "records",
+        records,
+        term: options?.term,
+        ...(data === undefined ? {} : { data }),
+      } as const;
       const entry = entryAt({ ...request, resolve: noop, reject: noop }, this.#tail());
       if (entry instanceof LogError) throw entry;
       this.#entries.push(entry);

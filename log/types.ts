@@ -36,7 +36,11 @@ export interface Entry {
   readonly baseOffset: number;
   /** Record values, in offset order. Empty unless `kind` is `Records`. */
   readonly records: readonly Uint8Array[];
-  /** Opaque payload of a `Config` entry. Empty for other kinds. */
+  /**
+   * Opaque payload of a `Config` entry. On a `Records` entry: optional batch data stored with
+   * the records (the agent's producer id and sequence; at most 1 KiB), empty when absent.
+   * Empty for `Noop` entries.
+   */
   readonly data: Uint8Array;
 }
 
@@ -168,9 +172,13 @@ export interface RecordLog {
    * Appends one entry holding `records` (group-committed with concurrent appends); resolves
    * when durable per the fsync policy. `term` defaults to the last entry's term.
    * Rejects with `TOO_LARGE` over the record/batch limits, `INVALID_ARGUMENT` for an empty
-   * batch or a term below the last entry's.
+   * batch or a term below the last entry's. `data`: batch data stored with the records (see
+   * {@linkcode Entry.data}).
    */
-  append(records: readonly Uint8Array[], options?: { term?: number }): Promise<AppendResult>;
+  append(
+    records: readonly Uint8Array[],
+    options?: { term?: number; data?: Uint8Array },
+  ): Promise<AppendResult>;
   /** The record at `offset`; throws `OFFSET_OUT_OF_RANGE` naming the valid range, `CORRUPT`. */
   read(offset: number): LogRecord;
   /**

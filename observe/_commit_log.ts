@@ -10,8 +10,8 @@ import { withSpan } from "./_tracing.ts";
 
 /** The parts of the server's `CommitLog` this decorator looks at; every other member passes through. */
 export interface MeteredLog {
-  /** Appends a batch; resolves once durable. */
-  append(values: Uint8Array[]): Promise<unknown>;
+  /** Appends a batch (with the server's further arguments, passed on); resolves once durable. */
+  append(values: Uint8Array[], ...rest: never[]): Promise<unknown>;
   /** The record at `offset`. */
   read(offset: number): { readonly value: Uint8Array };
   /** Records from `offset` on, at most about `bytesMax` of values. */
@@ -41,16 +41,18 @@ export function observeCommitLog<L extends MeteredLog>(
   const { metrics } = options;
   const nowMs = options.nowMs ?? (() => performance.now());
   const overrides: MeteredLog = {
-    append: (values) => {
+    append: (values, ...rest) => {
       const bytes = valueBytes(values);
       return withSpan(
         "log.append",
         { "strand.records": values.length, "strand.bytes": bytes },
         async () => {
           const startMs = nowMs();
-          const result = await log.append(values);
+          const result = await log.append(values, ...rest);
           metrics.observeAppend((nowMs() - startMs) / 1000);
-          metrics.produced(values.length, bytes);
+          // A retried batch answered as a duplicate appended nothing.
+          const duplicate = (result as { duplicate?: unknown } | null)?.duplicate === true;
+          if (!duplicate) metrics.produced(values.length, bytes);
           return result;
         },
       );

@@ -50,8 +50,13 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 class Writer {
-  #bytes = new Uint8Array(256);
+  #bytes: Uint8Array;
   #length = 0;
+
+  /** `capacity`: the expected size, so that a large frame is written without regrowing. */
+  constructor(capacity = 256) {
+    this.#bytes = new Uint8Array(capacity);
+  }
 
   #reserve(extra: number): void {
     if (this.#length + extra <= this.#bytes.length) return;
@@ -185,7 +190,7 @@ class Reader {
 
 /** Encodes a message as one frame (length, checksum, body); throws CodecError if it cannot. */
 export function encodeFrame(message: Message): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(sizeHint(message));
   for (let i = 0; i < FRAME_HEADER_BYTES; i++) w.byte(0);
   w.byte(VERSION);
   w.byte(message.type);
@@ -194,6 +199,20 @@ export function encodeFrame(message: Message): Uint8Array {
   w.varint(message.term);
   writeFields(w, message);
   return w.frame();
+}
+
+/**
+ * Bytes a frame of `message` takes at most, give or take its strings (an AppendEntries of
+ * 500 records would otherwise regrow its buffer, copying it, about nine times).
+ */
+function sizeHint(message: Message): number {
+  let bytes = 256;
+  if (message.type !== MessageType.Append) return bytes;
+  for (const entry of message.entries) {
+    bytes += 48 + entry.data.byteLength + 4 * entry.records.length;
+    for (const record of entry.records) bytes += record.byteLength;
+  }
+  return bytes;
 }
 
 function writeFields(w: Writer, m: Message): void {

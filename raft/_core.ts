@@ -478,9 +478,7 @@ export class CoreBase {
 
   /** Takes the accumulated outputs (see {@linkcode Ready} for the order of work). */
   protected takeReady(): Ready {
-    const committed = this.log.nextToApply(this.limits.applyBytesMax);
-    const last = committed[committed.length - 1];
-    if (last !== undefined) this.log.applied = last.index;
+    const committed = this.takeCommittedEntries();
     const persist = this.log.takePersist();
     const ready: Ready = {
       state: persist.restart !== null
@@ -497,6 +495,17 @@ export class CoreBase {
     this.messages = [];
     this.readStates = [];
     return ready;
+  }
+
+  /**
+   * Committed entries already durable here that were not handed out yet (at most
+   * `applyBytesMax` bytes), marked as handed out.
+   */
+  protected takeCommittedEntries(): Entry[] {
+    const committed = this.log.nextToApply(this.limits.applyBytesMax);
+    const last = committed[committed.length - 1];
+    if (last !== undefined) this.log.applied = last.index;
+    return committed;
   }
 
   /** Whether `takeReady` would return any work. */

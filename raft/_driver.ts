@@ -5,7 +5,10 @@
  * flight at a time; proposals that arrive meanwhile pile up in the core and are persisted
  * together by the next Ready (group commit: one append + one fsync for all of them). What a
  * leader sends needs no local persistence first, so it leaves at once, even while a write
- * is in flight: a slow disk never delays heartbeats.
+ * is in flight: a slow disk never delays heartbeats. Committed entries are durable here by
+ * the time the core hands them out, so they are applied at once too — before the Ready's
+ * own write, and while a write is in flight — not after the next fsync: a quorum's
+ * acknowledgement reaches the client without waiting for the leader's next write.
  *
  * Failures: storage errors stop the node (fail-stop: never acknowledge what is not
  * durable); a peer's bad message, or one that cannot be sent, is dropped, counted
@@ -170,6 +173,8 @@ export class RaftNode {
   readonly #stats = { droppedMessages: 0, sendErrors: 0, unreachableReports: 0 };
   readonly #logger: RaftLogger;
   #loop: Promise<void> | null = null;
+  /** Entries are being applied: a nested kick leaves later ones to the running apply. */
+  #applying = false;
   #failure: Error | null = null;
   #closed = false;
 
@@ -263,10 +268,11 @@ export class RaftNode {
    * Appends a batch of records; resolves once committed and applied here. Rejects with a
    * {@linkcode RaftError}: `NOT_LEADER`/`NO_LEADER`/`OVERLOADED`/`TOO_LARGE` when nothing
    * was appended, `UNKNOWN_OUTCOME` when it was appended but not seen committed in time (it
-   * may still commit).
+   * may still commit). `options.data`: batch data stored in the entry (see `Entry.data`),
+   * handed back to `onApply` on every node.
    */
-  propose(records: readonly Uint8Array[]): Promise<Committed> {
-    let bytes = 0;
+  propose(records: readonly Uint8Array[], options: { data?: Uint8Array } = {}): Promise<Committed> {
+    let bytes = options.data?.byteLength ?? 0;
     for (const record of records) bytes += record.byteLength;
     if (bytes > ENTRY_BYTES_MAX) {
       return Promise.reject(
@@ -276,7 +282,7 @@ export class RaftNode {
         ),
       );
     }
-    return this.#propose(() => this.#core.propose(records));
+    return this.#propose(() => this.#core.propose(records, options.data));
   }
 
   /** Proposes a one-server membership change; resolves once committed and applied here. */
@@ -382,8 +388,12 @@ export class RaftNode {
   }
 
   #kick(): void {
-    // A write is in flight: what may leave before persistence leaves now.
-    if (this.#loop !== null) this.#sendAll(this.#core.takeEarlyMessages());
+    // A write is in flight: what may leave before persistence leaves now, and what was
+    // committed meanwhile (durable here already) is applied now.
+    if (this.#loop !== null) {
+      this.#sendAll(this.#core.takeEarlyMessages());
+      if (!this.#applying) this.#applyAll(this.#core.takeCommitted());
+    }
     if (this.#loop === null && this.#core.hasReady()) {
       this.#loop = this.#run().finally(() => {
         this.#loop = null;
@@ -397,9 +407,10 @@ export class RaftNode {
       for (let round = 0; round < 1000 && this.#core.hasReady(); round++) {
         this.#sendAll(this.#core.takeEarlyMessages());
         const ready = this.#core.ready();
+        // Committed entries were durable before this Ready: applying them needs no write.
+        this.#applyAll(ready.committed);
         await this.#persist(ready);
         this.#sendAll(ready.messages);
-        for (const entry of ready.committed) this.#apply(entry);
         this.#readyReads.push(...ready.readStates);
         this.#serveReads();
         this.#core.advance(ready);
@@ -444,6 +455,18 @@ export class RaftNode {
       await meta.save(encodePersistentState(ready.state));
     }
     if (entries.length > 0) await store.appendEntries(entries);
+  }
+
+  /** Applies `entries` in order and serves the reads they make ready. */
+  #applyAll(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    this.#applying = true;
+    try {
+      for (const entry of entries) this.#apply(entry);
+    } finally {
+      this.#applying = false;
+    }
+    this.#serveReads();
   }
 
   #apply(entry: Entry): void {

@@ -116,10 +116,15 @@ export class RaftCore extends CoreBase {
     }
   }
 
-  /** Appends a batch of records (leader only). Acknowledge once `index` applies with `term`. */
-  propose(records: readonly Uint8Array[]): Proposal {
+  /**
+   * Appends a batch of records (leader only), with optional batch `data` stored in its entry
+   * (opaque to Raft). Acknowledge once `index` applies with `term`.
+   */
+  propose(records: readonly Uint8Array[], data?: Uint8Array): Proposal {
     this.#checkCanPropose("append records");
-    const entry = this.newEntry(EntryKind.Records, records);
+    const entry = data === undefined
+      ? this.newEntry(EntryKind.Records, records)
+      : this.newEntry(EntryKind.Records, records, data);
     this.#appendAndReplicate(entry);
     return { index: entry.index, term: entry.term, baseOffset: entry.baseOffset };
   }
@@ -231,6 +236,17 @@ export class RaftCore extends CoreBase {
     }
     this.messages = later;
     return early;
+  }
+
+  /**
+   * Takes the committed entries that may be applied before the pending Ready is persisted:
+   * all of them, as the core only hands out entries already durable here (etcd applies them
+   * in parallel with the next write too). Apply them in order, after those of any Ready taken
+   * before, so that an acknowledgement arriving during a write is not held until the write
+   * ends.
+   */
+  takeCommitted(): Entry[] {
+    return this.takeCommittedEntries();
   }
 
   /** The driver finished `ready`: its state and entries are durable. */

@@ -4,6 +4,9 @@
  * synchronously; the driver persists what {@linkcode RaftLog.takePersist} hands it and then
  * reports back with {@linkcode RaftLog.stableTo}. Only indexes below `unstableOffset` are
  * ever read from the store, so the store may be mid-write while the core keeps stepping.
+ * Entries just made durable stay in memory too (a bounded "recent" window): applying them
+ * and sending them to followers then never reads the store back (a pread, a decode and a
+ * checksum per entry, on the path of every acknowledgement).
  * @module
  */
 
@@ -33,9 +36,19 @@ export function entryBytes(entry: Entry): number {
   return bytes;
 }
 
+/**
+ * Payload bytes of durable entries kept in memory after they became stable (at least the last
+ * one is kept). It covers a leader's in-flight window to a follower (8 MiB by default), so
+ * entries still unacknowledged by a follower are resent from memory too.
+ */
+export const RECENT_BYTES_MAX = 8 << 20;
+
 /** Durable store + unstable suffix + commit/apply cursors. */
 export class RaftLog {
   readonly #store: EntryStore;
+  /** Durable entries just below `#unstableOffset`, the same as the store holds there. */
+  #recent: Entry[] = [];
+  #recentBytes = 0;
   #unstable: Entry[] = [];
   #unstableOffset: number;
   /** Last unstable index already handed to the driver (its write may be in flight). */
@@ -89,9 +102,8 @@ export class RaftLog {
   /** Term at `index`, or null when the index is compacted away or beyond the end. */
   termOrNull(index: number): number | null {
     if (index > this.lastIndex() || index < this.firstIndex() - 1) return null;
-    if (index >= this.#unstableOffset) {
-      return (this.#unstable[index - this.#unstableOffset] as Entry).term;
-    }
+    const recentOffset = this.#recentOffset();
+    if (index >= recentOffset) return this.#inMemory(index, recentOffset).term;
     if (this.#floor !== null && index === this.#floor.index) return this.#floor.term;
     return this.#store.termAt(index);
   }
@@ -128,20 +140,39 @@ export class RaftLog {
     }
     const result: Entry[] = [];
     let bytes = 0;
-    const storeEnd = Math.min(toIndex, this.#unstableOffset);
+    const recentOffset = this.#recentOffset();
+    const storeEnd = Math.min(toIndex, recentOffset);
     if (fromIndex < storeEnd) {
       const stored = this.#store.entries(fromIndex, storeEnd, bytesMax);
       for (const entry of stored) bytes += entryBytes(entry);
       result.push(...stored);
       if (result.length < storeEnd - fromIndex) return result;
     }
-    for (let index = Math.max(fromIndex, this.#unstableOffset); index < toIndex; index++) {
-      const entry = this.#unstable[index - this.#unstableOffset] as Entry;
+    for (let index = Math.max(fromIndex, recentOffset); index < toIndex; index++) {
+      const entry = this.#inMemory(index, recentOffset);
       bytes += entryBytes(entry);
       if (result.length > 0 && bytes > bytesMax) break;
       result.push(entry);
     }
     return result;
+  }
+
+  /** First index of the recent window (= `#unstableOffset` when it is empty). */
+  #recentOffset(): number {
+    return this.#unstableOffset - this.#recent.length;
+  }
+
+  /** The entry at `index`, which lies in the recent window or the unstable suffix. */
+  #inMemory(index: number, recentOffset: number): Entry {
+    return (index < this.#unstableOffset
+      ? this.#recent[index - recentOffset]
+      : this.#unstable[index - this.#unstableOffset]) as Entry;
+  }
+
+  /** Drops the recent window (its entries are read from the store again). */
+  #forgetRecent(): void {
+    this.#recent = [];
+    this.#recentBytes = 0;
   }
 
   /** Appends entries that continue the log exactly. */
@@ -168,9 +199,12 @@ export class RaftLog {
     if (fromIndex >= this.#unstableOffset) {
       this.#unstable.length = fromIndex - this.#unstableOffset;
     } else {
-      const first = this.#store.entries(fromIndex, fromIndex + 1, 0)[0] as Entry;
+      const first = this.entries(fromIndex, fromIndex + 1, 0)[0] as Entry;
       this.#stableNextOffset = first.baseOffset;
       this.#unstable = [];
+      // The recent window keeps only what lies below the cut, so it still ends at the offset.
+      const keep = Math.max(0, fromIndex - this.#recentOffset());
+      for (const entry of this.#recent.splice(keep)) this.#recentBytes -= entryBytes(entry);
       this.#unstableOffset = fromIndex;
     }
     if (fromIndex <= this.#handedThrough) {
@@ -181,6 +215,7 @@ export class RaftLog {
 
   /** Discards everything and restarts after `index` (InstallSnapshot). */
   restart(index: number, term: number, nextOffset: number): void {
+    this.#forgetRecent();
     this.#unstable = [];
     this.#unstableOffset = index + 1;
     this.#handedThrough = index;
@@ -217,8 +252,18 @@ export class RaftLog {
     if (through < this.#unstableOffset) return;
     const count = through - this.#unstableOffset + 1;
     this.#stableNextOffset = offsetAfter(this.#unstable[count - 1] as Entry);
-    this.#unstable.splice(0, count);
+    for (const entry of this.#unstable.splice(0, count)) {
+      this.#recent.push(entry);
+      this.#recentBytes += entryBytes(entry);
+    }
     this.#unstableOffset = through + 1;
+    // Bounded: the oldest go first (they are read from the store if needed again).
+    let drop = 0;
+    while (drop < this.#recent.length - 1 && this.#recentBytes > RECENT_BYTES_MAX) {
+      this.#recentBytes -= entryBytes(this.#recent[drop] as Entry);
+      drop++;
+    }
+    if (drop > 0) this.#recent.splice(0, drop);
   }
 
   /** Committed, durable entries not yet handed out for applying (at most `bytesMax`). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { serviceError } from "./_errors.ts";
-import type { CommitLog } from "./_types.ts";
+import type { CommitLog, ProducerRef } from "./_types.ts";
 
 /** Default bound on the bytes of appends waiting for the log: 64 MiB. */
 export const appendBytesInFlightMaxDefault = 64 * 1024 * 1024;
@@ -22,7 +22,7 @@ export function withAppendAdmission(log: CommitLog, bytesMax: number): CommitLog
   }
   let bytesInFlight = 0;
   return {
-    async append(values: Uint8Array[]) {
+    async append(values: Uint8Array[], producer?: ProducerRef) {
       let bytes = 0;
       for (const value of values) bytes += value.length;
       if (bytesInFlight > 0 && bytesInFlight + bytes > bytesMax) {
@@ -34,7 +34,7 @@ export function withAppendAdmission(log: CommitLog, bytesMax: number): CommitLog
       }
       bytesInFlight += bytes;
       try {
-        return await log.append(values);
+        return await log.append(values, producer);
       } finally {
         bytesInFlight -= bytes;
       }

@@ -58,6 +58,8 @@ const byCode: Record<string, Statuses> = {
   CLOSED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   UNAVAILABLE: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   NOT_FOUND: { grpc: GrpcStatus.NOT_FOUND, http: 404 },
+  // A producer's batch out of order, older than the deduplication window, or changed on retry.
+  OUT_OF_SEQUENCE: { grpc: GrpcStatus.FAILED_PRECONDITION, http: 409 },
   METHOD_NOT_ALLOWED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 405 },
   // The client went away mid-request: its event, not a server failure (nginx's 499).
   CLIENT_CLOSED: { grpc: GrpcStatus.CANCELLED, http: 499 },

@@ -27,7 +27,7 @@ import {
   toServiceError,
 } from "./_errors.ts";
 import { FORWARDED_METADATA_KEY, LEADER_ADDR_KEY, LEADER_ID_KEY } from "./_types.ts";
-import { produceResponse, toRecordMessage, valuesOf, warnIfProducerGiven } from "./_grpc_codec.ts";
+import { produceResponse, producerOf, toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import { pipelineProduce, streamRecords } from "./_grpc_stream.ts";
 
 /** The client certificate's common name, or "" without mutual TLS. */
@@ -98,9 +98,11 @@ async function produce(
 ): Promise<ProduceResponse> {
   await ctx.admit(subjectOf(call), "produce");
   const values = valuesOf(call.request);
-  warnIfProducerGiven(ctx, ctx.logger, call.request);
+  const producer = producerOf(call.request);
   const forwarded = ctx.cluster !== null && call.metadata.get(FORWARDED_METADATA_KEY).length > 0;
-  const ack = forwarded ? await ctx.cluster!.appendHere(values) : await ctx.log.append(values);
+  const ack = forwarded
+    ? await ctx.cluster!.appendHere(values, producer)
+    : await ctx.log.append(values, producer);
   return produceResponse(ack, values.length);
 }
 

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ProduceRequest, ProduceResponse, RecordMessage } from "../proto/mod.ts";
-import type { AppendAck, Logger } from "./_types.ts";
+import type { AppendAck, ProducerRef } from "./_types.ts";
 import { serviceError } from "./_errors.ts";
 import type { ServedRecord } from "./_types.ts";
 
@@ -39,30 +39,43 @@ export function valuesOf(request: ProduceRequest): Uint8Array[] {
 export function produceResponse(ack: AppendAck, count: number): Required<ProduceResponse> {
   return {
     offset: ack.baseOffset,
-    count,
+    count: ack.duplicate ? ack.count ?? count : count,
     replicasFsynced: ack.replicasFsynced ?? 0,
     commitIndex: ack.commitIndex ?? 0,
-    duplicate: false,
+    duplicate: ack.duplicate ?? false,
     durable: ack.durable ?? false,
   };
 }
 
-const warnedProducers = new WeakSet<object>();
+/** Longest producer id accepted, in UTF-8 bytes (a UUID takes 36). */
+export const PRODUCER_ID_BYTES_MAX = 128;
 
 /**
- * A produce naming a producer asks for deduplication, which this version does not do yet:
- * says so once per service in the log (the answer's `duplicate` stays false), so an operator
- * learns that a client counts on a guarantee it does not get.
+ * The producer a produce request names (`producer_id`, `sequence`), or undefined when it
+ * names none (an empty id). Refuses an id over {@linkcode PRODUCER_ID_BYTES_MAX} bytes and a
+ * sequence that is not a safe integer (INVALID_ARGUMENT).
  */
-export function warnIfProducerGiven(
-  owner: object,
-  logger: Logger,
-  request: ProduceRequest,
-): void {
-  if ((request.producerId ?? "") === "" || warnedProducers.has(owner)) return;
-  warnedProducers.add(owner);
-  logger.warn(
-    "A client sends produce requests with a producer_id, but this server does not deduplicate retried batches yet: a retried batch may be appended twice",
-    { producerId: request.producerId },
-  );
+export function producerOf(
+  request: { producerId?: unknown; sequence?: unknown },
+): ProducerRef | undefined {
+  const id = request.producerId ?? "";
+  if (typeof id !== "string") {
+    throw serviceError("INVALID_ARGUMENT", "Cannot produce: producerId must be a string");
+  }
+  if (id === "") return undefined;
+  const bytes = new TextEncoder().encode(id).length;
+  if (bytes > PRODUCER_ID_BYTES_MAX) {
+    throw serviceError(
+      "INVALID_ARGUMENT",
+      `Cannot produce: a producer id takes at most ${PRODUCER_ID_BYTES_MAX} bytes, this one ${bytes}`,
+    );
+  }
+  const sequence = request.sequence ?? 0;
+  if (typeof sequence !== "number" || !Number.isSafeInteger(sequence) || sequence < 0) {
+    throw serviceError(
+      "INVALID_ARGUMENT",
+      `Cannot produce: sequence ${String(sequence)} is not an integer from 0 to 2^53 - 1`,
+    );
+  }
+  return { id, sequence };
 }

@@ -14,8 +14,8 @@ import {
 } from "../proto/mod.ts";
 import type { ServiceContext } from "./_context.ts";
 import { outOfRange, serviceError, toServiceError } from "./_errors.ts";
-import { produceResponse, toRecordMessage, valuesOf, warnIfProducerGiven } from "./_grpc_codec.ts";
-import type { AppendAck, CommitLog, ServedRecord } from "./_types.ts";
+import { produceResponse, producerOf, toRecordMessage, valuesOf } from "./_grpc_codec.ts";
+import type { AppendAck, CommitLog, ProducerRef, ServedRecord } from "./_types.ts";
 import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
 import { isMalformed, produceStreamPath, refuseMalformed } from "./_grpc_malformed.ts";
@@ -220,6 +220,8 @@ export const coalesceBytesMax = 1024 * 1024;
 interface Group {
   values: Uint8Array[];
   bytes: number;
+  /** A batch naming a producer is appended alone, as its own entry (it is deduplicated whole). */
+  producer?: ProducerRef;
   waiters: { count: number; resolve(ack: AppendAck): void; reject(error: unknown): void }[];
 }
 
@@ -230,8 +232,11 @@ interface Group {
  * than one each, with no added wait when the stream is idle. Each request still gets its own
  * first offset. A failed append fails every request in it (none of them was appended) and
  * every later one, which is then never appended: the stream ends at the first failure.
+ * A request naming a producer is appended on its own, never coalesced with others.
  */
-function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<AppendAck> {
+function coalescingAppender(
+  log: CommitLog,
+): (values: Uint8Array[], producer?: ProducerRef) => Promise<AppendAck> {
   const queue: Group[] = [];
   let appending = false;
   let failure: { error: unknown } | null = null;
@@ -247,7 +252,7 @@ function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<A
       return next();
     }
     appending = true;
-    log.append(group.values).then((ack) => {
+    log.append(group.values, group.producer).then((ack) => {
       let offset = ack.baseOffset;
       for (const waiter of group.waiters) {
         waiter.resolve({ ...ack, baseOffset: offset });
@@ -259,12 +264,15 @@ function coalescingAppender(log: CommitLog): (values: Uint8Array[]) => Promise<A
         next();
       });
   };
-  return (values) => {
+  return (values, producer) => {
     if (failure) return Promise.reject(failure.error);
     const bytes = values.reduce((sum, value) => sum + value.length, 0);
     let group = queue.at(-1);
-    if (!group || group.bytes + bytes > coalesceBytesMax) {
-      group = { values: [], bytes: 0, waiters: [] };
+    if (
+      !group || group.bytes + bytes > coalesceBytesMax || group.producer !== undefined ||
+      producer !== undefined
+    ) {
+      group = { values: [], bytes: 0, waiters: [], ...(producer ? { producer } : {}) };
       queue.push(group);
     }
     const joined = group;
@@ -400,6 +408,7 @@ export function pipelineProduce(
     slots.push(slot);
     if (slots.length - head >= produceInFlightMax) call.pause();
     let values: Uint8Array[];
+    let producer: ProducerRef | undefined;
     try {
       if (isMalformed(request)) {
         throw serviceError(
@@ -408,13 +417,13 @@ export function pipelineProduce(
         );
       }
       values = valuesOf(request); // before the next request is read: nothing appends after it
-      warnIfProducerGiven(ctx, ctx.logger, request);
+      producer = producerOf(request);
       if (ctx.closing) throw serviceError("UNAVAILABLE", "The server is shutting down");
     } catch (error) {
       settle(slot, null, error);
       return;
     }
-    append(values).then(
+    append(values, producer).then(
       (ack) => settle(slot, produceResponse(ack, values.length), null),
       (error) => settle(slot, null, error),
     );

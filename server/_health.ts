@@ -78,6 +78,9 @@ const notLogFailures = new Set([
   "NOT_LEADER",
   "UNAVAILABLE",
   "CLIENT_CLOSED",
+  // A producer's batch refused for its sequence, and the leader's refusals passed through.
+  "OUT_OF_SEQUENCE",
+  "FORWARDED",
 ]);
 
 /**
@@ -88,9 +91,9 @@ const notLogFailures = new Set([
  */
 export function watchWrites(log: CommitLog, health: HealthState): CommitLog {
   return {
-    async append(values) {
+    async append(values, producer) {
       try {
-        const result = await log.append(values);
+        const result = await log.append(values, producer);
         health.writeSucceeded();
         return result;
       } catch (error) {

@@ -17,10 +17,10 @@ import {
 import { streamHttpRecords } from "./_http_stream.ts";
 import { sendUiPage, wantsUiPage } from "./_ui_page.ts";
 import { confirmedEnd } from "./_grpc.ts";
-import { produceResponse } from "./_grpc_codec.ts";
+import { produceResponse, producerOf } from "./_grpc_codec.ts";
 import { httpCluster, httpStatus } from "./_admin.ts";
 import type { Service } from "./_service.ts";
-import type { ServedRecord } from "./_types.ts";
+import type { ProducerRef, ServedRecord } from "./_types.ts";
 
 /** Handles one request; `url` is already parsed. */
 export type HttpHandler = (
@@ -55,19 +55,21 @@ async function produceValues(
   service: Service,
   request: IncomingMessage,
   values: Uint8Array[],
+  producer?: ProducerRef,
 ): Promise<HttpProduceAnswer> {
   await service.context.admit(subjectOf(request), "produce");
-  const ack = await service.context.log.append(values);
-  const { offset, replicasFsynced, commitIndex, duplicate, durable } = produceResponse(
+  const ack = await service.context.log.append(values, producer);
+  const { offset, count, replicasFsynced, commitIndex, duplicate, durable } = produceResponse(
     ack,
     values.length,
   );
-  return { offset, replicasFsynced, commitIndex, duplicate, durable };
+  return { offset, count, replicasFsynced, commitIndex, duplicate, durable };
 }
 
 /** The acknowledgement fields of an HTTP produce answer (the gRPC answer's, in camelCase). */
 interface HttpProduceAnswer {
   offset: number;
+  count: number;
   replicasFsynced: number;
   commitIndex: number;
   duplicate: boolean;
@@ -108,8 +110,10 @@ export function httpRoutes(service: Service, limits: HttpLimits): Map<string, Ht
       if (values.length === 0) {
         throw serviceError("INVALID_ARGUMENT", 'Cannot produce: "records" is empty');
       }
-      const { offset, ...ack } = await produceValues(service, request, values);
-      sendJson(response, 200, { offset, count: values.length, ...ack });
+      // Idempotent produce: "producerId" and "sequence" as in the gRPC ProduceRequest.
+      const producer = producerOf({ producerId: json.producerId, sequence: json.sequence });
+      const answer = await produceValues(service, request, values, producer);
+      sendJson(response, 200, answer);
     }],
     ["GET /v1/records", async (request, response, url) => {
       await service.context.admit(subjectOf(request), "consume");

@@ -27,6 +27,24 @@ export interface AppendAck {
   readonly commitIndex?: number;
   /** Whether the records were fsynced before the append resolved. */
   readonly durable?: boolean;
+  /**
+   * True when the batch had been appended before under the same producer and sequence:
+   * nothing was appended now, `baseOffset` and `count` are the original append's.
+   */
+  readonly duplicate?: boolean;
+  /** Records of the original append (set with `duplicate`; otherwise the batch's own count). */
+  readonly count?: number;
+}
+
+/**
+ * The producer a batch comes from and its number: a batch carrying one is appended at most
+ * once (see docs/exactly-once.md).
+ */
+export interface ProducerRef {
+  /** The producer's id (1 to 128 UTF-8 bytes). */
+  readonly id: string;
+  /** The batch's sequence within the producer (a safe integer). */
+  readonly sequence: number;
 }
 
 /**
@@ -37,9 +55,11 @@ export interface AppendAck {
 export interface CommitLog {
   /**
    * Appends a batch atomically; resolves with the first record's offset once acknowledged
-   * (durable under fsync `always`), and what was done ({@linkcode AppendAck}).
+   * (durable under fsync `always`), and what was done ({@linkcode AppendAck}). With
+   * `producer`, a batch already appended under it is answered as a duplicate; a sequence out
+   * of order or older than the log remembers rejects with code `OUT_OF_SEQUENCE`.
    */
-  append(values: Uint8Array[]): Promise<AppendAck>;
+  append(values: Uint8Array[], producer?: ProducerRef): Promise<AppendAck>;
   /** Reads one readable record; throws `OFFSET_OUT_OF_RANGE` outside [first, next). */
   read(offset: number): ServedRecord;
   /** Records from `offset` on, stopping before `bytesMax` would be passed (at least one). */
@@ -123,7 +143,7 @@ export interface ClusterHooks {
    * Appends only if this node leads (never forwards): serves a produce another node forwarded
    * here, so a stale belief about the leader can never bounce a request around the cluster.
    */
-  appendHere(values: Uint8Array[]): Promise<AppendAck>;
+  appendHere(values: Uint8Array[], producer?: ProducerRef): Promise<AppendAck>;
 }
 
 /** Metadata key a node sets on a produce it forwards to the leader. */

@@ -27,6 +27,7 @@ export type {
   CommitLog,
   LeaderInfo,
   Logger,
+  ProducerRef,
   RequestEvent,
   RequestObserver,
   ServedRecord,

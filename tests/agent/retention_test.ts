@@ -2,10 +2,15 @@
  * Retention on a cluster member: the agent removes segments the limits let go, never an entry
  * above the applied index, and the log's own retention never runs underneath Raft.
  */
-import { compactApplied } from "../../agent/_retention.ts";
+import {
+  compactApplied,
+  registerRetentionMetrics,
+  scheduleClusterRetention,
+} from "../../agent/_retention.ts";
 import { startAgent } from "../../agent/mod.ts";
 import { LogClient } from "../../client/mod.ts";
 import { openLog } from "../../log/mod.ts";
+import { Metrics } from "../../observe/mod.ts";
 import { assert, assertEquals, eventually } from "../server/_assert.ts";
 import { withTempDir } from "../log/_fixtures.ts";
 
@@ -13,16 +18,18 @@ const value = (i: number) => new TextEncoder().encode(`record-${i}`.padEnd(60, "
 
 Deno.test("retention: a pass never removes an entry above the applied index", async () => {
   await withTempDir(async (dir) => {
-    const log = await openLog(dir, { segmentBytesMax: 200 });
+    const log = await openLog(dir, { segmentBytesMax: 500 });
     try {
       for (let i = 0; i < 30; i++) await log.append([value(i)], { term: 1 });
       const last = log.lastIndex();
       assertEquals(log.retentionPoint({ retentionBytes: 0 }) > 1, true, "limits let segments go");
       assertEquals(log.firstIndex(), 1, "retentionPoint deletes nothing");
 
+      const wanted = log.retentionPoint({ retentionBytes: 0 });
       const held = await compactApplied(log, { retentionBytes: 0 }, 7);
       assert(held.firstIndex > 1 && held.firstIndex <= 8, `first ${held.firstIndex}`);
-      assert(held.heldBack > 0, "the applied index held retention back");
+      // Held back: every entry still here below where the limits alone would have cut.
+      assertEquals(held.firstIndex + held.heldBack, wanted, "held back from the first kept");
       // Every entry from the applied index on is still there, with its records.
       const entries = log.entries(8, last + 1, 1 << 20);
       assertEquals(entries.length, last - 7);
@@ -94,6 +101,40 @@ Deno.test("retention: in a cluster the agent runs it, not the log on its own sch
     } finally {
       client.close();
       await agent.shutdown();
+    }
+  });
+});
+
+Deno.test("retention: strand_retention_held_back_entries shows what the applied index holds back", async () => {
+  await withTempDir(async (dir) => {
+    const log = await openLog(dir, { segmentBytesMax: 200 });
+    const metrics = new Metrics();
+    const gauge = async () => {
+      const text = await metrics.exposition();
+      const match = /^strand_retention_held_back_entries (\d+)$/m.exec(text);
+      return match === null ? null : Number(match[1]);
+    };
+    try {
+      for (let i = 0; i < 30; i++) await log.append([value(i)], { term: 1 });
+      let applied = 3;
+      const retention = scheduleClusterRetention(log, { retentionBytes: 0 }, () => applied, {
+        everyMs: 10,
+        logger: { debug() {}, info() {}, warn() {}, error() {} },
+      });
+      registerRetentionMetrics(metrics, retention);
+      try {
+        const wanted = log.retentionPoint({ retentionBytes: 0 });
+        await eventually(async () => (await gauge() ?? 0) > 0, "held back while unapplied");
+        assertEquals(await gauge(), wanted - log.firstIndex());
+        assert(log.firstIndex() <= applied + 1, "nothing unapplied removed");
+        applied = log.lastIndex();
+        await eventually(async () => await gauge() === 0, "no longer held back once applied");
+        assertEquals(log.firstIndex(), wanted, "the limits alone decide once applied");
+      } finally {
+        await retention.stop();
+      }
+    } finally {
+      await log.close();
     }
   });
 });

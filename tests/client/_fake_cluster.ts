@@ -29,7 +29,9 @@ export type ProduceMode =
   /** Refuses with UNAVAILABLE naming `leaderAddr` in the trailers (not appended). */
   | "not-leader"
   /** Appends, then answers UNAVAILABLE as if the answer was lost (outcome unknown to the client). */
-  | "lose-answer";
+  | "lose-answer"
+  /** Refuses once with FAILED_PRECONDITION (the sequence), not appended. */
+  | "refuse-sequence";
 
 /** A fake member. */
 export interface FakeMember {
@@ -134,6 +136,10 @@ export class FakeCluster {
           details: "Cannot append: not the leader",
           metadata,
         });
+      }
+      if (member.produceMode === "refuse-sequence") {
+        member.produceMode = "ok";
+        return done({ code: status.FAILED_PRECONDITION, details: "Cannot append batch: too old" });
       }
       const key = request.producerId ? `${request.producerId}/${sequence}` : "-";
       const earlier = request.producerId ? this.appended.indexOf(key) : -1;

@@ -188,6 +188,29 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "client produce: after a batch refused for its sequence (FAILED_PRECONDITION), the next one starts a new producer",
+  ignore: !PRODUCER_ID_ON_WIRE,
+  fn: async () => {
+    await withCluster(["a"], async (cluster) => {
+      const client = clientOf(cluster.get("a").addr);
+      try {
+        await client.produce(encoder.encode("one"));
+        const first = client.producerId;
+        cluster.get("a").produceMode = "refuse-sequence";
+        const failure = await rejection(client.produce(encoder.encode("two")));
+        assertEquals([failure.code, failure.attempts], [status.FAILED_PRECONDITION, 1]);
+        await client.produce(encoder.encode("three"));
+        assert(client.producerId !== first, "the producer id did not change");
+        assertEquals(cluster.appended, [`${first}/1`, `${client.producerId}/1`]);
+      } finally {
+        client.close();
+      }
+    });
+  },
+});
+
 Deno.test("client: nothing listening at the only address fails at once with UNAVAILABLE naming it", async () => {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const deadAddr = `127.0.0.1:${(probe.addr as Deno.NetAddr).port}`;

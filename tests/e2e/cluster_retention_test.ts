@@ -81,6 +81,9 @@ Deno.test("cluster retention: a restarted follower and a late joiner catch up fr
         },
       );
       assert(first < end, `${member.name} retains from ${first} of ${end}`);
+      // Retention under Raft says what the applied index holds back (a count, 0 when nothing).
+      const metrics = await (await fetch(`${member.node.httpUrl}/metrics`)).text();
+      assert(/^strand_retention_held_back_entries(?:\{[^}]*\})? \d+$/m.test(metrics), member.name);
     }
 
     // Restarted without retention, it is restarted at the first record of the node that sent

@@ -214,6 +214,15 @@ Deno.test("cluster: graceful leave removes the member; a leaving leader hands ov
     });
     acked.set(await produceAcked(cluster.get(other), "y"), "y");
     await assertHolds(cluster.get(other), acked);
+    // The only voter stops too: it stays in the configuration (nothing could remove it) and
+    // says so; restarted on its data dir, it leads again with everything acknowledged.
+    const last = cluster.get(other).node;
+    assertEquals(await cluster.stop(other, "SIGTERM"), 0);
+    assert(last.output().includes("this node is the only voter"), last.output());
+    const back = await cluster.restart(other, []);
+    await cluster.waitForVoters([other]);
+    acked.set(await produceAcked(back, "z"), "z");
+    await assertHolds(back, acked);
   } finally {
     await cluster.close();
   }

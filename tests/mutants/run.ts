@@ -46,6 +46,16 @@ export const AREAS: Readonly<Record<string, AreaCommands>> = {
     tests: ["tests/discovery/", "tests/sim/swim/"],
     sim: ["tests/sim/swim/replay.ts", "--seeds", "{seeds}"],
   },
+  dedup: {
+    tests: [
+      "tests/agent/producers_test.ts",
+      "tests/agent/exactly_once_test.ts",
+      "tests/server/produce_fields_test.ts",
+      "tests/log/batch_data_test.ts",
+      "tests/e2e/exactly_once_test.ts",
+      "tests/client/balancer_test.ts",
+    ],
+  },
   log: {
     tests: ["tests/log/", "tests/sim/raft/disk_sim_test.ts"],
     sim: [

@@ -3,7 +3,7 @@
  * over the file log (coded errors, wake-ups after appends, a record size limit).
  */
 import { OffsetWaiters, type ServedRecord } from "../../server/mod.ts";
-import type { CommitLog } from "../../server/mod.ts";
+import type { AppendAck, CommitLog, ProducerRef } from "../../server/mod.ts";
 
 class CodedError extends Error {
   constructor(readonly code: string, message: string) {
@@ -24,10 +24,18 @@ export class MemoryLog implements CommitLog {
   recordsRead = 0;
   /** When set, the next append waits for this promise (to hold requests in flight). */
   gate: Promise<void> | null = null;
+  /** The producer handed with each append call, in call order. */
+  readonly producers: (ProducerRef | undefined)[] = [];
+  /** Batches appended per "id/sequence" (a minimal stand-in for the agent's table). */
+  readonly #batches = new Map<string, { baseOffset: number; count: number }>();
 
   constructor(readonly recordBytesMax = 1024 * 1024) {}
 
-  async append(values: Uint8Array[]): Promise<{ baseOffset: number }> {
+  async append(values: Uint8Array[], producer?: ProducerRef): Promise<AppendAck> {
+    this.producers.push(producer);
+    const key = producer && `${producer.id}/${producer.sequence}`;
+    const seen = key === undefined ? undefined : this.#batches.get(key);
+    if (seen !== undefined) return { ...seen, duplicate: true };
     for (const value of values) {
       if (value.length > this.recordBytesMax) {
         throw new CodedError(
@@ -43,6 +51,7 @@ export class MemoryLog implements CommitLog {
     values.forEach((value, i) => this.records.push({ value, offset: baseOffset + i, term: 0 }));
     this.appends++;
     this.waiters.notify();
+    if (key !== undefined) this.#batches.set(key, { baseOffset, count: values.length });
     return { baseOffset };
   }
 

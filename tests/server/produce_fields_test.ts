@@ -4,8 +4,7 @@
  */
 import { encodeProduceResponse } from "../../proto/mod.ts";
 import { log } from "../../proto/gen/log.js";
-import { silentLogger } from "../../server/mod.ts";
-import { assert, assertEquals, encoder } from "./_assert.ts";
+import { assertEquals, encoder, eventually, rejection } from "./_assert.ts";
 import { rawClient, startHarness } from "./_harness.ts";
 
 Deno.test("ProduceRequest carries producer_id (3) and sequence (4)", () => {
@@ -34,22 +33,62 @@ Deno.test("ProduceResponse carries replicas_fsynced, commit_index, duplicate, du
   assertEquals([old.duplicate, old.durable], [false, false]);
 });
 
-Deno.test("a produce naming a producer is appended and warned about once (no dedup yet)", async () => {
-  const warnings: string[] = [];
-  const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
-  await using h = await startHarness({ logger });
+Deno.test("the server hands a request's producer to the log and answers its duplicate with the original offsets", async () => {
+  await using h = await startHarness();
   const raw = rawClient(h.grpc.port);
   try {
-    const request = { record: { value: encoder.encode("a") }, producerId: "p", sequence: 1 };
-    const first = await raw.call("produce", request) as { offset: number; duplicate: boolean };
-    const second = await raw.call("produce", request) as { offset: number; duplicate: boolean };
-    assertEquals([Number(first.offset), Number(second.offset)], [0, 1]);
-    assertEquals([first.duplicate, second.duplicate], [false, false]);
-    assertEquals(warnings.length, 1);
-    assert(warnings[0]!.includes("does not deduplicate"), warnings[0]);
-    await raw.call("produce", { record: { value: encoder.encode("b") } });
-    assertEquals(warnings.length, 1);
+    const batch = {
+      records: [{ value: encoder.encode("a") }, { value: encoder.encode("b") }],
+      producerId: "p",
+      sequence: 1,
+    };
+    const first = await raw.call("produce", batch) as Record<string, unknown>;
+    await raw.call("produce", { record: { value: encoder.encode("x") } });
+    const again = await raw.call("produce", batch) as Record<string, unknown>;
+    assertEquals([Number(first.offset), first.count, first.duplicate], [0, 2, false]);
+    assertEquals([Number(again.offset), again.count, again.duplicate], [0, 2, true]);
+    assertEquals(h.log.producers, [{ id: "p", sequence: 1 }, undefined, {
+      id: "p",
+      sequence: 1,
+    }]);
+    const long = await rejection(
+      raw.call("produce", { ...batch, producerId: "x".repeat(129) }),
+    );
+    assertEquals(long.code, 3); // INVALID_ARGUMENT: nothing reaches the log
+    assertEquals(h.log.producers.length, 3);
+    const response = await fetch(`${h.httpUrl}/v1/records`, {
+      method: "POST",
+      body: JSON.stringify({ value: btoa("h"), producerId: "p", sequence: 1 }),
+    });
+    const json = await response.json();
+    assertEquals([json.offset, json.count, json.duplicate], [0, 2, true]);
+    assertEquals(h.log.producers.at(-1), { id: "p", sequence: 1 });
   } finally {
     raw.close();
+  }
+});
+
+Deno.test("ProduceStream appends a batch naming a producer on its own, never coalesced", async () => {
+  await using h = await startHarness();
+  const { promise: held, resolve: release } = Promise.withResolvers<void>();
+  h.log.gate = held;
+  const stream = h.client.produceStream();
+  try {
+    const one = (text: string) => [encoder.encode(text)];
+    const answers = [
+      stream.send(one("a")), // appending (held): the next ones queue
+      stream.send(one("b")),
+      stream.send(one("c"), { producerId: "p", sequence: 1 }),
+      stream.send(one("d")),
+      stream.send(one("e")),
+    ];
+    await eventually(() => h.log.appendCalls === 1, "the first append in flight");
+    h.log.gate = null;
+    release();
+    await Promise.all(answers);
+    assertEquals(h.log.appendSizes, [1, 1, 1, 2]);
+    assertEquals(h.log.producers, [undefined, undefined, { id: "p", sequence: 1 }, undefined]);
+  } finally {
+    stream.end();
   }
 });
