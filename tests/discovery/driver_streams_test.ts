@@ -7,11 +7,13 @@
 
 import {
   defaultConfig,
+  encodePushPull,
   generateGossipKey,
   GossipNode,
   Keyring,
   parseGossipKey,
   pushPullBytesMax,
+  type Tags,
 } from "../../discovery/mod.ts";
 import { assert, assertEquals, assertRejects, eventually } from "./_assert.ts";
 import { startNode } from "./_process.ts";
@@ -280,5 +282,48 @@ Deno.test("streams: a join racing close() ends with it, not at its own deadline"
   } finally {
     await node.close();
     await silent.close();
+  }
+});
+
+Deno.test("streams: a peer that sends a request and never reads the reply is cut off at the deadline", async () => {
+  const node = await GossipNode.start({
+    name: "a",
+    bindAddress: "127.0.0.1:0",
+    keyring: null,
+    // Time enough to read the 8 MB request on a loaded machine; the reply then blocks.
+    pushPullTimeoutMs: 3_000,
+    config: { tagsBytesMax: 33_000 },
+    warn: () => {},
+  });
+  const conn = await rawConnect(node.address);
+  try {
+    // 260 members with 32 KB of tags each: the reply (about 8 MB) is more than loopback
+    // socket buffers hold while the peer does not read, so the server's write blocks.
+    const tags: Tags = Object.fromEntries(
+      Array.from({ length: 64 }, (_, i) => [`k${i}`.padEnd(250, "k"), "v".repeat(250)]),
+    );
+    const states = Array.from({ length: 260 }, (_, i) => ({
+      name: `fat-${i}`,
+      address: "127.0.0.1:9",
+      incarnation: 0,
+      status: "alive" as const,
+      tags,
+    }));
+    const body = encodePushPull({ join: false, states });
+    // Plaintext gossip: a version byte of 0, then the payload, in one length-prefixed frame.
+    const request = new Uint8Array(4 + 1 + body.length);
+    new DataView(request.buffer).setUint32(0, 1 + body.length);
+    request.set(body, 5);
+    for (let written = 0; written < request.length;) {
+      written += await conn.write(request.subarray(written));
+    }
+    const merged = () => node.members().length === 261;
+    await eventually("the request was read and merged", merged, { timeoutMs: 5_000 });
+    const timedOut = () => node.stats.pushPullsTimedOut === 1;
+    await eventually("the blocked reply ends by the deadline", timedOut, { timeoutMs: 8_000 });
+    assertEquals(node.stats.pushPullsServed, 0, "the reply never completed");
+  } finally {
+    conn.close();
+    await node.close();
   }
 });

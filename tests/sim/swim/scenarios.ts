@@ -650,6 +650,7 @@ function duplicateScenario(
     cluster.joinNode(impostor, pickDistinct(random, others, Math.min(2, others.length)));
     cluster.runUntil(cluster.nowMs + random.intBetween(500, 5_000));
   }
+  const suspectedBy = joinWhileSuspected(cluster, impostor, original, others);
   cluster.runUntil(cluster.nowMs + 5_000);
   const violations = [...checkNoFalseFailures(cluster), ...viewMismatches(cluster)];
   if (impostor.joinedAtMs !== null) violations.push(`the impostor was admitted`);
@@ -669,8 +670,39 @@ function duplicateScenario(
       describeNetwork(network),
       `original=${original} attempts=${attempts} refusals=${impostor.joinRefusals}`,
       `conflicts=${conflicts}`,
+      `joined while suspected by ${suspectedBy ?? "nobody"}`,
     ],
   };
+}
+
+/** Longest pause of the original in the duplicate scenario: below any suspicion timeout. */
+const originalPauseMs = 1_000;
+
+/**
+ * The original freezes (a GC pause) and its probers suspect it; the impostor then joins
+ * through the first member that holds it suspect, before it wakes. A suspect is still a
+ * live member, so the join must be refused all the same. Returns that seed, or null when
+ * nobody suspected the original in time (then no join is attempted).
+ */
+function joinWhileSuspected(
+  cluster: SimCluster,
+  impostor: SimNode,
+  original: string,
+  others: readonly string[],
+): string | null {
+  cluster.pause(original, originalPauseMs);
+  // Stop early enough that the join request (delay at most 40 ms) lands during the pause.
+  const lastJoinMs = cluster.nowMs + originalPauseMs - 100;
+  let seed: string | null = null;
+  cluster.runUntil(lastJoinMs, () => {
+    seed = others.find((name) => {
+      const node = cluster.nodes.get(name);
+      return node !== undefined && cluster.viewOf(node, original)?.status === "suspect";
+    }) ?? null;
+    return seed !== null;
+  });
+  if (seed !== null) cluster.joinNode(impostor, [seed]);
+  return seed;
 }
 
 /**

@@ -105,7 +105,7 @@ Deno.test("sim: a member restarted at the same address is admitted at once and v
   runSeeds("restart", 100);
 });
 
-Deno.test("sim: a second process under a live name is refused everywhere; the original is untouched", () => {
+Deno.test("sim: a second process under a live name is refused everywhere, also while the original is suspected; the original is untouched", () => {
   runSeeds("duplicate", 60);
 });
 
