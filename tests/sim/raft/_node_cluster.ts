@@ -133,6 +133,8 @@ export class NodeSim {
   faultedGeneration = -1;
   /** Where this incarnation's next applied entry must start (null: not known yet). */
   expectedOffset: number | null = null;
+  /** The highest index any incarnation applied: committed and durable here, never lost. */
+  appliedMax = 0;
 
   constructor(id: string, disk: SimFs, drift: number) {
     this.id = id;
@@ -243,6 +245,13 @@ export class NodeCluster {
   }
 
   #launch(node: NodeSim, generation: number, log: FileLog, meta: MetaStore): void {
+    // An applied entry was committed and durable in this node's log before it was applied:
+    // what a restart finds must reach it (a later snapshot point only moves the log forward).
+    if (log.lastIndex() < node.appliedMax) {
+      this.checkers.violations.push(
+        `t=${this.scheduler.nowMs}ms: ${node.id} restarted with its log ending at ${log.lastIndex()} but it had applied ${node.appliedMax}`,
+      );
+    }
     const alive = () => node.generation === generation && node.raft !== null;
     const timers = new SimTimers(this.scheduler, node.drift);
     const store = observeRestarts(log, {
@@ -303,6 +312,7 @@ export class NodeCluster {
         if (!alive()) return;
         this.checkers.onApply(this.scheduler.nowMs, node.id, entry, node.expectedOffset);
         node.expectedOffset = entry.baseOffset + entry.records.length;
+        node.appliedMax = Math.max(node.appliedMax, entry.index);
         this.hooks?.onApplied(node, entry);
       },
     });

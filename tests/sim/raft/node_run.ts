@@ -173,9 +173,16 @@ async function runUnguarded(options: NodeRunOptions): Promise<RunResult> {
   const quorumWatch = new QuorumWatch(cluster);
   scheduleTraffic(cluster, workload, random.fork(), faultMs);
   faults.schedule(faultMs);
+  // A leader whose commit index is past what its own FileLog holds durably (its write still
+  // in flight; legitimate when enough followers acknowledged) crashes then: the entry must
+  // survive on the followers that acknowledged it.
+  const crashCommittedUnsynced = random.chance(0.5) ? 0 : 0.2;
   const check = () => {
     cluster.observe();
     quorumWatch.check();
+    if (crashCommittedUnsynced > 0) {
+      faults.crashLeaderAhead(() => random.chance(crashCommittedUnsynced));
+    }
   };
   let events = await scheduler.runUntilSettled(faultMs, eventsMax, check);
   faultPhase = false;
@@ -668,6 +675,16 @@ class NodeFaults {
       this.#cluster.crash(node);
       this.#restartLater(node);
     });
+  }
+
+  /** Crashes a leader that committed past its durable log (see crashCommittedUnsynced). */
+  crashLeaderAhead(roll: () => boolean): void {
+    if (this.#healed) return;
+    for (const node of this.#cluster.running()) {
+      const status = node.raft?.status();
+      if (status?.role !== "leader" || node.store === null) continue;
+      if (status.commitIndex > node.store.lastIndex() && roll()) this.crashSoon(node.id);
+    }
   }
 
   /**

@@ -6,6 +6,8 @@
  * a range at its first failure (the mutants runner counts seeds to catch that way). Exits
  * non-zero on a failure, printing the seed and the command that replays it. `--sync-on-drop`
  * and `--keep-corrupted` replay two known driver/transport problems (see node_run.ts).
+ * The node simulation keeps every node's Raft log in the production FileLog and meta store on
+ * a simulated disk with faults; `--seed N` also prints its disk figures (`disk=`).
  * `--disk` runs the disk simulation instead (`disk_run.ts`: the file log over a simulated
  * disk with crashes, torn writes, EIO / ENOSPC and bit flips).
  * @module
@@ -73,7 +75,11 @@ if (import.meta.main) {
       ...(nodeCount === null ? {} : { nodeCount }),
       ...(faultMs === null ? {} : { faultMs }),
     });
-    if (verbose) console.log(describe(result));
+    if (verbose) {
+      console.log(describe(result));
+      // The node simulation's disk figures: faults injected, failed starts, damage found.
+      if (result.disk !== undefined) console.log(`disk=${JSON.stringify(result.disk)}`);
+    }
     if (result.violations.length > 0) {
       failed++;
       console.log(`FAIL ${describe(result)}`);
