@@ -42,7 +42,9 @@ function words(command: string): string[] {
  */
 function freeLayout(): number {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + 10 * Math.floor(Math.random() * 3_000);
+    // Below Linux's ephemeral range (32768+), where other tests' port-0 picks land: a layout
+    // taken there could grab a port another test was just given and is about to bind.
+    const base = 20_000 + 10 * Math.floor(Math.random() * 1_200);
     const held: { close(): void }[] = [];
     try {
       for (const offset of [0, 1, 2, 10, 11, 12, 20, 21, 22]) {
