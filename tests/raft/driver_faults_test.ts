@@ -62,7 +62,7 @@ async function rejection(promise: Promise<unknown>): Promise<RaftError> {
 class CrashingStorage {
   writes = 0;
   crashed = false;
-  constructor(readonly log: MemoryLog, readonly meta: MemoryMeta, readonly budget: number) {}
+  constructor(readonly log: MemoryLog, readonly meta: MemoryMeta, public budget: number) {}
 
   #write<T>(run: () => Promise<T>): Promise<T> {
     if (this.crashed || this.writes >= this.budget) {
@@ -444,6 +444,55 @@ Deno.test("driver: a proposal that times out reports an unknown outcome, not a f
     );
   } finally {
     await net.close();
+  }
+});
+
+Deno.test("driver: after its storage failed, a node refuses every request with STORAGE_FAILED and its cause", async () => {
+  const storage = new CrashingStorage(new MemoryLog(), new MemoryMeta(), Infinity);
+  const errors: string[] = [];
+  const node = new RaftNode({
+    id: "a",
+    store: storage.store(),
+    meta: storage.metaStore(),
+    bootstrap: { voters: ["a"], learners: [] },
+    send: () => {},
+    tickMs: 5,
+    requestTimeoutMs: 300,
+    logger: { warn: () => {}, error: (message: string) => errors.push(message) },
+  });
+  try {
+    await until(() => node.status().role === "leader", "a to lead");
+    await node.propose(records("before"));
+    storage.budget = storage.writes; // the next write fails: the disk is gone
+    // The write this proposal needs fails: its outcome is unknown (the node stops before it).
+    assertEquals((await rejection(node.propose(records("lost")))).code, "UNKNOWN_OUTCOME");
+    assert(storage.crashed, "the storage never failed");
+    assertEquals(errors.length, 1, `logged: ${errors}`);
+    assert(errors[0]?.includes("storage failed (crash)"), errors[0]);
+
+    for (
+      const request of [
+        () => node.propose(records("after")),
+        () => node.changeMembership({ type: "addLearner", id: "b" }),
+        () => node.readBarrier(),
+      ]
+    ) {
+      const refused = await rejection(request());
+      assertEquals(refused.code, "STORAGE_FAILED");
+      assert(refused.cause instanceof Error && refused.cause.message === "crash", "cause kept");
+      assert(/storage failed.*another node.*restart/.test(refused.message), refused.message);
+    }
+    let transfer: unknown = null;
+    try {
+      node.transferLeadership("b");
+    } catch (error) {
+      transfer = error;
+    }
+    assert(transfer instanceof RaftError && transfer.code === "STORAGE_FAILED", `${transfer}`);
+    // It must not point clients at itself: it knows no leader any more.
+    assertEquals(node.status().leader, null, "a failed node still names a leader");
+  } finally {
+    await node.close();
   }
 });
 
