@@ -18,42 +18,11 @@ import {
   RaftCore,
   RaftError,
   RaftNode,
-  type RaftNodeOptions,
 } from "../../raft/mod.ts";
 import { assert, assertEquals, fixedRandom, records, TestCluster } from "./_harness.ts";
+import { driverCluster, MemoryMeta, quiet, rejection, until } from "./_fixture.ts";
 
-class MemoryMeta implements MetaStore {
-  bytes: Uint8Array | null = null;
-  load(): Uint8Array | null {
-    return this.bytes;
-  }
-  save(bytes: Uint8Array): Promise<void> {
-    this.bytes = bytes;
-    return Promise.resolve();
-  }
-}
-
-const quiet = { warn: () => {}, error: () => {} };
 const HOUR_MS = 3_600_000;
-
-/** Resolves once `condition` holds, checking every few ms; throws after `ms`. */
-async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2)); // poll, bounded by the deadline
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RaftError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert(error instanceof RaftError, `expected a RaftError, got ${error}`);
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 /**
  * Storage that "crashes" at its `budget`-th write: that write and every later one throws
@@ -327,56 +296,6 @@ Deno.test("driver: a malformed message is dropped and counted; a failing send do
   }
 });
 
-/** Three drivers over an in-process network; `cut` drops messages from a node. */
-function cluster(extra: (id: string) => Partial<RaftNodeOptions> = () => ({})) {
-  const ids = ["a", "b", "c"];
-  const nodes = new Map<string, RaftNode>();
-  const cut = new Set<string>();
-  const delivered: Message[] = [];
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  for (const id of ids) {
-    nodes.set(
-      id,
-      new RaftNode({
-        id,
-        store: new MemoryLog(),
-        meta: new MemoryMeta(),
-        bootstrap: { voters: ids, learners: [] },
-        tickMs: 5,
-        requestTimeoutMs: 5_000,
-        logger: quiet,
-        send: (message) => {
-          if (cut.has(message.from)) return;
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            delivered.push(message);
-            nodes.get(message.to)?.step(message);
-          }, 0);
-          timers.add(timer);
-        },
-        ...extra(id),
-      }),
-    );
-  }
-  return {
-    nodes,
-    cut,
-    delivered,
-    async leader(): Promise<RaftNode> {
-      let found: RaftNode | undefined;
-      await until(() => {
-        found = [...nodes.values()].find((n) => n.status().role === "leader");
-        return found !== undefined;
-      }, "a leader");
-      return found as RaftNode;
-    },
-    async close() {
-      await Promise.all([...nodes.values()].map((node) => node.close()));
-      for (const timer of timers) clearTimeout(timer);
-    },
-  };
-}
-
 /** A store whose appends wait while `stalled` (a slow fsync). */
 class StallingStore extends MemoryLog {
   stalled = false;
@@ -393,10 +312,13 @@ class StallingStore extends MemoryLog {
 
 Deno.test("driver: a leader whose disk stalls keeps its followers and commits once it resumes", async () => {
   const stores = new Map<string, StallingStore>();
-  const net = cluster((id) => {
-    const store = new StallingStore();
-    stores.set(id, store);
-    return { store };
+  const net = driverCluster({
+    store: (id) => {
+      const store = new StallingStore();
+      stores.set(id, store);
+      return store;
+    },
+    extra: () => ({ logger: quiet }),
   });
   try {
     const leader = await net.leader();
@@ -426,7 +348,7 @@ Deno.test("driver: a leader whose disk stalls keeps its followers and commits on
 });
 
 Deno.test("driver: a proposal that times out reports an unknown outcome, not a failure", async () => {
-  const net = cluster(() => ({ requestTimeoutMs: 300 }));
+  const net = driverCluster({ extra: () => ({ requestTimeoutMs: 300, logger: quiet }) });
   try {
     const leader = await net.leader();
     const follower = [...net.nodes.values()].find((n) => n !== leader) as RaftNode;
