@@ -426,7 +426,7 @@ export class RaftNode {
       // Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable.
       this.#failure = storageFailure(this.id, error);
       this.#stopTicking();
-      this.#logger.error(this.#failure.message, { error: String(error) });
+      this.#logger.error(this.#failure.message, { code: "STORAGE_FAILED", error: String(error) });
     }
   }
 
