@@ -121,7 +121,7 @@ Deno.test("leave: a leader whose own removal is refused hands leadership over an
       // left n2 unable to win an election), takes writes, and holds everything acknowledged.
       const leader = () => [n2, n3].find((agent) => agent.cluster!.status().role === "leader");
       await eventually(() => {
-        const membership = leader()?.cluster!.status().membership;
+        const membership = leader()?.cluster?.status().membership;
         return membership !== undefined && !membership.voters.includes("n1") &&
           !membership.learners.includes("n1");
       }, "a leader without n1");
