@@ -78,6 +78,8 @@ const reconcileEveryMs = 200;
 const leaveBudgetMs = 6000;
 /** How long the only voter, leaving, waits for a learner to catch up before staying instead. */
 const learnerCatchUpMs = 2000;
+/** How long a leaving leader waits for its own removal to commit before handing over instead. */
+const removalCommitMs = 3000;
 
 /** Name of the Raft state file (term, vote, configurations) in the data directory. */
 export const RAFT_STATE_FILE = "raft_state";
@@ -630,7 +632,12 @@ export class Cluster {
     const self = this.#options.nodeName;
     const announced = this.#gossip?.leave() ?? Promise.resolve();
     try {
-      await within(this.#node.changeMembership({ type: "remove", id: self }), remaining(deadline));
+      // Bounded below the whole budget: a removal that cannot commit (another voter down)
+      // leaves time for the hand-over.
+      await within(
+        this.#node.changeMembership({ type: "remove", id: self }),
+        Math.min(removalCommitMs, remaining(deadline)),
+      );
       this.#options.logger.info(
         "cluster: removed this node from the configuration before leaving; leadership passes to the remaining voters",
         { voters: this.#node.status().membership.voters },

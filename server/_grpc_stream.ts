@@ -18,17 +18,12 @@ import { produceResponse, producerOf, toRecordMessage, valuesOf } from "./_grpc_
 import type { AppendAck, CommitLog, ProducerRef, ServedRecord } from "./_types.ts";
 import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
-import { isMalformed, produceStreamPath, refuseMalformed } from "./_grpc_malformed.ts";
-import { RateLimitedLog } from "./_conn_limits.ts";
-
-const malformedLogs = new WeakMap<ServiceContext, RateLimitedLog>();
-
-/** One rate-limited log per service for malformed ProduceStream requests. */
-function malformedLog(ctx: ServiceContext): RateLimitedLog {
-  let log = malformedLogs.get(ctx);
-  if (!log) malformedLogs.set(ctx, log = new RateLimitedLog(ctx.logger));
-  return log;
-}
+import {
+  isMalformed,
+  malformedLogOf,
+  produceStreamPath,
+  refuseMalformed,
+} from "./_grpc_malformed.ts";
 
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
@@ -345,7 +340,7 @@ export function pipelineProduce(
     },
     settled: () => flush(),
   });
-  const log = malformedLog(ctx);
+  const log = malformedLogOf(ctx);
   const raw = rawMessageWriterOf(call);
   const window = raw ? sendWindowOf(call) : null;
   const slots: ProduceSlot[] = [];

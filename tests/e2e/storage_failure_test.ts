@@ -53,21 +53,31 @@ Deno.test("storage failure: a member whose disk fails answers writes UNAVAILABLE
       await new Promise((resolve) => setTimeout(resolve, 50)); // poll, bounded
     }
     const value = btoa("x".repeat(30_000));
-    // Writes until one is refused: the one whose write failed waits out its timeout (its
-    // outcome is unknown), so a write not answered in 3 s is left running and the next sent.
+    // Writes until one is refused: the one whose write failed ends at the failure as an
+    // unknown outcome (504: it may be on disk), later ones are refused (503). A write not
+    // answered in 3 s is left running and the next sent.
     let refused: { status: number; body: string } | null = null;
     for (let i = 0; i < 30 && refused === null; i++) {
       const reply = await post(url, value, 3_000);
       if (reply === null) continue;
       if (reply.status === 200) continue;
-      assertEquals(reply.status, 503, reply.body);
       const code = JSON.parse(reply.body).error?.code;
+      assertEquals(reply.status, code === "UNKNOWN_OUTCOME" ? 504 : 503, reply.body);
       if (code === "STORAGE_FAILED") refused = reply;
     }
     assert(refused !== null, "no write was refused for the failed disk");
     const error = JSON.parse(refused.body).error as { code: string; message: string };
     assert(/storage failed \(.*File too large/.test(error.message), error.message);
     assert(/send requests to another node.*restart this one/.test(error.message), error.message);
+
+    // Health follows: a failed leader names no leader, so the node reports not ready.
+    let readiness = { status: "ready", reason: "" };
+    for (let i = 0; i < 200 && readiness.status === "ready"; i++) {
+      readiness = await fetch(`${url}/readyz`).then((reply) => reply.json());
+      if (readiness.status === "ready") await new Promise((resolve) => setTimeout(resolve, 50)); // poll, bounded
+    }
+    assertEquals(readiness.status, "not ready");
+    assert(/storage failed/.test(readiness.reason), readiness.reason);
 
     client = new LogClient(rpc);
     const failure = await rejection(client.produce(new TextEncoder().encode("x")));
