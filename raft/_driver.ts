@@ -409,16 +409,29 @@ export class RaftNode {
 
   #input(action: () => void): void {
     if (this.#closed || this.#failure !== null) return;
-    action();
+    try {
+      action();
+    } catch (error) {
+      // A tick or a step that reads the log (entries to send, terms to match) and fails:
+      // the storage failed (a core refusal of a peer's message is caught in `step`).
+      this.#failStop(error);
+      return;
+    }
     this.#kick();
   }
 
   #kick(): void {
     // A write is in flight: what may leave before persistence leaves now, and what was
-    // committed meanwhile (durable here already) is applied now.
+    // committed meanwhile (durable here already) is applied now. Reading those entries can
+    // fail (a disk read error) outside the loop's own try: that too stops the node.
     if (this.#loop !== null) {
-      this.#sendAll(this.#core.takeEarlyMessages());
-      if (!this.#applying) this.#applyAll(this.#core.takeCommitted());
+      try {
+        this.#sendAll(this.#core.takeEarlyMessages());
+        if (!this.#applying) this.#applyAll(this.#core.takeCommitted());
+      } catch (error) {
+        this.#failStop(error);
+        return;
+      }
     }
     if (this.#loop === null && this.#core.hasReady()) {
       this.#loop = this.#run().finally(() => {
@@ -437,18 +450,24 @@ export class RaftNode {
         this.#applyAll(ready.committed);
         this.#handOut(ready.persist.entries);
         await this.#persist(ready);
+        if (this.#failure !== null) return; // a read failed meanwhile (see #kick)
         this.#sendAll(ready.messages);
         this.#readyReads.push(...ready.readStates);
         this.#serveReads();
         this.#core.advance(ready);
       }
     } catch (error) {
-      // Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable.
-      this.#failure = storageFailure(this.id, error);
-      this.#stopTicking();
-      this.#logger.error(this.#failure.message, { code: "STORAGE_FAILED", error: String(error) });
-      this.#settleFailed(this.#failure);
+      this.#failStop(error);
     }
+  }
+
+  /** Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable. */
+  #failStop(error: unknown): void {
+    if (this.#failure !== null) return;
+    this.#failure = storageFailure(this.id, error);
+    this.#stopTicking();
+    this.#logger.error(this.#failure.message, { code: "STORAGE_FAILED", error: String(error) });
+    this.#settleFailed(this.#failure);
   }
 
   /**
