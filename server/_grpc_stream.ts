@@ -16,7 +16,7 @@ import type { ServiceContext } from "./_context.ts";
 import { outOfRange, serviceError, toServiceError } from "./_errors.ts";
 import { produceResponse, producerOf, toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import type { AppendAck, CommitLog, ProducerRef, ServedRecord } from "./_types.ts";
-import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
+import { type BacklogLimits, sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
 import { isMalformed, produceStreamPath, refuseMalformed } from "./_grpc_malformed.ts";
 import { RateLimitedLog } from "./_conn_limits.ts";
@@ -33,11 +33,27 @@ function malformedLog(ctx: ServiceContext): RateLimitedLog {
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
 /**
- * Bytes a stream may have waiting for its client before it stops: written beyond the window
- * the client granted, or held by the server for the connection and not yet taken by the
- * kernel, whatever the window (see _h2_send_window.ts). It goes on once that is half this.
+ * Bytes a connection may hold that the kernel has not taken before its streams stop, whatever
+ * window the client granted (see _h2_send_window.ts). They go on once that is half this.
  */
 export const clientBacklogBytesMax = 1024 * 1024;
+/**
+ * Bytes a stream may write beyond the HTTP/2 window its client granted before it stops. They
+ * wait in the runtime's native HTTP/2 session, and Deno 2.8.3 does not free what is still
+ * queued there when the connection closes: every stalled connection that went away kept that
+ * much resident (see _h2_send_window.ts). Enough to have the next write ready when credit
+ * comes (two raw writes); it goes on once that is half this.
+ */
+export const windowOverrunBytesMax = 128 * 1024;
+/** Where a stream stops for its client, and where it goes on. */
+const pauseBeyond: BacklogLimits = {
+  windowBytes: windowOverrunBytesMax,
+  socketBytes: clientBacklogBytesMax,
+};
+const resumeWithin: BacklogLimits = {
+  windowBytes: windowOverrunBytesMax / 2,
+  socketBytes: clientBacklogBytesMax / 2,
+};
 /** The gRPC length prefix of every message (compression flag + 4-byte length). */
 const grpcPrefixBytes = 5;
 /** Produce requests a stream may have appending at once before the server stops reading. */
@@ -83,7 +99,7 @@ async function waitForClient(
 ): Promise<void> {
   ctx.streamsWaitingForClient++;
   try {
-    await window.waitBelow(clientBacklogBytesMax / 2, signal);
+    await window.waitWithin(resumeWithin, signal);
   } finally {
     ctx.streamsWaitingForClient--;
   }
@@ -124,7 +140,7 @@ async function afterWrite(
   const window = output.window;
   if (!window) return !signal.aborted;
   window.wrote(bytes);
-  if (window.backlog() > clientBacklogBytesMax) {
+  if (!window.within(pauseBeyond)) {
     await waitForClient(ctx, window, signal);
     if (window.session.ended) return false; // the connection is gone: stop reading the log
   }
@@ -296,8 +312,9 @@ interface ProduceSlot {
 /**
  * Reads requests while earlier ones are appending (a pipelining client's requests coalesce
  * into few appends) and answers in request order. Stops reading while `produceInFlightMax`
- * requests are pending, the response stream is backed up, or the client is more than
- * `clientBacklogBytesMax` of answers behind (our account of its HTTP/2 window). The first
+ * requests are pending, the response stream is backed up, or the client is behind on its
+ * answers (`windowOverrunBytesMax` beyond its HTTP/2 window, or `clientBacklogBytesMax` in the
+ * socket). The first
  * failure ends the stream with its status; nothing after an invalid request is appended.
  * Answers are settled slots in a FIFO, written as far as the first unsettled one: all the
  * answers an append settles leave in one HTTP/2 write when grpc-js's internals allow it.
@@ -369,11 +386,11 @@ export function pipelineProduce(
       waitingForDrain = true;
       waitThen(writer.waitForDrain(ctx.shutdownSignal), () => waitingForDrain = false);
     }
-    if (window && !waitingForClient && window.backlog() > clientBacklogBytesMax) {
+    if (window && !waitingForClient && !window.within(pauseBeyond)) {
       waitingForClient = true; // a client that sends but does not read its answers
       ctx.streamsWaitingForClient++;
       call.pause();
-      waitThen(window.waitBelow(clientBacklogBytesMax / 2, ctx.shutdownSignal), () => {
+      waitThen(window.waitWithin(resumeWithin, ctx.shutdownSignal), () => {
         waitingForClient = false;
         ctx.streamsWaitingForClient--;
       });
