@@ -29,7 +29,7 @@ import {
 import { RaftCommitLog } from "./_raft_log.ts";
 import type { Forwarder } from "./_forward.ts";
 import { PeerBook } from "./_peer_book.ts";
-import { nextChange } from "./_reconcile.ts";
+import { caughtUpLearner, nextChange, type ReconcileMember } from "./_reconcile.ts";
 import type { ProducerTableOptions } from "./_producers.ts";
 
 /** How a node takes part in a cluster. */
@@ -73,6 +73,13 @@ const publicGossipKey = new Uint8Array(32).fill(0x5a);
 
 /** How often the node checks its leader, role and membership. */
 const reconcileEveryMs = 200;
+
+/** How long a graceful leave may take in all (each of its waits is bounded by what is left). */
+const leaveBudgetMs = 6000;
+/** How long the only voter, leaving, waits for a learner to catch up before staying instead. */
+const learnerCatchUpMs = 2000;
+/** How long a leaving leader waits for its own removal to commit before handing over instead. */
+const removalCommitMs = 3000;
 
 /** Name of the Raft state file (term, vote, configurations) in the data directory. */
 export const RAFT_STATE_FILE = "raft_state";
@@ -419,15 +426,20 @@ export class Cluster {
   #nextChange(status: ReturnType<RaftNode["status"]>): ConfigChange | null {
     return nextChange({
       self: this.#options.nodeName,
-      members: (this.#gossip?.members() ?? []).map((member) => ({
-        name: member.name,
-        status: member.status,
-        hasRaft: (member.tags.raft ?? "") !== "",
-      })),
+      members: this.#reconcileMembers(),
       membership: status.membership,
       followers: this.#node.followers(),
       commitIndex: status.commitIndex,
     });
+  }
+
+  /** The gossip member list as reconciliation sees it. */
+  #reconcileMembers(): ReconcileMember[] {
+    return (this.#gossip?.members() ?? []).map((member) => ({
+      name: member.name,
+      status: member.status,
+      hasRaft: (member.tags.raft ?? "") !== "",
+    }));
   }
 
   /**
@@ -531,47 +543,160 @@ export class Cluster {
   }
 
   /**
-   * Leaves gracefully: a leader first hands leadership to the most up-to-date voter, then the
-   * node announces its leave so the leader removes it from the configuration.
+   * Leaves gracefully, so that the node ends up out of the configuration with the cluster
+   * still able to commit (each step bounded; the whole within {@linkcode leaveBudgetMs}):
    *
-   * The only voter does neither: nothing could remove it (Raft keeps at least one voter), no
-   * learner may take over without being a caught-up voter, and announcing a leave would tell
-   * the members it is gone for good. It stops as a member that is down and says so once; the
-   * cluster resumes when it restarts.
+   * - a leader proposes its own removal and waits for it to commit: the remaining voters
+   *   alone then form the quorum (Raft dissertation §4.2.2), and Raft hands leadership to the
+   *   most up-to-date of them. Stopping before that could leave two voters needing a vote
+   *   from the one that left;
+   * - the only voter first promotes a caught-up learner (up to 2 s for one to catch up), then
+   *   leaves as a leader does. Without such a learner it stays in the configuration (nothing
+   *   could remove it), announces no leave, and says so once; the cluster resumes when it
+   *   restarts;
+   * - any other member announces its leave and, if it is a voter, keeps running until the
+   *   leader has removed it (the leader stops replicating to it).
    */
   async leave(): Promise<void> {
     this.#leaving = true;
-    // A change under way (a promotion, a removal) decides who the voters are: let it finish.
+    const deadline = Date.now() + leaveBudgetMs;
+    // A change under way (a promotion, a removal) decides who the voters are, and this node's
+    // own removal can only be proposed once it has committed: let it finish.
     await waitUntil(() => !this.#changing, 2000).catch(() => {});
-    const status = this.#node.status();
     const self = this.#options.nodeName;
-    const { voters, learners } = status.membership;
+    const { voters } = this.#node.status().membership;
     if (voters.length === 1 && voters[0] === self) {
-      this.#options.logger.warn(
-        "cluster: this node is the only voter, so it stays in the configuration; the cluster takes no writes until it restarts",
-        { learners },
-      );
-      return;
-    }
-    if (status.role === "leader" && voters.length > 1) {
-      const successor = this.#node.followers()
-        .filter((follower) => voters.includes(follower.id) && follower.id !== self)
-        .sort((a, b) => b.match - a.match)[0];
-      if (successor !== undefined) {
-        try {
-          this.#node.transferLeadership(successor.id);
-          await waitUntil(() => this.#node.status().role !== "leader", 3000);
-          this.#options.logger.info("cluster: handed leadership over before leaving", {
-            to: successor.id,
-          });
-        } catch (error) {
-          this.#options.logger.warn("cluster: could not hand leadership over", {
-            error: String(error),
-          });
-        }
+      const successor = await this.#promoteForLeave(deadline);
+      if (successor === null) {
+        this.#options.logger.warn(
+          "cluster: this node is the only voter, so it stays in the configuration; the cluster takes no writes until it restarts",
+          { learners: this.#node.status().membership.learners },
+        );
+        return;
       }
     }
-    if (this.#gossip !== null) await withTimeout(this.#gossip.leave(), 2000);
+    if (this.#node.status().role === "leader") {
+      if (await this.#removeSelf(deadline)) return;
+      await this.#handOver(deadline);
+    }
+    await this.#leaveAsFollower(deadline);
+  }
+
+  /**
+   * The only voter, leading, promotes a learner that holds everything committed (waiting a
+   * little for one to catch up). Resolves with the new voter once its promotion committed.
+   */
+  async #promoteForLeave(deadline: number): Promise<string | null> {
+    const status = this.#node.status();
+    if (status.role !== "leader" || status.membership.learners.length === 0) return null;
+    let learner: string | null = null;
+    await waitUntil(
+      () => (learner = this.#caughtUpLearner()) !== null,
+      Math.min(learnerCatchUpMs, remaining(deadline)),
+    ).catch(() => {});
+    if (learner === null) return null;
+    try {
+      await within(
+        this.#node.changeMembership({ type: "addVoter", id: learner }),
+        remaining(deadline),
+      );
+      this.#options.logger.info("cluster: promoted a learner to take over before leaving", {
+        to: learner,
+      });
+      return learner;
+    } catch (error) {
+      this.#options.logger.warn("cluster: could not promote a learner to take over", {
+        learner,
+        error: String(error),
+      });
+      return null;
+    }
+  }
+
+  #caughtUpLearner(): string | null {
+    const status = this.#node.status();
+    return caughtUpLearner({
+      members: this.#reconcileMembers(),
+      membership: status.membership,
+      followers: this.#node.followers(),
+      commitIndex: status.commitIndex,
+    });
+  }
+
+  /**
+   * The leader announces its leave (so the next leader does not add it back) and removes
+   * itself; once that commits, Raft steps it down and hands leadership to the most
+   * up-to-date voter. Resolves false if the removal was refused or did not commit in time.
+   */
+  async #removeSelf(deadline: number): Promise<boolean> {
+    const self = this.#options.nodeName;
+    const announced = this.#gossip?.leave() ?? Promise.resolve();
+    try {
+      // Bounded below the whole budget: a removal that cannot commit (another voter down)
+      // leaves time for the hand-over.
+      await within(
+        this.#node.changeMembership({ type: "remove", id: self }),
+        Math.min(removalCommitMs, remaining(deadline)),
+      );
+      this.#options.logger.info(
+        "cluster: removed this node from the configuration before leaving; leadership passes to the remaining voters",
+        { voters: this.#node.status().membership.voters },
+      );
+      return true;
+    } catch (error) {
+      this.#options.logger.warn(
+        "cluster: could not remove this node from the configuration; handing leadership over instead",
+        { error: String(error) },
+      );
+      return false;
+    } finally {
+      await withTimeout(announced, Math.min(2000, remaining(deadline)));
+    }
+  }
+
+  /** The leader hands leadership to the most up-to-date voter (when its removal failed). */
+  async #handOver(deadline: number): Promise<void> {
+    const self = this.#options.nodeName;
+    const { voters } = this.#node.status().membership;
+    const successor = this.#node.followers()
+      .filter((follower) => voters.includes(follower.id) && follower.id !== self)
+      .sort((a, b) => b.match - a.match)[0];
+    if (successor === undefined) return;
+    try {
+      this.#node.transferLeadership(successor.id);
+      await waitUntil(
+        () => this.#node.status().role !== "leader",
+        Math.min(3000, remaining(deadline)),
+      );
+      this.#options.logger.info("cluster: handed leadership over before leaving", {
+        to: successor.id,
+      });
+    } catch (error) {
+      this.#options.logger.warn("cluster: could not hand leadership over", {
+        error: String(error),
+      });
+    }
+  }
+
+  /**
+   * Announces the leave; a voter then keeps running until its leader stops replicating to it,
+   * which it does once it has removed it: a two-voter leader left without the leaver's answers
+   * would step down (check-quorum) and could never be elected again.
+   */
+  async #leaveAsFollower(deadline: number): Promise<void> {
+    const before = this.#node.status();
+    const self = this.#options.nodeName;
+    if (this.#gossip !== null) {
+      await withTimeout(this.#gossip.leave(), Math.min(2000, remaining(deadline)));
+    }
+    const leader = before.leader;
+    if (!before.membership.voters.includes(self) || leader === null || leader === self) return;
+    await waitUntil(() => {
+      const now = this.#node.status();
+      return now.role !== "follower" || now.leader !== leader;
+    }, remaining(deadline)).catch(() => {
+      this.#options.logger.warn("cluster: left before the leader removed this node", { leader });
+    });
   }
 
   /** Stops Raft, gossip and the peer transport (the store is closed by its owner). */
@@ -648,6 +773,28 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function remaining(deadline: number): number {
+  return Math.max(0, deadline - Date.now());
+}
+
+/** Settles like `promise`, or rejects after `timeoutMs`. */
+async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(
+          () => reject(new Error(`not done within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -41,11 +41,21 @@ export function nextChange(view: ReconcileView): ConfigChange | null {
     if (member.status !== "alive" || configured.has(member.name) || !member.hasRaft) continue;
     return { type: "addLearner", id: member.name };
   }
+  const learner = caughtUpLearner(view);
+  return learner === null ? null : { type: "addVoter", id: learner };
+}
+
+/**
+ * The first learner that gossip reports alive and that holds everything committed (its match
+ * index reaches the commit index), or null: the one that may become a voter.
+ */
+export function caughtUpLearner(
+  view: Pick<ReconcileView, "members" | "membership" | "followers" | "commitIndex">,
+): NodeId | null {
   for (const id of view.membership.learners) {
     const match = view.followers.find((follower) => follower.id === id)?.match ?? 0;
-    if (match >= view.commitIndex && members.get(id)?.status === "alive") {
-      return { type: "addVoter", id };
-    }
+    const alive = view.members.some((member) => member.name === id && member.status === "alive");
+    if (match >= view.commitIndex && alive) return id;
   }
   return null;
 }

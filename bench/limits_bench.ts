@@ -12,8 +12,11 @@
  * `ulimit -n 20000` and is told so by STRAND_FD_LIMIT); (c) 10,000 abandoned streams
  * (100 connections × 100 tailing ConsumeStreams that never read).
  * Flags: `--secs=N` per throughput round (default 3), `--rounds=N` (default 3),
- * `--streams=…`, `--cycles=N` (case a),
- * `--only=a,b,c,throughput`.
+ * `--only=a,b,c,throughput`; `--streams=…` and `--cycles=N` for case (a); for the throughput
+ * part, `--tree=<git rev>` measures that revision instead of this working tree (to bisect
+ * between two revisions), `--cases=stream.1`
+ * (default `stream.1,unary.c64`) and `--cpu-prof=<dir>` (each server writes a V8 CPU profile
+ * under `<dir>/baseline` or `<dir>/tree`; profiling slows it, so read its figures as a profile).
  * @module
  */
 import { LogClient } from "../client/mod.ts";
@@ -32,6 +35,9 @@ const flag = (name: string, fallback: string) =>
 const SECS = Number(flag("secs", "3"));
 const ROUNDS = Number(flag("rounds", "3"));
 const BASELINE = flag("baseline", "64d942c");
+const TREE = flag("tree", "");
+const CASES = flag("cases", "stream.1,unary.c64").split(",").filter((name) => name !== "");
+const CPU_PROF = flag("cpu-prof", "");
 const ONLY = flag("only", "").split(",").filter((group) => group !== "");
 const STREAMS = flag("streams", "1,4,16").split(",").map(Number);
 const CYCLES = Number(flag("cycles", "2"));
@@ -47,16 +53,20 @@ interface Node {
 }
 
 /**
- * Starts `serve` from `tree` as shipped, optionally under a descriptor limit, with extra
- * `denoFlags` (e.g. `--inspect=…`) before the permissions.
+ * Starts `serve` from `tree` as shipped, optionally under a descriptor limit; `runtimeArgs` go
+ * before the script (e.g. `--cpu-prof`).
  */
-async function startServe(tree: string, fdLimit?: number, denoFlags: string[] = []): Promise<Node> {
+async function startServe(
+  tree: string,
+  fdLimit?: number,
+  runtimeArgs: string[] = [],
+): Promise<Node> {
   const dataDir = await Deno.makeTempDir();
   const deno = [
     Deno.execPath(),
     "run",
-    ...denoFlags,
     ...servePermissions(dataDir),
+    ...runtimeArgs,
     `${tree}/main.ts`,
     "serve",
   ];
@@ -104,7 +114,9 @@ const mb = (bytes: number) => `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)
 
 function report(name: string, value: number, unit: string, note = ""): void {
   console.log(
-    `${name.padEnd(46)} ${value.toFixed(unit === "ratio" ? 3 : unit === "MiB" ? 1 : 0).padStart(10)} ${unit}  ${note}`,
+    `${name.padEnd(46)} ${
+      value.toFixed(unit === "ratio" ? 3 : unit === "µs" || unit === "MiB" ? 1 : 0).padStart(10)
+    } ${unit}  ${note}`,
   );
   console.log(JSON.stringify({ name: `limits.${name}`, value, unit }));
 }
@@ -301,12 +313,13 @@ async function abandonedStreams(): Promise<void> {
   }
 }
 
-async function baselineTree(): Promise<string> {
+/** A temporary checkout of `rev` (git archive) sharing this tree's node_modules. */
+async function checkout(rev: string): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "strand-baseline-" });
   const archive = new Deno.Command("bash", {
-    args: ["-c", `git -C "${root}" archive "${BASELINE}" | tar -x -C "${dir}"`],
+    args: ["-c", `git -C "${root}" archive "${rev}" | tar -x -C "${dir}"`],
   });
-  if (!(await archive.output()).success) throw new Error(`Cannot check out ${BASELINE}`);
+  if (!(await archive.output()).success) throw new Error(`Cannot check out ${rev}`);
   await Deno.symlink(`${root}/node_modules`, `${dir}/node_modules`);
   return dir;
 }
@@ -350,17 +363,27 @@ async function clientRate(name: string, address: string): Promise<number> {
   return JSON.parse(output.at(-1)!).rate as number;
 }
 
+/** V8 CPU profile flags for a server of `side` ("baseline" or "tree") under `--cpu-prof`. */
+function profileArgs(side: string): string[] {
+  return CPU_PROF === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${CPU_PROF}/${side}`];
+}
+
 async function throughput(): Promise<void> {
-  const base = await baselineTree();
+  const base = await checkout(BASELINE);
+  const tree = TREE === "" ? root : await checkout(TREE);
+  console.log(`throughput: ${TREE === "" ? "this tree" : TREE} against ${BASELINE}`);
   try {
-    for (const name of ["stream.1", "unary.c64"]) {
+    for (const name of CASES) {
       const ratios: number[] = [];
       const cpuRatios: number[] = [];
+      const cpus: { was: number[]; now: number[] } = { was: [], now: [] };
       for (let round = 0; round < ROUNDS; round++) {
-        const before = await startServe(base);
+        const before = await startServe(base, undefined, profileArgs("baseline"));
         const was = await measured(name, before).finally(() => before.stop());
-        const after = await startServe(root);
+        const after = await startServe(tree, undefined, profileArgs("tree"));
         const now = await measured(name, after).finally(() => after.stop());
+        cpus.was.push(was.cpuUs);
+        cpus.now.push(now.cpuUs);
         ratios.push(now.rate / was.rate);
         cpuRatios.push(now.cpuUs / was.cpuUs);
         console.log(
@@ -384,9 +407,12 @@ async function throughput(): Promise<void> {
         "ratio",
         "server CPU per operation, now / baseline (lower is cheaper)",
       );
+      report(`produce.${name}.server_cpu_per_op.baseline`, median(cpus.was), "µs", "median");
+      report(`produce.${name}.server_cpu_per_op.now`, median(cpus.now), "µs", "median");
     }
   } finally {
     await Deno.remove(base, { recursive: true });
+    if (tree !== root) await Deno.remove(tree, { recursive: true });
   }
 }
 

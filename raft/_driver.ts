@@ -175,7 +175,8 @@ export class RaftNode {
   #loop: Promise<void> | null = null;
   /** Entries are being applied: a nested kick leaves later ones to the running apply. */
   #applying = false;
-  #failure: Error | null = null;
+  /** Set once storage failed (fail-stop): every later request is refused with it. */
+  #failure: RaftError | null = null;
   #closed = false;
 
   constructor(options: RaftNodeOptions) {
@@ -211,14 +212,20 @@ export class RaftNode {
     return this.#core.id;
   }
 
-  /** Volatile state (role, term, leader, commit index, membership) and the durability mode. */
+  /**
+   * Volatile state (role, term, leader, commit index, membership) and the durability mode.
+   * A leader whose storage failed names no leader: it must not send clients to itself (a
+   * failed follower still names the leader it knew, which can take forwarded writes).
+   */
   status(): RaftStatus & {
     appliedIndex: number;
     appliedNextOffset: number;
     durability: Durability;
   } {
+    const status = this.#core.status();
     return {
-      ...this.#core.status(),
+      ...status,
+      leader: this.#failure !== null && status.leader === this.id ? null : status.leader,
       appliedIndex: this.#appliedIndex,
       appliedNextOffset: this.#appliedNextOffset,
       durability: this.#options.durability ?? "fsync",
@@ -417,8 +424,9 @@ export class RaftNode {
       }
     } catch (error) {
       // Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable.
-      this.#failure = error instanceof Error ? error : new Error(String(error));
+      this.#failure = storageFailure(this.id, error);
       this.#stopTicking();
+      this.#logger.error(this.#failure.message, { code: "STORAGE_FAILED", error: String(error) });
     }
   }
 
@@ -516,4 +524,15 @@ function randomNonce(): string {
 function offsetAt(store: EntryStore, index: number): number {
   if (index > store.lastIndex()) return store.nextOffset();
   return (store.entries(index, index + 1, 0)[0] as Entry).baseOffset;
+}
+
+/** The error every request gets once `id`'s storage failed; `cause` is the storage's own error. */
+function storageFailure(id: NodeId, cause: unknown): RaftError {
+  const what = cause instanceof Error ? cause.message : String(cause);
+  return new RaftError(
+    "STORAGE_FAILED",
+    `Cannot serve on node ${id}: its storage failed (${what}), so it stopped taking part in the cluster rather than acknowledge writes that are not durable; send requests to another node, and restart this one once its disk is fixed`,
+    null,
+    { cause },
+  );
 }

@@ -21,8 +21,14 @@ export class RaftError extends Error {
   readonly code: RaftErrorCode;
   /** The leader this node believes in, if any (for redirects). */
   readonly leaderHint: NodeId | null;
-  constructor(code: RaftErrorCode, message: string, leaderHint: NodeId | null = null) {
-    super(message);
+  /** `options.cause`: the error underneath (a storage failure's own error). */
+  constructor(
+    code: RaftErrorCode,
+    message: string,
+    leaderHint: NodeId | null = null,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
     this.name = "RaftError";
     this.code = code;
     this.leaderHint = leaderHint;
@@ -43,7 +49,12 @@ export type RaftErrorCode =
    * The request was appended but not seen committed (timeout, node stopped): it may still
    * commit. Retrying blindly can duplicate it.
    */
-  | "UNKNOWN_OUTCOME";
+  | "UNKNOWN_OUTCOME"
+  /**
+   * This node's storage failed and it stopped taking part (fail-stop): nothing was appended
+   * here. Another node can serve; this one needs its disk fixed and a restart.
+   */
+  | "STORAGE_FAILED";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -35,6 +35,7 @@ const byRefusal: Record<AdminRefusalCode, Statuses> = {
   INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, http: 400 },
   OVERLOADED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
   TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
+  STORAGE_FAILED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
 };
 
 /** The error for a refused admin action. */

@@ -29,8 +29,12 @@ const readBytesMax = 64 * 1024;
  * read holds its buffer, and thousands of idle connections each holding 64 KiB is most of
  * what they cost.
  */
-export async function readChunk(reader: ConnReader, size: number): Promise<Uint8Array | null> {
-  const { value, done } = await reader.read(new Uint8Array(size));
+export async function readChunk(
+  reader: ConnReader,
+  sizeOrBuffer: number | Uint8Array,
+): Promise<Uint8Array | null> {
+  const buffer = typeof sizeOrBuffer === "number" ? new Uint8Array(sizeOrBuffer) : sizeOrBuffer;
+  const { value, done } = await reader.read(buffer);
   return done || value === undefined ? null : value;
 }
 
@@ -59,6 +63,8 @@ export class ConnSocket extends Duplex {
   readonly #conn: Deno.TcpConn;
   readonly #reader: ConnReader;
   #readBytes = readBytesMin;
+  /** The last read's buffer, read into again while its size is still the one wanted. */
+  #readBuffer: Uint8Array | null = null;
   readonly #flushListeners = new Set<FlushListener>();
   #initial: Uint8Array | null;
   #reading = false;
@@ -169,18 +175,29 @@ export class ConnSocket extends Duplex {
         this.#initial = null;
         if (chunk === null) {
           const size = this.#readBytes;
-          chunk = await readChunk(this.#reader, size);
-          if (chunk === null) {
+          const reused = this.#readBuffer?.byteLength === size ? this.#readBuffer : null;
+          this.#readBuffer = null;
+          const read = await readChunk(this.#reader, reused ?? size);
+          if (read === null) {
             this.push(null);
             return;
           }
           // A full buffer asks for a larger one; a small read lets it shrink back.
-          if (chunk.length === size) this.#readBytes = Math.min(readBytesMax, size * 2);
-          else if (chunk.length < size / 4) this.#readBytes = Math.max(readBytesMin, size / 2);
+          if (read.length === size) this.#readBytes = Math.min(readBytesMax, size * 2);
+          else if (read.length < size / 4) this.#readBytes = Math.max(readBytesMin, size / 2);
+          // The bytes leave in a copy of their own size (from Buffer's pool when small), so
+          // the read buffer is read into again instead of a new one being allocated and
+          // zeroed per read, and what the reader above keeps holds no unused buffer space.
+          chunk = Buffer.from(read);
+          this.#readBuffer = new Uint8Array(read.buffer);
         }
         this.bytesRead += chunk.length;
         this.#touch();
-        const more = this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        const more = this.push(
+          chunk instanceof Buffer
+            ? chunk
+            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
+        );
         if (!more) {
           this.#reading = false;
           return;

@@ -23,6 +23,9 @@ const byRaftCode: Record<RaftErrorCode, Statuses> = {
   TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413 },
   // Appended but not seen committed in time: it may still commit, so not a plain failure.
   UNKNOWN_OUTCOME: { grpc: GrpcStatus.DEADLINE_EXCEEDED, http: 504 },
+  // This node's disk failed and it stopped (fail-stop); nothing was appended: another node
+  // can serve, so a client retries elsewhere. Not INTERNAL: the node is out, not confused.
+  STORAGE_FAILED: { grpc: GrpcStatus.UNAVAILABLE, http: 503 },
 };
 
 /** A server-side failure with a domain code, a gRPC status and an HTTP status. */

@@ -29,6 +29,7 @@ import {
 import { FORWARDED_METADATA_KEY, LEADER_ADDR_KEY, LEADER_ID_KEY } from "./_types.ts";
 import { produceResponse, producerOf, toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import { pipelineProduce, streamRecords } from "./_grpc_stream.ts";
+import { isMalformed, malformedLogOf, producePath, refuseMalformed } from "./_grpc_malformed.ts";
 
 /** The client certificate's common name, or "" without mutual TLS. */
 export function subjectOf(call: Pick<ServerUnaryCall<unknown, unknown>, "getAuthContext">): string {
@@ -96,6 +97,10 @@ async function produce(
   ctx: ServiceContext,
   call: ServerUnaryCall<ProduceRequest, ProduceResponse>,
 ): Promise<ProduceResponse> {
+  if (isMalformed(call.request)) { // checked here: Produce skips the malformed interceptor
+    const log = malformedLogOf(ctx);
+    throw serviceError("INVALID_ARGUMENT", refuseMalformed(ctx, log, producePath, call.request));
+  }
   await ctx.admit(subjectOf(call), "produce");
   const values = valuesOf(call.request);
   const producer = producerOf(call.request);

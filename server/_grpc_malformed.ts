@@ -66,17 +66,31 @@ export function refuseMalformed(
     "log.v1 protocol definitions";
 }
 
+/** Where Produce checks for the marker itself (its hot path skips the interceptor). */
+export const producePath = "/log.v1.Log/Produce";
 /** Where ProduceStream checks for the marker itself (its hot path skips the interceptor). */
 export const produceStreamPath = "/log.v1.Log/ProduceStream";
+/** The produce methods, which check their requests themselves (see the interceptor). */
+const selfCheckedPaths: ReadonlySet<string> = new Set([producePath, produceStreamPath]);
+
+const malformedLogs = new WeakMap<ServiceContext, RateLimitedLog>();
+
+/** The one rate-limited log of malformed requests of a service. */
+export function malformedLogOf(ctx: ServiceContext): RateLimitedLog {
+  let log = malformedLogs.get(ctx);
+  if (!log) malformedLogs.set(ctx, log = new RateLimitedLog(ctx.logger));
+  return log;
+}
 
 /**
- * The interceptor that answers marked requests INVALID_ARGUMENT and counts them. ProduceStream
- * is left out: an interceptor costs every one of its messages, so it checks them itself.
+ * The interceptor that answers marked requests INVALID_ARGUMENT and counts them. Produce and
+ * ProduceStream are left out: an interceptor costs every call and every message (objects
+ * and a layer of callbacks per call), so their handlers check for the marker themselves.
  */
 export function malformedRequestInterceptor(ctx: ServiceContext): ServerInterceptor {
-  const log = new RateLimitedLog(ctx.logger);
+  const log = malformedLogOf(ctx);
   return (method, call: ServerInterceptingCallInterface) => {
-    if (method.path === produceStreamPath) return call as ServerInterceptingCall;
+    if (selfCheckedPaths.has(method.path)) return call as ServerInterceptingCall;
     const listener = new ServerListenerBuilder()
       .withOnReceiveMessage((message, next) => {
         if (!isMalformed(message)) return next(message);

@@ -18,17 +18,12 @@ import { produceResponse, producerOf, toRecordMessage, valuesOf } from "./_grpc_
 import type { AppendAck, CommitLog, ProducerRef, ServedRecord } from "./_types.ts";
 import { type BacklogLimits, sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
-import { isMalformed, produceStreamPath, refuseMalformed } from "./_grpc_malformed.ts";
-import { RateLimitedLog } from "./_conn_limits.ts";
-
-const malformedLogs = new WeakMap<ServiceContext, RateLimitedLog>();
-
-/** One rate-limited log per service for malformed ProduceStream requests. */
-function malformedLog(ctx: ServiceContext): RateLimitedLog {
-  let log = malformedLogs.get(ctx);
-  if (!log) malformedLogs.set(ctx, log = new RateLimitedLog(ctx.logger));
-  return log;
-}
+import {
+  isMalformed,
+  malformedLogOf,
+  produceStreamPath,
+  refuseMalformed,
+} from "./_grpc_malformed.ts";
 
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
@@ -233,34 +228,52 @@ type ProduceCall = ServerDuplexStream<ProduceRequest, ProduceResponse>;
 /** Value bytes a stream's coalesced append may hold (a larger request goes alone). */
 export const coalesceBytesMax = 1024 * 1024;
 
-interface Group {
-  values: Uint8Array[];
-  bytes: number;
-  /** A batch naming a producer is appended alone, as its own entry (it is deduplicated whole). */
-  producer?: ProducerRef;
-  waiters: { count: number; resolve(ack: AppendAck): void; reject(error: unknown): void }[];
+/** A request waiting for its append: how many records it holds. */
+interface AppendWaiter {
+  readonly count: number;
 }
 
 /**
- * Returns `append(values)` for one stream: while the stream's previous append is in flight,
- * new requests gather into one group that becomes the next append (one entry, one
- * group-commit slot), so a pipelining client's requests cost one log append per fsync rather
- * than one each, with no added wait when the stream is idle. Each request still gets its own
- * first offset. A failed append fails every request in it (none of them was appended) and
- * every later one, which is then never appended: the stream ends at the first failure.
- * A request naming a producer is appended on its own, never coalesced with others.
+ * Where a stream's appender reports outcomes, once per request, without a promise per
+ * request: `appended` with the append's ack and the request's own first offset, or
+ * `failed`; then `settled` once for everything one append (or one refusal) decided.
  */
-function coalescingAppender(
+interface AppendOutcomes<W extends AppendWaiter> {
+  appended(waiter: W, ack: AppendAck, baseOffset: number): void;
+  failed(waiter: W, error: unknown): void;
+  settled(): void;
+}
+
+interface Group<W extends AppendWaiter> {
+  values: Uint8Array[];
+  bytes: number;
+  /** A batch naming a producer is appended alone, as its own entry (it is deduplicated whole). */
+  producer: ProducerRef | undefined;
+  waiters: W[];
+}
+
+/**
+ * Returns `append(values, producer, waiter)` for one stream: while the stream's previous
+ * append is in flight, new requests gather into one group that becomes the next append (one
+ * entry, one group-commit slot), so a pipelining client's requests cost one log append per
+ * fsync rather than one each, with no added wait when the stream is idle. Each request still
+ * gets its own first offset. A failed append fails every request in it (none of them was
+ * appended) and every later one, which is then never appended: the stream ends at the first
+ * failure. A request naming a producer is appended on its own, never coalesced with others.
+ */
+function coalescingAppender<W extends AppendWaiter>(
   log: CommitLog,
-): (values: Uint8Array[], producer?: ProducerRef) => Promise<AppendAck> {
-  const queue: Group[] = [];
+  outcomes: AppendOutcomes<W>,
+): (values: Uint8Array[], producer: ProducerRef | undefined, waiter: W) => void {
+  const queue: Group<W>[] = [];
   let appending = false;
   let failure: { error: unknown } | null = null;
-  const fail = (group: Group, error: unknown) => {
+  const fail = (group: Group<W>, error: unknown) => {
     failure ??= { error };
-    for (const waiter of group.waiters) waiter.reject(error);
+    for (const waiter of group.waiters) outcomes.failed(waiter, error);
+    outcomes.settled();
   };
-  const next = () => {
+  const next = (): void => {
     const group = queue.shift();
     if (!group) return;
     if (failure) {
@@ -271,39 +284,45 @@ function coalescingAppender(
     log.append(group.values, group.producer).then((ack) => {
       let offset = ack.baseOffset;
       for (const waiter of group.waiters) {
-        waiter.resolve({ ...ack, baseOffset: offset });
+        outcomes.appended(waiter, ack, offset);
         offset += waiter.count;
       }
-    }, (error) => fail(group, error))
-      .finally(() => {
-        appending = false;
-        next();
-      });
+      outcomes.settled();
+      appending = false;
+      next();
+    }, (error) => {
+      fail(group, error);
+      appending = false;
+      next();
+    });
   };
-  return (values, producer) => {
-    if (failure) return Promise.reject(failure.error);
-    const bytes = values.reduce((sum, value) => sum + value.length, 0);
+  return (values, producer, waiter) => {
+    if (failure) {
+      outcomes.failed(waiter, failure.error);
+      outcomes.settled();
+      return;
+    }
+    let bytes = 0;
+    for (const value of values) bytes += value.length;
     let group = queue.at(-1);
     if (
       !group || group.bytes + bytes > coalesceBytesMax || group.producer !== undefined ||
       producer !== undefined
     ) {
-      group = { values: [], bytes: 0, waiters: [], ...(producer ? { producer } : {}) };
+      group = { values: [], bytes: 0, waiters: [], producer };
       queue.push(group);
     }
-    const joined = group;
-    const result = new Promise<AppendAck>((resolve, reject) => {
-      joined.values.push(...values);
-      joined.bytes += bytes;
-      joined.waiters.push({ count: values.length, resolve, reject });
-    });
+    for (const value of values) group.values.push(value);
+    group.bytes += bytes;
+    group.waiters.push(waiter);
     if (!appending) next();
-    return result;
   };
 }
 
 /** One request of a produce stream, answered in order once settled. */
 interface ProduceSlot {
+  /** Records in the request (0 until it is read). */
+  count: number;
   settled: boolean;
   response: ProduceResponse | null;
   error: unknown;
@@ -324,8 +343,21 @@ export function pipelineProduce(
   call: ProduceCall,
   onEnd: (error: unknown) => void,
 ): void {
-  const append = coalescingAppender(ctx.log);
-  const log = malformedLog(ctx);
+  const append = coalescingAppender<ProduceSlot>(ctx.log, {
+    appended: (slot, ack, baseOffset) => {
+      const response = produceResponse(ack, slot.count);
+      response.offset = baseOffset;
+      slot.settled = true;
+      slot.response = response;
+    },
+    failed: (slot, error) => {
+      slot.settled = true;
+      slot.error = error;
+      refused = true;
+    },
+    settled: () => flush(),
+  });
+  const log = malformedLogOf(ctx);
   const raw = rawMessageWriterOf(call);
   const window = raw ? sendWindowOf(call) : null;
   const slots: ProduceSlot[] = [];
@@ -421,7 +453,7 @@ export function pipelineProduce(
   };
   call.on("data", (request: ProduceRequest) => {
     if (finished || refused) return;
-    const slot: ProduceSlot = { settled: false, response: null, error: null };
+    const slot: ProduceSlot = { count: 0, settled: false, response: null, error: null };
     slots.push(slot);
     if (slots.length - head >= produceInFlightMax) call.pause();
     let values: Uint8Array[];
@@ -440,10 +472,8 @@ export function pipelineProduce(
       settle(slot, null, error);
       return;
     }
-    append(values, producer).then(
-      (ack) => settle(slot, produceResponse(ack, values.length), null),
-      (error) => settle(slot, null, error),
-    );
+    slot.count = values.length;
+    append(values, producer, slot);
   });
   call.on("end", () => {
     inputEnded = true;

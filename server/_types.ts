@@ -195,7 +195,8 @@ export type AdminRefusalCode =
   | "INVALID_ARGUMENT"
   | "INVALID_CHANGE"
   | "OVERLOADED"
-  | "TOO_LARGE";
+  | "TOO_LARGE"
+  | "STORAGE_FAILED";
 
 /** The outcome of an admin action: done (with what to report) or refused with a reason. */
 export type AdminOutcome =

@@ -1,7 +1,8 @@
 /**
- * The only voter stopping gracefully: nothing could remove it (Raft keeps one voter) and no
- * learner may take over, so it stays in the configuration, says so once, announces no leave,
- * and the cluster resumes when it restarts.
+ * The only voter stopping gracefully with no learner caught up: nothing could remove it (Raft
+ * keeps one voter) and a learner behind it may not take over (promoted, it could commit
+ * nothing), so it stays in the configuration, says so once, announces no leave, and the
+ * cluster resumes when it restarts. (With a caught-up learner it hands over: leave_test.ts.)
  */
 import { type Agent, startAgent } from "../../agent/mod.ts";
 import type { PeerStream } from "../../raft/mod.ts";
@@ -67,6 +68,8 @@ Deno.test("leave: the only voter stays in the configuration, hands nothing to a 
       const said = logger.lines.filter((line) => line.includes("only voter"));
       assertEquals(said.length, 1, logger.lines.join("\n"));
       assert(!logger.lines.some((line) => line.includes("handed leadership")), "no hand-over");
+      // The learner behind it was not promoted: n1 alone still makes the quorum.
+      assertEquals(n1.cluster!.status().membership, { voters: ["n1"], learners: ["n2"] });
       // Stopped without a leave: the learner sees it down, not gone for good.
       await eventually(() => {
         const seen = n2.cluster!.gossipMembers().find((member) => member.name === "n1");

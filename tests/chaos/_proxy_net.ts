@@ -16,26 +16,10 @@ import * as net from "node:net";
 import { Buffer } from "node:buffer";
 import { decodeBody, FrameSplitter } from "../../raft/_codec.ts";
 import type { ChaosNet } from "./_cluster.ts";
+import { freePort } from "../_ports.ts";
 
 const host = "127.0.0.1";
 const preamble = new TextEncoder().encode("STRANDP1");
-
-/** A port free for both TCP and UDP right now (bounded retries). */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const listener = Deno.listen({ hostname: host, port: 0 });
-    const port = (listener.addr as Deno.NetAddr).port;
-    listener.close();
-    const socket = dgram.createSocket("udp4");
-    const bound = await new Promise<boolean>((resolve) => {
-      socket.once("error", () => resolve(false));
-      socket.bind(port, host, () => resolve(true));
-    });
-    await new Promise((resolve) => socket.close(() => resolve(null)));
-    if (bound) return port;
-  }
-  throw new Error("no free port for TCP and UDP after 50 tries");
-}
 
 interface Tracked {
   readonly source: number | null;
@@ -72,8 +56,9 @@ export class ProxyNet implements ChaosNet {
     const network = new ProxyNet(size);
     try {
       for (let index = 0; index < size; index++) {
-        network.#real.push({ gossip: await freePort(), rpc: await freePort(), http: 0 });
-        network.#real[index]!.http = await freePort();
+        // The nodes bind these themselves, after this returns: ports no port-0 bind can take.
+        const gossip = await freePort({ udp: true });
+        network.#real.push({ gossip, rpc: await freePort(), http: await freePort() });
         await network.#bindGossip(index);
         await network.#bindRpc(index);
       }

@@ -5,6 +5,7 @@
 import { assert, assertEquals, makeCertificates } from "../security/_helpers.ts";
 import { runCli, serve, type ServedNode } from "../security/_serve.ts";
 import { tempDir } from "../e2e/_node.ts";
+import { freePort } from "../_ports.ts";
 
 /** Starts one single (not clustered) node in `dir/name` with `args` (and the files it reads). */
 async function node(dir: string, name: string, files: string[], args: string[]) {
@@ -83,10 +84,8 @@ Deno.test("client errors: TLS mistakes are named with the flag that fixes them",
 });
 
 Deno.test("client errors: nothing listening is named, with the address", async () => {
-  // A port that was just free: bind, note it, release.
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
+  // A free port below the ephemeral range: no other test's port-0 bind can take it meanwhile.
+  const port = await freePort();
   const line = await assertOneLineFailure(["produce", "--addr", `127.0.0.1:${port}`, "x"], [
     `Cannot connect to 127.0.0.1:${port}: nothing is listening at 127.0.0.1:${port}`,
     "set --addr",

@@ -8,6 +8,7 @@ import { PRODUCER_ID_ON_WIRE, StrandClient, type StrandClientOptions } from "../
 import { assert, assertEquals, encoder, rejection } from "../server/_assert.ts";
 import { until } from "../e2e/_cluster.ts";
 import { FakeCluster } from "./_fake_cluster.ts";
+import { deadAddress } from "../_ports.ts";
 
 async function withCluster(
   names: string[],
@@ -95,9 +96,7 @@ Deno.test("client resolver: the periodic refresh follows a leader change", async
 
 Deno.test("client resolver: a member that is down is skipped; the next listed one answers", async () => {
   await withCluster(["a", "b"], async (cluster) => {
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const deadAddr = `127.0.0.1:${(probe.addr as Deno.NetAddr).port}`;
-    probe.close();
+    const deadAddr = await deadAddress();
     const client = clientOf(`strand://${deadAddr},${cluster.get("b").addr}`);
     try {
       await client.produce(encoder.encode("x"));
@@ -212,9 +211,7 @@ Deno.test({
 });
 
 Deno.test("client: nothing listening at the only address fails at once with UNAVAILABLE naming it", async () => {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const deadAddr = `127.0.0.1:${(probe.addr as Deno.NetAddr).port}`;
-  probe.close();
+  const deadAddr = await deadAddress();
   const client = clientOf(deadAddr);
   try {
     const failure = await rejection(client.produce(encoder.encode("x")));

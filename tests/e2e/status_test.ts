@@ -6,6 +6,7 @@
 import { assert, assertEquals } from "../server/_assert.ts";
 import { TestCluster, until } from "./_cluster.ts";
 import { runCli, startNode, tempDir } from "./_node.ts";
+import { deadAddress } from "../_ports.ts";
 
 interface ClusterNodeJson {
   name: string;
@@ -109,9 +110,7 @@ Deno.test("cluster status on a three-node cluster", async (t) => {
     });
 
     await t.step("strand status with a dead member listed first asks the next one", async () => {
-      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const dead = `127.0.0.1:${listener.addr.port}`;
-      listener.close(); // nothing listens there now: connections are refused
+      const dead = await deadAddress(); // nothing listens there: connections are refused
       const result = await runCli(["status", "--addr", `${dead},${n1.node.rpcAddr}`]);
       assertEquals(result.code, 0, result.stderr);
       assertEquals(result.stdout.split("\n").filter((line) => /^n\d\s/.test(line)).length, 3);

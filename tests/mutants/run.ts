@@ -56,6 +56,14 @@ export const AREAS: Readonly<Record<string, AreaCommands>> = {
       "tests/client/balancer_test.ts",
     ],
   },
+  leave: {
+    tests: [
+      "tests/agent/leave_test.ts",
+      "tests/agent/lone_voter_test.ts",
+      "tests/agent/reconcile_test.ts",
+      "tests/e2e/leave_test.ts",
+    ],
+  },
   log: {
     tests: ["tests/log/", "tests/sim/raft/disk_sim_test.ts"],
     sim: [

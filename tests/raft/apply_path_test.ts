@@ -3,9 +3,10 @@
  * memory (not read back from the store), and at once, even while the leader's next write is
  * in flight.
  */
-import { type Entry, MemoryLog, type MetaStore } from "../../log/mod.ts";
+import { type Entry, MemoryLog } from "../../log/mod.ts";
 import { type Message, MessageType, RaftCore, RaftNode } from "../../raft/mod.ts";
 import { assert, assertEquals, fixedRandom, records } from "./_harness.ts";
+import { driverCluster, MemoryMeta, until } from "./_fixture.ts";
 
 /** A MemoryLog that counts reads of entries and can hold its next appends. */
 class WatchedLog extends MemoryLog {
@@ -111,54 +112,28 @@ Deno.test("apply path: entries past the memory bound are read from the store, in
   assert(store.entryReads > 0, "the oldest entries should have come from the store");
 });
 
-class MemoryMeta implements MetaStore {
-  bytes: Uint8Array | null = null;
-  load(): Uint8Array | null {
-    return this.bytes;
-  }
-  save(bytes: Uint8Array): Promise<void> {
-    this.bytes = bytes;
-    return Promise.resolve();
-  }
-}
-
 Deno.test("apply path: an acknowledgement arriving during the leader's next write resolves the proposal at once", async () => {
-  const ids = ["a", "b", "c"];
-  const stores = new Map(ids.map((id) => [id, new WatchedLog()]));
-  const nodes = new Map<string, RaftNode>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const stores = new Map<string, WatchedLog>();
   // Append answers to the leader are held here while `holdAcks` is set.
   let holdAcks = false;
   const heldAcks: Message[] = [];
   let ackHeld = Promise.withResolvers<void>();
-  const deliver = (message: Message) => nodes.get(message.to)?.step(message);
-  for (const id of ids) {
-    nodes.set(
-      id,
-      new RaftNode({
-        id,
-        store: stores.get(id)!,
-        meta: new MemoryMeta(),
-        bootstrap: { voters: ids, learners: [] },
-        tickMs: 5,
-        requestTimeoutMs: 3_000,
-        send: (message) => {
-          if (holdAcks && message.type === MessageType.AppendResponse) {
-            heldAcks.push(message);
-            ackHeld.resolve();
-            return;
-          }
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            deliver(message);
-          }, 0);
-          timers.add(timer);
-        },
-      }),
-    );
-  }
+  const net = driverCluster({
+    store: (id) => {
+      const store = new WatchedLog();
+      stores.set(id, store);
+      return store;
+    },
+    extra: () => ({ requestTimeoutMs: 3_000 }),
+    hold: (message) => {
+      if (!holdAcks || message.type !== MessageType.AppendResponse) return false;
+      heldAcks.push(message);
+      ackHeld.resolve();
+      return true;
+    },
+  });
   try {
-    const leader = await until(() => [...nodes.values()].find((n) => n.status().role === "leader"));
+    const leader = await net.leader();
     const leaderStore = stores.get(leader.id)!;
     await leader.propose(records("warm-up"));
     // The first entry is durable on every node; its acknowledgements are held back.
@@ -175,7 +150,7 @@ Deno.test("apply path: an acknowledgement arriving during the leader's next writ
     const second = leader.propose(records("second"));
     await leaderStore.appendHeld.promise;
     holdAcks = false;
-    for (const message of heldAcks.splice(0)) deliver(message);
+    for (const message of heldAcks.splice(0)) net.deliver(message);
     const committed = await first;
     assertEquals(committed.baseOffset, 1);
     assert(leaderStore.holding, "the first proposal waited for the second one's write");
@@ -183,21 +158,9 @@ Deno.test("apply path: an acknowledgement arriving during the leader's next writ
     assertEquals((await second).baseOffset, 2);
   } finally {
     for (const store of stores.values()) store.release();
-    await Promise.all([...nodes.values()].map((node) => node.close()));
-    for (const timer of timers) clearTimeout(timer);
+    await net.close();
   }
 });
-
-/** Polls `find` (a state the nodes reach on their own timers) until it returns a value. */
-async function until<T>(find: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const found = find();
-    if (found !== undefined) return found;
-    await new Promise((resolve) => setTimeout(resolve, 10)); // poll, bounded by the deadline
-  }
-  throw new Error("condition not reached within 10 s");
-}
 
 Deno.test("apply path: entries are applied in order even when applying one proposes again", async () => {
   const store = new MemoryLog();
@@ -226,7 +189,7 @@ Deno.test("apply path: entries are applied in order even when applying one propo
     },
   });
   try {
-    await until(() => node!.status().role === "leader" ? true : undefined);
+    await until(() => node!.status().role === "leader", "a to lead");
     const proposals = ["v001", "v002", "v003", "v004", "v005", "v006"].map((value) =>
       node!.propose(records(value))
     );

@@ -18,42 +18,11 @@ import {
   RaftCore,
   RaftError,
   RaftNode,
-  type RaftNodeOptions,
 } from "../../raft/mod.ts";
 import { assert, assertEquals, fixedRandom, records, TestCluster } from "./_harness.ts";
+import { driverCluster, MemoryMeta, quiet, rejection, until } from "./_fixture.ts";
 
-class MemoryMeta implements MetaStore {
-  bytes: Uint8Array | null = null;
-  load(): Uint8Array | null {
-    return this.bytes;
-  }
-  save(bytes: Uint8Array): Promise<void> {
-    this.bytes = bytes;
-    return Promise.resolve();
-  }
-}
-
-const quiet = { warn: () => {}, error: () => {} };
 const HOUR_MS = 3_600_000;
-
-/** Resolves once `condition` holds, checking every few ms; throws after `ms`. */
-async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2)); // poll, bounded by the deadline
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RaftError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert(error instanceof RaftError, `expected a RaftError, got ${error}`);
-    return error;
-  }
-  throw new Error("expected a rejection");
-}
 
 /**
  * Storage that "crashes" at its `budget`-th write: that write and every later one throws
@@ -62,7 +31,7 @@ async function rejection(promise: Promise<unknown>): Promise<RaftError> {
 class CrashingStorage {
   writes = 0;
   crashed = false;
-  constructor(readonly log: MemoryLog, readonly meta: MemoryMeta, readonly budget: number) {}
+  constructor(readonly log: MemoryLog, readonly meta: MemoryMeta, public budget: number) {}
 
   #write<T>(run: () => Promise<T>): Promise<T> {
     if (this.crashed || this.writes >= this.budget) {
@@ -327,56 +296,6 @@ Deno.test("driver: a malformed message is dropped and counted; a failing send do
   }
 });
 
-/** Three drivers over an in-process network; `cut` drops messages from a node. */
-function cluster(extra: (id: string) => Partial<RaftNodeOptions> = () => ({})) {
-  const ids = ["a", "b", "c"];
-  const nodes = new Map<string, RaftNode>();
-  const cut = new Set<string>();
-  const delivered: Message[] = [];
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  for (const id of ids) {
-    nodes.set(
-      id,
-      new RaftNode({
-        id,
-        store: new MemoryLog(),
-        meta: new MemoryMeta(),
-        bootstrap: { voters: ids, learners: [] },
-        tickMs: 5,
-        requestTimeoutMs: 5_000,
-        logger: quiet,
-        send: (message) => {
-          if (cut.has(message.from)) return;
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            delivered.push(message);
-            nodes.get(message.to)?.step(message);
-          }, 0);
-          timers.add(timer);
-        },
-        ...extra(id),
-      }),
-    );
-  }
-  return {
-    nodes,
-    cut,
-    delivered,
-    async leader(): Promise<RaftNode> {
-      let found: RaftNode | undefined;
-      await until(() => {
-        found = [...nodes.values()].find((n) => n.status().role === "leader");
-        return found !== undefined;
-      }, "a leader");
-      return found as RaftNode;
-    },
-    async close() {
-      await Promise.all([...nodes.values()].map((node) => node.close()));
-      for (const timer of timers) clearTimeout(timer);
-    },
-  };
-}
-
 /** A store whose appends wait while `stalled` (a slow fsync). */
 class StallingStore extends MemoryLog {
   stalled = false;
@@ -393,10 +312,13 @@ class StallingStore extends MemoryLog {
 
 Deno.test("driver: a leader whose disk stalls keeps its followers and commits once it resumes", async () => {
   const stores = new Map<string, StallingStore>();
-  const net = cluster((id) => {
-    const store = new StallingStore();
-    stores.set(id, store);
-    return { store };
+  const net = driverCluster({
+    store: (id) => {
+      const store = new StallingStore();
+      stores.set(id, store);
+      return store;
+    },
+    extra: () => ({ logger: quiet }),
   });
   try {
     const leader = await net.leader();
@@ -426,7 +348,7 @@ Deno.test("driver: a leader whose disk stalls keeps its followers and commits on
 });
 
 Deno.test("driver: a proposal that times out reports an unknown outcome, not a failure", async () => {
-  const net = cluster(() => ({ requestTimeoutMs: 300 }));
+  const net = driverCluster({ extra: () => ({ requestTimeoutMs: 300, logger: quiet }) });
   try {
     const leader = await net.leader();
     const follower = [...net.nodes.values()].find((n) => n !== leader) as RaftNode;
@@ -444,6 +366,55 @@ Deno.test("driver: a proposal that times out reports an unknown outcome, not a f
     );
   } finally {
     await net.close();
+  }
+});
+
+Deno.test("driver: after its storage failed, a node refuses every request with STORAGE_FAILED and its cause", async () => {
+  const storage = new CrashingStorage(new MemoryLog(), new MemoryMeta(), Infinity);
+  const errors: string[] = [];
+  const node = new RaftNode({
+    id: "a",
+    store: storage.store(),
+    meta: storage.metaStore(),
+    bootstrap: { voters: ["a"], learners: [] },
+    send: () => {},
+    tickMs: 5,
+    requestTimeoutMs: 300,
+    logger: { warn: () => {}, error: (message: string) => errors.push(message) },
+  });
+  try {
+    await until(() => node.status().role === "leader", "a to lead");
+    await node.propose(records("before"));
+    storage.budget = storage.writes; // the next write fails: the disk is gone
+    // The write this proposal needs fails: its outcome is unknown (the node stops before it).
+    assertEquals((await rejection(node.propose(records("lost")))).code, "UNKNOWN_OUTCOME");
+    assert(storage.crashed, "the storage never failed");
+    assertEquals(errors.length, 1, `logged: ${errors}`);
+    assert(errors[0]?.includes("storage failed (crash)"), errors[0]);
+
+    for (
+      const request of [
+        () => node.propose(records("after")),
+        () => node.changeMembership({ type: "addLearner", id: "b" }),
+        () => node.readBarrier(),
+      ]
+    ) {
+      const refused = await rejection(request());
+      assertEquals(refused.code, "STORAGE_FAILED");
+      assert(refused.cause instanceof Error && refused.cause.message === "crash", "cause kept");
+      assert(/storage failed.*another node.*restart/.test(refused.message), refused.message);
+    }
+    let transfer: unknown = null;
+    try {
+      node.transferLeadership("b");
+    } catch (error) {
+      transfer = error;
+    }
+    assert(transfer instanceof RaftError && transfer.code === "STORAGE_FAILED", `${transfer}`);
+    // It must not point clients at itself: it knows no leader any more.
+    assertEquals(node.status().leader, null, "a failed node still names a leader");
+  } finally {
+    await node.close();
   }
 });
 

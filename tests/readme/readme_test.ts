@@ -8,6 +8,7 @@
 import { assert, assertEquals } from "../server/_assert.ts";
 import { until } from "../e2e/_cluster.ts";
 import { servePermissions, startNode, tempDir } from "../e2e/_node.ts";
+import { freePortLayout } from "../_ports.ts";
 
 const root = new URL("../../", import.meta.url);
 const mainPath = new URL("main.ts", root).pathname;
@@ -36,28 +37,12 @@ function words(command: string): string[] {
   return [...command.matchAll(/'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2] ?? "");
 }
 
-/**
- * A base port `b` such that b+{0,1,2,10,11,12,20,21,22} are free (TCP; gossip's UDP port is the same number):
- * the book's 84xx layout moved to b.
- */
-function freeLayout(): number {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    // Below Linux's ephemeral range (32768+), where other tests' port-0 picks land: a layout
-    // taken there could grab a port another test was just given and is about to bind.
-    const base = 20_000 + 10 * Math.floor(Math.random() * 1_200);
-    const held: { close(): void }[] = [];
-    try {
-      for (const offset of [0, 1, 2, 10, 11, 12, 20, 21, 22]) {
-        held.push(Deno.listen({ hostname: "127.0.0.1", port: base + offset }));
-      }
-      return base;
-    } catch {
-      // taken: try another base
-    } finally {
-      for (const listener of held) listener.close();
-    }
-  }
-  throw new Error("no free port layout found");
+/** The offsets of the book's ports 84xx in the README (84x1, gossip, is UDP as well as TCP). */
+const bookOffsets = [0, 1, 2, 10, 11, 12, 20, 21, 22];
+
+/** A base port `b` with b+offset free for every book offset: the book's 84xx layout moved to b. */
+async function freeLayout(): Promise<number> {
+  return await freePortLayout(bookOffsets, { udp: true });
 }
 
 /** Rewrites the book's ports 84xx to base+xx. */
@@ -199,7 +184,7 @@ Deno.test("README cluster: the book's three serve commands give three servers, o
   await using dir = await tempDir();
   const [block] = shellBlocks("A three-node cluster");
   assert(block !== undefined, "the cluster section has a block of commands");
-  const base = freeLayout();
+  const base = await freeLayout();
   const serveLines = block.map((line) => splitComment(line).command)
     .filter((command) => command.startsWith("strand serve "));
   assertEquals(serveLines.length, 3, block.join("\n"));
@@ -278,7 +263,7 @@ Deno.test("README cluster: the book's three serve commands give three servers, o
 
 Deno.test("README cluster: `deno task cluster` starts three nodes and Ctrl-C stops them all", async () => {
   assert(/`deno task cluster`/.test(readme), "the README names deno task cluster");
-  const base = freeLayout();
+  const base = await freeLayout();
   // The task's own command line (from deno.json), in a copy of the repository's layout: its
   // write permission is ./data, so it runs from the repository root with a data dir below it.
   const dataDir = `./data/readme-cluster-${Deno.pid}-${base}`;

@@ -154,6 +154,7 @@ const expectedCodes: Record<AdminRefusalCode, number> = {
   NOT_CLUSTERED: status.FAILED_PRECONDITION,
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
   TOO_LARGE: status.RESOURCE_EXHAUSTED,
+  STORAGE_FAILED: status.UNAVAILABLE,
 };
 
 Deno.test("Admin refusals map to their gRPC codes; malformed requests are INVALID_ARGUMENT", async () => {

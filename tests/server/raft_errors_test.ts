@@ -14,6 +14,7 @@ const codes = {
   OVERLOADED: true,
   TOO_LARGE: true,
   UNKNOWN_OUTCOME: true,
+  STORAGE_FAILED: true,
 } satisfies Record<RaftErrorCode, true>;
 
 Deno.test("errors: every Raft error code maps to a deliberate status, never INTERNAL", () => {
@@ -25,4 +26,12 @@ Deno.test("errors: every Raft error code maps to a deliberate status, never INTE
   }
   const noLeader = toServiceError(new RaftError("NO_LEADER", "Cannot append: no leader"));
   assertEquals([noLeader.grpcStatus, noLeader.httpStatus], [GrpcStatus.UNAVAILABLE, 503]);
+  // A node whose disk failed is out: the client goes to another node (retryable), not INTERNAL.
+  const failed = toServiceError(
+    new RaftError("STORAGE_FAILED", "Cannot serve on node n1: its storage failed", null, {
+      cause: new Error("EIO"),
+    }),
+  );
+  assertEquals([failed.grpcStatus, failed.httpStatus], [GrpcStatus.UNAVAILABLE, 503]);
+  assertEquals(failed.code, "STORAGE_FAILED");
 });

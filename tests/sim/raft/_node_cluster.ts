@@ -345,7 +345,8 @@ export class NodeCluster {
 
   /**
    * Warnings (dropped connections, full queues) are the network faults doing their work and
-   * are only counted; an error (a message the node failed to handle or to send) is a bug.
+   * are only counted, and so is a node stopping on its failed disk (`STORAGE_FAILED`: the disk
+   * faults doing theirs); any other error (a message the node failed to handle or to send) is a bug.
    */
   #logger(node: NodeSim): RaftLogger {
     return {
@@ -353,6 +354,10 @@ export class NodeCluster {
         this.warnings++;
       },
       error: (message, fields) => {
+        if (fields?.code === "STORAGE_FAILED") {
+          this.warnings++;
+          return;
+        }
         this.checkers.violations.push(
           `t=${this.scheduler.nowMs}ms: ${node.id} logged an error: ${message} ${
             JSON.stringify(fields ?? {}).slice(0, 300)

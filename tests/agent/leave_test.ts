@@ -1,0 +1,209 @@
+/**
+ * Graceful leave of the only voter with a learner behind it, and leave's wait for a
+ * membership change under way. The learner's outbound Raft traffic goes through a gate the
+ * test controls (writes dropped while closed: the leader sees no acknowledgement), so what the
+ * leaving node sees when it decides is fixed by the test, not by timing.
+ */
+import { type Agent, startAgent } from "../../agent/mod.ts";
+import type { PeerStream } from "../../raft/mod.ts";
+import { type Logger, peerDialer } from "../../server/mod.ts";
+import { assert, assertEquals, decoder, encoder, eventually } from "../server/_assert.ts";
+import { withTempDir } from "../log/_fixtures.ts";
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (message: string) => lines.push(message);
+  return { lines, debug() {}, info: record, warn: record, error: record };
+}
+
+function start(
+  dir: string,
+  name: string,
+  options: { joinAddrs?: string[]; logger?: Logger; drop?: () => boolean } = {},
+): Promise<Agent> {
+  const joinAddrs = options.joinAddrs ?? [];
+  return startAgent({
+    dataDir: `${dir}/${name}`,
+    nodeName: name,
+    bindHost: "127.0.0.1",
+    rpcPort: 0,
+    httpPort: 0,
+    ...(options.logger ? { logger: options.logger } : {}),
+    cluster: {
+      bootstrap: joinAddrs.length === 0,
+      joinAddrs,
+      gossipPort: 0,
+      gossipKey: null,
+      ...(options.drop ? { dialPeer: gatedDialer(options.drop) } : {}),
+    },
+  });
+}
+
+/**
+ * Dials peers as usual, but drops every write made while `drop()` holds. The transport writes
+ * whole frames, so dropping a write loses messages (Raft resends), never corrupts a stream.
+ */
+function gatedDialer(drop: () => boolean): (address: string) => Promise<PeerStream> {
+  const dial = peerDialer();
+  return async (address) => {
+    const conn = await dial(address);
+    const writer = conn.writable.getWriter();
+    const writable = new WritableStream<Uint8Array>({
+      write: (chunk) => drop() ? undefined : writer.write(chunk),
+      close: () => writer.close(),
+      abort: (reason) => writer.abort(reason),
+    });
+    return { readable: conn.readable, writable, close: () => conn.close() };
+  };
+}
+
+async function produce(agent: Agent, values: string[]): Promise<Map<number, string>> {
+  const ack = await agent.cluster!.commitLog.append(values.map((value) => encoder.encode(value)));
+  return new Map(values.map((value, i) => [ack.baseOffset + i, value]));
+}
+
+function assertHolds(agent: Agent, acked: Map<number, string>): void {
+  for (const [offset, value] of acked) {
+    assertEquals(decoder.decode(agent.cluster!.commitLog.read(offset).value), value);
+  }
+}
+
+Deno.test("leave: the only voter promotes a caught-up learner, removes itself, and the learner leads alone", async () => {
+  await withTempDir(async (dir) => {
+    const agents = new Set<Agent>();
+    const logger = recordingLogger();
+    let cut = true;
+    try {
+      const n1 = await start(dir, "n1", { logger });
+      agents.add(n1);
+      await eventually(() => n1.cluster!.status().role === "leader", "n1 leads");
+      const acked = await produce(n1, ["a", "b"]);
+      // n2's acknowledgements are cut: it is a learner the leader never sees caught up, so
+      // reconciliation does not promote it; only leave() can.
+      const n2 = await start(dir, "n2", { joinAddrs: [n1.gossipAddr], drop: () => cut });
+      agents.add(n2);
+      await eventually(
+        () => n1.cluster!.status().membership.learners.includes("n2"),
+        "n2 added as a learner",
+      );
+      for (const [offset, value] of await produce(n1, ["c"])) acked.set(offset, value);
+      assertEquals(n1.cluster!.status().membership.voters, ["n1"]);
+
+      // leave() starts (reconciliation stops at once), then n2 catches up.
+      const stopping = n1.shutdown();
+      cut = false;
+      await stopping;
+      agents.delete(n1);
+      assert(
+        logger.lines.some((line) => line.includes("promoted a learner to take over")),
+        logger.lines.join("\n"),
+      );
+      assert(logger.lines.some((line) => line.includes("removed this node from the config")));
+      assert(!logger.lines.some((line) => line.includes("only voter")), logger.lines.join("\n"));
+
+      await eventually(() => n2.cluster!.status().role === "leader", "n2 leads");
+      assertEquals(n2.cluster!.status().membership, { voters: ["n2"], learners: [] });
+      for (const [offset, value] of await produce(n2, ["d"])) acked.set(offset, value);
+      await n2.cluster!.commitLog.readBarrier();
+      assertHolds(n2, acked);
+    } finally {
+      for (const agent of [...agents].reverse()) await agent.shutdown();
+    }
+  });
+});
+
+Deno.test("leave: a change under way commits before the leaving leader decides, and it removes itself", async () => {
+  await withTempDir(async (dir) => {
+    const agents = new Set<Agent>();
+    const logger = recordingLogger();
+    let hold = true;
+    try {
+      const n1 = await start(dir, "n1", { logger });
+      agents.add(n1);
+      await eventually(() => n1.cluster!.status().role === "leader", "n1 leads");
+      const acked = await produce(n1, ["a"]);
+      // Once n2 holds its own promotion, its acknowledgements are cut: the promotion stays
+      // under way (appended, not committed) until the test lets it through.
+      let n2: Agent | null = null;
+      const promoted = () => n2?.cluster?.status().membership.voters.includes("n2") === true;
+      n2 = await start(dir, "n2", {
+        joinAddrs: [n1.gossipAddr],
+        drop: () => hold && promoted(),
+      });
+      agents.add(n2);
+      await eventually(
+        () => n1.cluster!.status().membership.voters.includes("n2"),
+        "n1 proposes n2's promotion",
+        15_000,
+      );
+
+      // leave() starts while the promotion is not committed; then it may commit.
+      const stopping = n1.shutdown();
+      hold = false;
+      await stopping;
+      agents.delete(n1);
+      // Deciding before the promotion committed, n1's own removal would be refused (one
+      // change at a time) and it would fall back to a plain hand-over.
+      assert(
+        logger.lines.some((line) => line.includes("removed this node from the config")),
+        logger.lines.join("\n"),
+      );
+      assert(!logger.lines.some((line) => line.includes("could not")), logger.lines.join("\n"));
+      await eventually(() => n2!.cluster!.status().role === "leader", "n2 leads");
+      assertEquals(n2.cluster!.status().membership, { voters: ["n2"], learners: [] });
+      for (const [offset, value] of await produce(n2, ["b"])) acked.set(offset, value);
+      await n2.cluster!.commitLog.readBarrier();
+      assertHolds(n2, acked);
+    } finally {
+      for (const agent of [...agents].reverse()) await agent.shutdown();
+    }
+  });
+});
+
+Deno.test("leave: with two voters, a leaving follower waits until removed and a leaving leader removes itself", async () => {
+  await withTempDir(async (dir) => {
+    const agents = new Set<Agent>();
+    const logger = recordingLogger();
+    try {
+      const n1 = await start(dir, "n1", { logger });
+      agents.add(n1);
+      await eventually(() => n1.cluster!.status().role === "leader", "n1 leads");
+      const acked = await produce(n1, ["a"]);
+      const join = async (name: string) => {
+        const agent = await start(dir, name, { joinAddrs: [n1.gossipAddr] });
+        agents.add(agent);
+        await eventually(
+          () => n1.cluster!.status().membership.voters.join() === `n1,${name}`,
+          `${name} promoted`,
+          15_000,
+        );
+        return agent;
+      };
+
+      // The follower stays until the leader removed it: stopping earlier, the leader of two
+      // voters would lose its quorum (check-quorum) before it could remove it.
+      const n2 = await join("n2");
+      await n2.shutdown();
+      agents.delete(n2);
+      assertEquals(n1.cluster!.status().membership.voters, ["n1"]);
+      assertEquals(n1.cluster!.status().role, "leader");
+      for (const [offset, value] of await produce(n1, ["b"])) acked.set(offset, value);
+
+      // The leader removes itself: once that commits, the other voter is a quorum alone.
+      const n3 = await join("n3");
+      await n1.shutdown();
+      agents.delete(n1);
+      assert(
+        logger.lines.some((line) => line.includes("removed this node from the config")),
+        logger.lines.join("\n"),
+      );
+      assertEquals(n3.cluster!.status().membership, { voters: ["n3"], learners: [] });
+      await eventually(() => n3.cluster!.status().role === "leader", "n3 leads");
+      for (const [offset, value] of await produce(n3, ["c"])) acked.set(offset, value);
+      await n3.cluster!.commitLog.readBarrier();
+      assertHolds(n3, acked);
+    } finally {
+      for (const agent of [...agents].reverse()) await agent.shutdown();
+    }
+  });
+});
