@@ -25,7 +25,6 @@ import { openStalledConsumer } from "../tests/server/_raw_h2.ts";
 import {
   clientBacklogBytesMax,
   rawWriteBytes,
-  streamReadBytesMax,
   windowOverrunBytesMax,
 } from "../server/_grpc_stream.ts";
 import { connectInspector, freeInspectorPort, type Inspector } from "./_inspector.ts";
@@ -147,12 +146,11 @@ function sysctl(path: string): number[] {
 
 /**
  * What one stalled stream may make the node hold, by its own constants: what waits for the
- * client (beyond the window in the native HTTP/2 session, or in the socket), the write that
- * crossed the bound, and one read step of records not yet written.
+ * client (beyond the window, in the native HTTP/2 session; or in the socket) and the write
+ * that crossed the bound. A waiting stream holds no log records (it reads them again).
  */
 function heldPerStreamBytes(hugeWindow: boolean): number {
-  const waiting = hugeWindow ? clientBacklogBytesMax : 65_535 + windowOverrunBytesMax;
-  return waiting + rawWriteBytes + streamReadBytesMax;
+  return (hugeWindow ? clientBacklogBytesMax : windowOverrunBytesMax) + rawWriteBytes;
 }
 
 /**

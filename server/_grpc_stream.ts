@@ -122,74 +122,78 @@ interface ConsumeOutput {
   window: StreamSendWindow | null;
 }
 
+/** How a write left the stream: go on, stop (cancelled or gone), or wait for the client. */
+type Flow = "go" | "stop" | "behind";
+
 /**
- * After `bytes` went out: waits while the client is more than the bound behind (our account
- * of its HTTP/2 window, as the runtime does not report it); false if the stream must stop.
+ * After `bytes` went out: "behind" when the client is more than the bound behind (our account
+ * of its HTTP/2 window, as the runtime does not report it; see `pauseBeyond`).
  */
-async function afterWrite(
-  ctx: ServiceContext,
-  output: ConsumeOutput,
-  bytes: number,
-  signal: AbortSignal,
-): Promise<boolean> {
+function afterWrite(output: ConsumeOutput, bytes: number, signal: AbortSignal): Flow {
   const window = output.window;
-  if (!window) return !signal.aborted;
-  window.wrote(bytes);
-  if (!window.within(pauseBeyond)) {
-    await waitForClient(ctx, window, signal);
-    if (window.session.ended) return false; // the connection is gone: stop reading the log
+  if (window) {
+    window.wrote(bytes);
+    if (!window.within(pauseBeyond)) return "behind";
   }
-  return !signal.aborted;
+  return signal.aborted ? "stop" : "go";
+}
+
+/** What {@linkcode send} did: the records it wrote (a prefix), and how the stream goes on. */
+interface Sent {
+  records: number;
+  flow: Flow;
 }
 
 /**
- * Sends `records` honouring flow control (the stream's own buffer, and the client's window);
- * false if the stream stopped meanwhile. Messages are encoded here so the window account
- * knows the exact DATA bytes (the grpc-js serializers pass encoded bytes on).
+ * Writes `records` honouring flow control (the stream's own buffer, and the client's window),
+ * and returns as soon as the client is behind: the records not written yet are the caller's
+ * to read again, so a stream waiting for its client holds no log records (a read step's
+ * values are views into the log's read-ahead buffers, up to 1 MiB each). Messages are encoded
+ * here so the window account knows the exact DATA bytes.
  */
 async function send(
-  ctx: ServiceContext,
   output: ConsumeOutput,
   records: ServedRecord[],
   batchRecordsMax: number,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<Sent> {
   const { call, raw } = output;
+  const messages = consumeMessages(records, batchRecordsMax);
+  const recordsIn = (count: number) =>
+    Math.min(records.length, count * Math.max(1, batchRecordsMax));
   let gathered: Uint8Array[] = [];
   let gatheredBytes = 0;
-  for (const message of consumeMessages(records, batchRecordsMax)) {
-    if (signal.aborted) return false;
-    const bytes = encodeConsumeResponse(message);
+  for (let i = 0; i < messages.length; i++) {
+    if (signal.aborted) return { records: recordsIn(i - gathered.length), flow: "stop" };
+    const bytes = encodeConsumeResponse(messages[i]!);
+    let flow: Flow;
     if (raw === null) {
       const writable = call.write(bytes as unknown as ConsumeResponse);
       if (!writable) await firstEvent(call, ["drain", "close"], signal);
-      if (!(await afterWrite(ctx, output, bytes.length + grpcPrefixBytes, signal))) return false;
-      continue;
+      flow = afterWrite(output, bytes.length + grpcPrefixBytes, signal);
+    } else {
+      gathered.push(bytes);
+      gatheredBytes += bytes.length + grpcPrefixBytes;
+      if (gatheredBytes < rawWriteBytes && i < messages.length - 1) continue;
+      flow = await writeRaw(output, raw, gathered, signal);
+      gathered = [];
+      gatheredBytes = 0;
     }
-    gathered.push(bytes);
-    gatheredBytes += bytes.length + grpcPrefixBytes;
-    if (gatheredBytes < rawWriteBytes) continue;
-    if (!(await writeRaw(ctx, output, raw, gathered, signal))) return false;
-    gathered = [];
-    gatheredBytes = 0;
+    if (flow !== "go") return { records: recordsIn(i + 1), flow };
   }
-  if (raw !== null && gathered.length > 0) {
-    return await writeRaw(ctx, output, raw, gathered, signal);
-  }
-  return !signal.aborted;
+  return { records: records.length, flow: signal.aborted ? "stop" : "go" };
 }
 
 async function writeRaw(
-  ctx: ServiceContext,
   output: ConsumeOutput,
   raw: RawMessageWriter,
   messages: Uint8Array[],
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<Flow> {
   const { bytes, full } = raw.write(messages);
-  if (bytes < 0) return false;
+  if (bytes < 0) return "stop";
   if (full) await raw.waitForDrain(signal);
-  return await afterWrite(ctx, output, bytes, signal);
+  return afterWrite(output, bytes, signal);
 }
 
 /**
@@ -206,17 +210,26 @@ export async function streamRecords(
   let remaining = Number(limit ?? 0) > 0 ? Number(limit) : Infinity;
   const end = stopAtEnd ? ctx.log.nextOffset() : Infinity;
   const output: ConsumeOutput = { call, raw: rawMessageWriterOf(call), window: sendWindowOf(call) };
+  let behind: StreamSendWindow | null = null;
   try {
     while (remaining > 0 && offset < end && !signal.aborted) {
+      if (behind !== null) {
+        // Waits holding no records: the ones not written are read again once it goes on.
+        await waitForClient(ctx, behind, signal);
+        if (behind.session.ended) return; // the connection is gone: stop reading the log
+        behind = null;
+        continue;
+      }
       const records = nextBatch(ctx, offset, Math.min(remaining, end - offset, 1 << 20));
       if (records.length === 0) {
         await ctx.log.waitForOffset(offset, signal);
         continue;
       }
-      const batch = Number(batchRecordsMax ?? 0);
-      if (!(await send(ctx, output, records, batch, signal))) return;
-      offset += records.length;
-      remaining -= records.length;
+      const sent = await send(output, records, Number(batchRecordsMax ?? 0), signal);
+      offset += sent.records;
+      remaining -= sent.records;
+      if (sent.flow === "stop") return;
+      if (sent.flow === "behind") behind = output.window;
     }
   } finally {
     output.window?.release();

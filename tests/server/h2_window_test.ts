@@ -90,6 +90,45 @@ Deno.test("a stream that waits for credit ends when its client goes away", async
   );
 });
 
+Deno.test("a stream waiting for its client lets go of the records it has not written", async () => {
+  // A read step's values are views into the log's read-ahead buffers (1 MiB each in the file
+  // log): a stream that kept its step while waiting would pin them for as long as its client
+  // stalls. It must read the unwritten rest again when it goes on.
+  await using harness = await startHarness();
+  const count = 4000;
+  const value = new Uint8Array(recordBytes).fill(3);
+  for (let i = 0; i < count; i += 100) {
+    await harness.log.append(Array.from({ length: 100 }, () => value));
+  }
+  const reads: { offset: number; records: number }[] = [];
+  const readFrom = harness.log.readFrom.bind(harness.log);
+  harness.log.readFrom = (offset, bytesMax) => {
+    const records = readFrom(offset, bytesMax);
+    reads.push({ offset, records: records.length });
+    return records;
+  };
+  const context = harness.service.context;
+  const client = await RawH2Client.connect({ port: harness.grpc.port });
+  try {
+    const stream = client.consumeStream(0, `127.0.0.1:${harness.grpc.port}`);
+    await eventually(() => context.streamsWaitingForClient === 1, "the stream to wait");
+    const readBeforeWait = reads.length;
+    const readEnd = Math.max(...reads.map((read) => read.offset + read.records));
+    client.grant(stream, 0x7fff_ffff - 65_535);
+    client.grant(0, 0x7fff_ffff - 65_535);
+    await eventually(() => client.messages(stream) === count, "every record once");
+    const resumedAt = reads[readBeforeWait]?.offset ?? Infinity;
+    assert(
+      resumedAt < readEnd,
+      `went on reading at ${resumedAt}, after the ${readEnd} records it held while waiting`,
+    );
+    await eventually(() => context.streamsWaitingForClient === 0, "the stream to stop waiting");
+    assertEquals(client.messages(stream), count, "no record twice");
+  } finally {
+    await client.close();
+  }
+});
+
 // The account itself, fed byte streams cut at every position.
 
 const prefaceBytes = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
