@@ -27,12 +27,15 @@ export class HealthState {
     return this.#status;
   }
 
-  /** Whether the node takes traffic, and if not, why (for `/readyz`). */
+  /**
+   * Whether the node takes traffic, and if not, why (for `/readyz`). A failed write is the
+   * more telling reason: a cluster member whose disk failed also stops being ready as a member.
+   */
   readiness(): { ready: boolean; reason?: string } {
+    if (this.#writeFailure !== null) return { ready: false, reason: this.#writeFailure };
     if (this.#status !== ServingStatus.SERVING) {
       return { ready: false, reason: "The node is starting or shutting down" };
     }
-    if (this.#writeFailure !== null) return { ready: false, reason: this.#writeFailure };
     return { ready: true };
   }
 

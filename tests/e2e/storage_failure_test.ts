@@ -69,6 +69,15 @@ Deno.test("storage failure: a member whose disk fails answers writes UNAVAILABLE
     assert(/storage failed \(.*File too large/.test(error.message), error.message);
     assert(/send requests to another node.*restart this one/.test(error.message), error.message);
 
+    // Health follows: a failed leader names no leader, so the node reports not ready.
+    let readiness = { status: "ready", reason: "" };
+    for (let i = 0; i < 200 && readiness.status === "ready"; i++) {
+      readiness = await fetch(`${url}/readyz`).then((reply) => reply.json());
+      if (readiness.status === "ready") await new Promise((resolve) => setTimeout(resolve, 50)); // poll, bounded
+    }
+    assertEquals(readiness.status, "not ready");
+    assert(/storage failed/.test(readiness.reason), readiness.reason);
+
     client = new LogClient(rpc);
     const failure = await rejection(client.produce(new TextEncoder().encode("x")));
     assertEquals(failure.code, GrpcStatus.UNAVAILABLE, String(failure.details));

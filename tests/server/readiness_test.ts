@@ -58,6 +58,21 @@ Deno.test("readiness: a log that fails every write makes /readyz 503 and health 
   assertEquals(await h.client.health(), ServingStatus.SERVING);
 });
 
+Deno.test("readiness: a failed write stays the reason when the node also stops serving", async () => {
+  const log = new FailingLog();
+  await using h = await startHarness({ log });
+  log.failing = true;
+  await rejection(h.client.produce(encoder.encode("x")));
+  // A cluster member whose disk failed is also no longer ready as a member (it knows no leader).
+  h.service.setReady(false);
+  const [status, body] = await readyz(h.http.port);
+  assertEquals([status, body.status], [503, "not ready"]);
+  assertEquals(
+    body.reason,
+    "The log refuses writes: Cannot write to the log: a write failed (No space left on device (os error 28))",
+  );
+});
+
 Deno.test("readiness: client mistakes and shutdown are not log failures", async () => {
   const log = new FailingLog(100);
   await using h = await startHarness({ log });
