@@ -79,11 +79,26 @@ export function firstEvent(
 
 type ConsumeCall = ServerWritableStream<ConsumeRequest, ConsumeResponse>;
 
-function nextBatch(ctx: ServiceContext, offset: number, wanted: number): ServedRecord[] {
+function nextBatch(
+  ctx: ServiceContext,
+  offset: number,
+  wanted: number,
+  bytesMax: number,
+): ServedRecord[] {
   const first = ctx.log.firstOffset();
   if (offset < first) throw outOfRange(offset, first, ctx.log.nextOffset());
   if (offset >= ctx.log.nextOffset()) return [];
-  return ctx.log.readFrom(offset, streamReadBytesMax).slice(0, wanted);
+  return ctx.log.readFrom(offset, bytesMax).slice(0, wanted);
+}
+
+/**
+ * Value bytes of the next read step: what the stream may still write before its client is
+ * behind (at least one write), so that a stream that then waits has little or nothing of its
+ * step left to drop and read again.
+ */
+function stepBytes(window: StreamSendWindow | null): number {
+  if (window === null) return streamReadBytesMax;
+  return Math.min(streamReadBytesMax, Math.max(rawWriteBytes, window.roomWithin(pauseBeyond)));
 }
 
 /** Waits until the client has read enough of what the stream wrote. */
@@ -103,16 +118,15 @@ async function waitForClient(
 /** Bytes of ConsumeStream messages gathered into one HTTP/2 write. */
 export const rawWriteBytes = 64 * 1024;
 
-function consumeMessages(records: ServedRecord[], batchRecordsMax: number): ConsumeResponse[] {
-  const messages: ConsumeResponse[] = [];
-  for (let i = 0; i < records.length; i += Math.max(1, batchRecordsMax)) {
-    messages.push(
-      batchRecordsMax > 0
-        ? { records: records.slice(i, i + batchRecordsMax).map(toRecordMessage) }
-        : { record: toRecordMessage(records[i]!) },
-    );
-  }
-  return messages;
+/** The ConsumeStream message that starts at `records[at]` (built as it is sent). */
+function consumeMessage(
+  records: ServedRecord[],
+  at: number,
+  batchRecordsMax: number,
+): ConsumeResponse {
+  return batchRecordsMax > 0
+    ? { records: records.slice(at, at + batchRecordsMax).map(toRecordMessage) }
+    : { record: toRecordMessage(records[at]!) };
 }
 
 /** How a consume stream writes: grpc-js per message, or framed by us in few writes. */
@@ -158,14 +172,14 @@ async function send(
   signal: AbortSignal,
 ): Promise<Sent> {
   const { call, raw } = output;
-  const messages = consumeMessages(records, batchRecordsMax);
-  const recordsIn = (count: number) =>
-    Math.min(records.length, count * Math.max(1, batchRecordsMax));
+  const perMessage = Math.max(1, batchRecordsMax);
+  const messages = Math.ceil(records.length / perMessage);
+  const recordsIn = (count: number) => Math.min(records.length, count * perMessage);
   let gathered: Uint8Array[] = [];
   let gatheredBytes = 0;
-  for (let i = 0; i < messages.length; i++) {
+  for (let i = 0; i < messages; i++) {
     if (signal.aborted) return { records: recordsIn(i - gathered.length), flow: "stop" };
-    const bytes = encodeConsumeResponse(messages[i]!);
+    const bytes = encodeConsumeResponse(consumeMessage(records, i * perMessage, batchRecordsMax));
     let flow: Flow;
     if (raw === null) {
       const writable = call.write(bytes as unknown as ConsumeResponse);
@@ -174,7 +188,7 @@ async function send(
     } else {
       gathered.push(bytes);
       gatheredBytes += bytes.length + grpcPrefixBytes;
-      if (gatheredBytes < rawWriteBytes && i < messages.length - 1) continue;
+      if (gatheredBytes < rawWriteBytes && i < messages - 1) continue;
       flow = await writeRaw(output, raw, gathered, signal);
       gathered = [];
       gatheredBytes = 0;
@@ -220,7 +234,8 @@ export async function streamRecords(
         behind = null;
         continue;
       }
-      const records = nextBatch(ctx, offset, Math.min(remaining, end - offset, 1 << 20));
+      const wanted = Math.min(remaining, end - offset, 1 << 20);
+      const records = nextBatch(ctx, offset, wanted, stepBytes(output.window));
       if (records.length === 0) {
         await ctx.log.waitForOffset(offset, signal);
         continue;

@@ -95,6 +95,13 @@ export class StreamSendWindow {
     return this.session.windowBacklogOf(this);
   }
 
+  /** Bytes the stream may still write before it is further behind than `limits` allow. */
+  roomWithin(limits: BacklogLimits): number {
+    const ofSocket = limits.socketBytes - this.session.backlogOfSocket();
+    const ofWindow = limits.windowBytes - this.session.windowShortfallOf(this);
+    return Math.max(0, Math.min(ofSocket, ofWindow));
+  }
+
   /** Whether the stream is no further behind than `limits` allow. */
   within(limits: BacklogLimits): boolean {
     return this.windowBacklog() <= limits.windowBytes &&
@@ -186,10 +193,18 @@ export class SessionSendWindows {
 
   /** The larger of `stream`'s stream and connection window shortfalls (0 when not known). */
   windowBacklogOf(stream: StreamSendWindow): number {
-    if (this.#ended || this.#gaveUp) return 0;
+    return Math.max(0, this.windowShortfallOf(stream));
+  }
+
+  /**
+   * Bytes `stream` wrote beyond the smaller of its stream and connection windows (negative:
+   * credit left; -Infinity when not known).
+   */
+  windowShortfallOf(stream: StreamSendWindow): number {
+    if (this.#ended || this.#gaveUp) return -Infinity;
     const ofStream = stream.sent - (this.#initialStreamWindow + stream.credit);
     const ofConnection = this.connectionSent - this.#connectionCredit;
-    return Math.max(0, ofStream, ofConnection);
+    return Math.max(ofStream, ofConnection);
   }
 
   /** The session closed: nothing more will drain, so every waiter goes on (and ends). */
