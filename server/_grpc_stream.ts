@@ -224,31 +224,45 @@ export async function streamRecords(
   let remaining = Number(limit ?? 0) > 0 ? Number(limit) : Infinity;
   const end = stopAtEnd ? ctx.log.nextOffset() : Infinity;
   const output: ConsumeOutput = { call, raw: rawMessageWriterOf(call), window: sendWindowOf(call) };
-  let behind: StreamSendWindow | null = null;
+  const batch = Number(batchRecordsMax ?? 0);
   try {
     while (remaining > 0 && offset < end && !signal.aborted) {
-      if (behind !== null) {
-        // Waits holding no records: the ones not written are read again once it goes on.
-        await waitForClient(ctx, behind, signal);
-        if (behind.session.ended) return; // the connection is gone: stop reading the log
-        behind = null;
-        continue;
-      }
       const wanted = Math.min(remaining, end - offset, 1 << 20);
-      const records = nextBatch(ctx, offset, wanted, stepBytes(output.window));
-      if (records.length === 0) {
+      const sent = await sendStep(ctx, output, offset, wanted, batch, signal);
+      if (sent === null) {
         await ctx.log.waitForOffset(offset, signal);
         continue;
       }
-      const sent = await send(output, records, Number(batchRecordsMax ?? 0), signal);
       offset += sent.records;
       remaining -= sent.records;
       if (sent.flow === "stop") return;
-      if (sent.flow === "behind") behind = output.window;
+      if (sent.flow === "behind" && output.window) {
+        // Waits holding no records: the ones not written are read again once it goes on.
+        await waitForClient(ctx, output.window, signal);
+        if (output.window.session.ended) return; // the connection is gone: stop reading the log
+      }
     }
   } finally {
     output.window?.release();
   }
+}
+
+/**
+ * Reads the step at `offset` and sends it (null: nothing there yet). Its own frame, so that no
+ * reference to the step's records outlives it: a suspended async function keeps its
+ * registers, and a stream that waits for its client must not pin the log's read buffers.
+ */
+async function sendStep(
+  ctx: ServiceContext,
+  output: ConsumeOutput,
+  offset: number,
+  wanted: number,
+  batchRecordsMax: number,
+  signal: AbortSignal,
+): Promise<Sent | null> {
+  const records = nextBatch(ctx, offset, wanted, stepBytes(output.window));
+  if (records.length === 0) return null;
+  return await send(output, records, batchRecordsMax, signal);
 }
 
 type ProduceCall = ServerDuplexStream<ProduceRequest, ProduceResponse>;
