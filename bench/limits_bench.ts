@@ -177,8 +177,9 @@ const fixedOverheadBytes = 16 * MiB;
  */
 const fixedExternalBytes = READ_AHEAD_BYTES + 2 * MiB;
 /**
- * Copies of each byte on its way to the kernel, all garbage once it is sent: the encoded
- * message, our framed write, the runtime's HTTP/2 frame buffers, the socket's gathered write.
+ * Copies of each byte on its way to the kernel, garbage once the next one is made or it is
+ * sent: the encoded message, our framed write, the runtime's HTTP/2 frame buffers (or its
+ * queue past the window), the socket's gathered write.
  */
 const transitCopies = 4;
 
@@ -230,12 +231,10 @@ async function stalledCase(streams: number, huge: boolean): Promise<void> {
         `${name}.rss_growth`,
         stalledRss / MiB,
         "MiB",
-        `before GC; bound: ${mb(fixedOverheadBytes)} fixed + ${
+        `before GC; bound: ${mb(fixedOverheadBytes)} fixed + ${transitCopies} copies × (${
           mb(held)
-        } held + ${transitCopies} × ${
-          mb(transit)
-        } the kernel took (garbage until V8 collects it) = ${
-          mb(fixedOverheadBytes + held + transitCopies * transit)
+        } held + ${mb(transit)} the kernel took), garbage until V8 collects it = ${
+          mb(fixedOverheadBytes + transitCopies * (held + transit))
         }`,
       );
       report(
