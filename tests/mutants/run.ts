@@ -59,6 +59,7 @@ export const AREAS: Readonly<Record<string, AreaCommands>> = {
   leave: {
     tests: [
       "tests/agent/leave_test.ts",
+      "tests/agent/leave_pending_test.ts",
       "tests/agent/lone_voter_test.ts",
       "tests/agent/reconcile_test.ts",
       "tests/e2e/leave_test.ts",
