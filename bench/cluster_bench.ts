@@ -5,7 +5,14 @@
  * nodes to one; then the failover time over repeated SIGKILLs of the leader: from the kill
  * until a write is accepted again (p50, p99, max).
  *
- * Flags: `--secs=N` per workload (default 5), `--kills=N` (default 20), `--quick` (2 s, 5 kills).
+ * Both setups run side by side and each workload alternates between them in short slices
+ * (single, cluster, cluster, single, …), so that both see the same load from whatever else
+ * runs on the machine: measured one after the other, a load change between the two phases
+ * moved the batched ratio between 0.3 and 0.8 from one run to the next.
+ *
+ * Flags: `--secs=N` per workload and setup (default 5), `--slices=N` it is cut into (default
+ * 5), `--only=NAME[,NAME]` workloads to run (unary.c64, stream.1rec, batch.500x100B),
+ * `--kills=N` (default 20), `--quick` (2 s, 5 kills).
  * @module
  */
 import { LogClient } from "../client/mod.ts";
@@ -18,11 +25,17 @@ const flag = (name: string, fallback: number) => {
   return raw === undefined ? fallback : Number(raw.slice(name.length + 3));
 };
 const secs = flag("secs", quick ? 2 : 5);
+const slices = Math.max(1, flag("slices", quick ? 2 : 5));
 const kills = flag("kills", quick ? 5 : 20);
+const only = Deno.args.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
+  .split(",");
 const value = new Uint8Array(100).fill(120);
 
-async function unaryC64(client: LogClient): Promise<number> {
-  const deadline = performance.now() + secs * 1000;
+/** A workload: records acknowledged within `ms`. */
+type Workload = (client: LogClient, ms: number) => Promise<number>;
+
+async function unaryC64(client: LogClient, ms: number): Promise<number> {
+  const deadline = performance.now() + ms;
   let count = 0;
   await Promise.all(Array.from({ length: 64 }, async () => {
     while (performance.now() < deadline) {
@@ -30,12 +43,12 @@ async function unaryC64(client: LogClient): Promise<number> {
       count++;
     }
   }));
-  return count / secs;
+  return count;
 }
 
-async function streamOnePerMessage(client: LogClient): Promise<number> {
+async function streamOnePerMessage(client: LogClient, ms: number): Promise<number> {
   const stream = client.produceStream();
-  const deadline = performance.now() + secs * 1000;
+  const deadline = performance.now() + ms;
   let count = 0;
   const pending = new Set<Promise<unknown>>();
   while (performance.now() < deadline) {
@@ -46,12 +59,12 @@ async function streamOnePerMessage(client: LogClient): Promise<number> {
   }
   await Promise.all(pending);
   stream.end();
-  return count / secs;
+  return count;
 }
 
-async function batched(client: LogClient): Promise<number> {
+async function batched(client: LogClient, ms: number): Promise<number> {
   const batch = Array.from({ length: 500 }, () => value);
-  const deadline = performance.now() + secs * 1000;
+  const deadline = performance.now() + ms;
   let count = 0;
   await Promise.all(Array.from({ length: 4 }, async () => {
     while (performance.now() < deadline) {
@@ -59,38 +72,64 @@ async function batched(client: LogClient): Promise<number> {
       count += batch.length;
     }
   }));
-  return count / secs;
+  return count;
 }
 
-const workloads: [string, (client: LogClient) => Promise<number>][] = [
+const workloads: [string, Workload][] = ([
   ["unary.c64", unaryC64],
   ["stream.1rec", streamOnePerMessage],
   ["batch.500x100B", batched],
-];
+] as [string, Workload][]).filter(([name]) => only === undefined || only.includes(name));
 
-async function singleNode(): Promise<Map<string, number>> {
+/** Rates of one workload on both setups, and the ratio of each pair of adjacent slices. */
+interface Measured {
+  readonly one: number;
+  readonly three: number;
+  readonly sliceRatios: number[];
+}
+
+/** Runs `run` on both setups in alternating slices; records/s over the whole time of each. */
+async function alternate(run: Workload, one: LogClient, three: LogClient): Promise<Measured> {
+  const sliceMs = (secs * 1000) / slices;
+  let oneCount = 0;
+  let threeCount = 0;
+  const sliceRatios: number[] = [];
+  for (let slice = 0; slice < slices; slice++) {
+    // Who goes first alternates, so neither setup always runs on a warmer or colder machine.
+    const [a, b] = slice % 2 === 0 ? [one, three] : [three, one];
+    const first = await run(a, sliceMs);
+    const second = await run(b, sliceMs);
+    const [single, cluster] = a === one ? [first, second] : [second, first];
+    oneCount += single;
+    threeCount += cluster;
+    sliceRatios.push(cluster / single);
+  }
+  return { one: oneCount / secs, three: threeCount / secs, sliceRatios };
+}
+
+async function throughput(cluster: TestCluster): Promise<Map<string, Measured>> {
   const dir = await Deno.makeTempDir({ prefix: "strand-bench-single-" });
   const node = await startNode(dir, ["--bind-addr", "127.0.0.1:0", "--log-level", "warn"]);
-  const client = new LogClient(node.rpcAddr);
-  const results = new Map<string, number>();
+  const single = new LogClient(node.rpcAddr);
+  const results = new Map<string, Measured>();
   try {
-    for (const [name, run] of workloads) results.set(name, await run(client));
+    const leader = (await cluster.leader())!;
+    for (const [name, run] of workloads) {
+      results.set(name, await alternate(run, single, cluster.get(leader).client));
+    }
   } finally {
-    client.close();
+    single.close();
     await node.stop();
     await Deno.remove(dir, { recursive: true });
   }
   return results;
 }
 
-async function threeNodes(single: Map<string, number>): Promise<number[]> {
+async function threeNodes(): Promise<number[]> {
   const cluster = await TestCluster.start(["n1", "n2", "n3"]);
-  const rates = new Map<string, number>();
   const failoverMs: number[] = [];
   try {
-    const leader = (await cluster.leader())!;
-    for (const [name, run] of workloads) rates.set(name, await run(cluster.get(leader).client));
-    printThroughput(single, rates);
+    printThroughput(await throughput(cluster));
     for (let i = 0; i < kills; i++) failoverMs.push(await failover(cluster));
   } finally {
     await cluster.close();
@@ -128,17 +167,16 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-function printThroughput(single: Map<string, number>, rates: Map<string, number>): void {
+function printThroughput(results: Map<string, Measured>): void {
   console.log(
-    `workload          1 node rec/s   3 nodes rec/s   ratio   (fsync always, ${secs} s each)`,
+    `workload          1 node rec/s   3 nodes rec/s   ratio   slice ratios min..max   (fsync always, ${secs} s each in ${slices} alternating slices)`,
   );
-  for (const [name] of workloads) {
-    const one = single.get(name)!;
-    const three = rates.get(name)!;
+  for (const [name, { one, three, sliceRatios }] of results) {
+    const sorted = sliceRatios.toSorted((a, b) => a - b);
     console.log(
       `${name.padEnd(16)} ${one.toFixed(0).padStart(13)} ${three.toFixed(0).padStart(15)} ${
         (three / one).toFixed(2).padStart(7)
-      }`,
+      }   ${(sorted[0] ?? NaN).toFixed(2)}..${(sorted[sorted.length - 1] ?? NaN).toFixed(2)}`,
     );
     console.log(JSON.stringify({ name: `cluster.${name}.1node`, value: one, unit: "records/s" }));
     console.log(
@@ -148,8 +186,7 @@ function printThroughput(single: Map<string, number>, rates: Map<string, number>
   }
 }
 
-const single = await singleNode();
-const failoverMs = await threeNodes(single);
+const failoverMs = await threeNodes();
 const sorted = failoverMs.toSorted((a, b) => a - b);
 console.log(
   `failover over ${sorted.length} leader SIGKILLs: p50 ${

@@ -11,7 +11,8 @@
  * acknowledgement reaches the client without waiting for the leader's next write.
  *
  * Failures: storage errors stop the node (fail-stop: never acknowledge what is not
- * durable); a peer's bad message, or one that cannot be sent, is dropped, counted
+ * durable) and settle every request still waiting at once (see {@linkcode RaftNode.propose});
+ * a peer's bad message, or one that cannot be sent, is dropped, counted
  * ({@linkcode RaftNode.stats}) and logged.
  * @module
  */
@@ -20,7 +21,13 @@ import type { Entry, EntryStore, MetaStore } from "../log/mod.ts";
 import { FRAME_BYTES_MAX, FRAME_OVERHEAD_BYTES } from "./_codec.ts";
 import { RaftCore } from "./_leader.ts";
 import { RaftError } from "./_membership.ts";
-import type { ConfigChange, Membership, Message, NodeId } from "./_messages.ts";
+import {
+  type ConfigChange,
+  type Membership,
+  type Message,
+  MessageType,
+  type NodeId,
+} from "./_messages.ts";
 import {
   decodePersistentState,
   encodePersistentState,
@@ -140,6 +147,15 @@ const cryptoRandom: RaftRandom = {
   },
 };
 
+/**
+ * What the driver knows of a waiting proposal. `handedOut`: its entry was handed to storage
+ * or to a peer (so it may be appended somewhere); until then it exists only in this process.
+ */
+interface Proposal {
+  readonly term: number;
+  handedOut: boolean;
+}
+
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
@@ -161,7 +177,7 @@ export class RaftNode {
   readonly #options: RaftNodeOptions;
   readonly #timers: RaftTimers;
   readonly #stopTicking: () => void;
-  readonly #proposals = new Map<number, Waiter<Committed> & { term: number }>();
+  readonly #proposals = new Map<number, Waiter<Committed> & Proposal>();
   readonly #reads = new Map<string, Waiter<number>>();
   readonly #readyReads: { readId: string; index: number }[] = [];
   #appliedIndex = 0;
@@ -275,7 +291,9 @@ export class RaftNode {
    * Appends a batch of records; resolves once committed and applied here. Rejects with a
    * {@linkcode RaftError}: `NOT_LEADER`/`NO_LEADER`/`OVERLOADED`/`TOO_LARGE` when nothing
    * was appended, `UNKNOWN_OUTCOME` when it was appended but not seen committed in time (it
-   * may still commit). `options.data`: batch data stored in the entry (see `Entry.data`),
+   * may still commit). When this node's storage fails while the proposal waits, it rejects
+   * then, not at its timeout: `UNKNOWN_OUTCOME` if its entry had reached the disk or a peer
+   * (a new leader may still commit it), `STORAGE_FAILED` if it never left this process. `options.data`: batch data stored in the entry (see `Entry.data`),
    * handed back to `onApply` on every node.
    */
   propose(records: readonly Uint8Array[], options: { data?: Uint8Array } = {}): Promise<Committed> {
@@ -306,7 +324,8 @@ export class RaftNode {
 
   /**
    * A linearizable read barrier (ReadIndex): resolves with an index once this node has
-   * applied everything committed when the read started. Works on followers too.
+   * applied everything committed when the read started. Works on followers too. Rejects with
+   * `STORAGE_FAILED` as soon as this node's storage fails (it will apply nothing more).
    */
   readBarrier(): Promise<number> {
     try {
@@ -350,7 +369,7 @@ export class RaftNode {
     try {
       this.#checkOpen();
       const { index, term } = make();
-      const promise = this.#wait(this.#proposals, index, { term });
+      const promise = this.#wait(this.#proposals, index, { term, handedOut: false });
       this.#kick();
       return promise;
     } catch (error) {
@@ -416,6 +435,7 @@ export class RaftNode {
         const ready = this.#core.ready();
         // Committed entries were durable before this Ready: applying them needs no write.
         this.#applyAll(ready.committed);
+        this.#handOut(ready.persist.entries);
         await this.#persist(ready);
         this.#sendAll(ready.messages);
         this.#readyReads.push(...ready.readStates);
@@ -427,12 +447,34 @@ export class RaftNode {
       this.#failure = storageFailure(this.id, error);
       this.#stopTicking();
       this.#logger.error(this.#failure.message, { code: "STORAGE_FAILED", error: String(error) });
+      this.#settleFailed(this.#failure);
     }
+  }
+
+  /**
+   * Storage failed: this node will apply nothing more, so nothing waiting can complete here.
+   * Settle it now rather than at its timeout. A proposal whose entry reached the disk (the
+   * failed write may have landed) or a peer may still be committed by the next leader: its
+   * outcome is unknown. One never handed out was appended nowhere.
+   */
+  #settleFailed(failure: RaftError): void {
+    const unknown = new RaftError(
+      "UNKNOWN_OUTCOME",
+      `Cannot confirm the append: node ${this.id}'s storage failed after the entry was written to its disk or sent to a peer, so it may still commit under a new leader; read back before retrying`,
+      null,
+      { cause: failure.cause },
+    );
+    for (const index of [...this.#proposals.keys()]) {
+      const waiter = this.#proposals.get(index);
+      this.#settle(this.#proposals, index, waiter?.handedOut === false ? failure : unknown);
+    }
+    for (const readId of [...this.#reads.keys()]) this.#settle(this.#reads, readId, failure);
   }
 
   /** A message that cannot be sent (e.g. not encodable) is dropped, not a storage failure. */
   #sendAll(messages: readonly Message[]): void {
     for (const message of messages) {
+      if (message.type === MessageType.Append) this.#handOut(message.entries);
       try {
         this.#options.send(message);
       } catch (error) {
@@ -442,6 +484,16 @@ export class RaftNode {
           error: String(error),
         });
       }
+    }
+  }
+
+  /** Marks the proposals of `entries` as having left this process (see {@linkcode Proposal}). */
+  #handOut(entries: readonly Entry[]): void {
+    if (this.#proposals.size === 0) return;
+    for (const entry of entries) {
+      // By index alone: a waiter of another term is marked too, which only errs towards unknown.
+      const waiter = this.#proposals.get(entry.index);
+      if (waiter !== undefined) waiter.handedOut = true;
     }
   }
 

@@ -254,7 +254,7 @@ export class RaftCore extends CoreBase {
     if (ready.state !== null) this.durableTerm = ready.state.term;
     const last = ready.persist.entries[ready.persist.entries.length - 1];
     if (last !== undefined) this.log.stableTo(last.index);
-    if (this.role === "leader" && this.#maybeCommit()) this.#broadcastAppend(true);
+    if (this.role === "leader" && this.#maybeCommit()) this.#broadcastCommit();
   }
 
   // ---- leader ---------------------------------------------------------------------------
@@ -273,6 +273,7 @@ export class RaftCore extends CoreBase {
     // Reads forwarded to the previous leader can no longer be answered validly.
     this.#forwardedReads.clear();
     this.#progress.clear();
+    this.log.retainFrom(null);
     this.#transferee = null;
     this.#pendingReads = [];
     this.#readsAwaitingCommit = [];
@@ -289,8 +290,18 @@ export class RaftCore extends CoreBase {
       }
     }
     for (const id of [...this.#progress.keys()]) if (!members.has(id)) this.#progress.delete(id);
+    this.#retainForFollowers();
     if (this.#transferee !== null && !members.has(this.#transferee)) this.#transferee = null;
-    if (this.#maybeCommit()) this.#broadcastAppend(true);
+    if (this.#maybeCommit()) this.#broadcastCommit();
+  }
+
+  /** Keeps in memory what some follower does not hold yet (see `RaftLog.retainFrom`). */
+  #retainForFollowers(): void {
+    let from: number | null = null;
+    for (const progress of this.#progress.values()) {
+      from = Math.min(from ?? Infinity, progress.match + 1);
+    }
+    this.log.retainFrom(from);
   }
 
   #checkCanPropose(action: string): void {
@@ -359,6 +370,18 @@ export class RaftCore extends CoreBase {
     }
   }
 
+  /**
+   * The commit index moved: each follower learns it from the next AppendEntries it gets. An
+   * empty one (commit only) goes at once to a follower with nothing in flight; one with
+   * appends in flight learns it from its next entries, or from the empty append that the
+   * answer to its last in-flight append lets out (#onAppendResponse), or from a heartbeat.
+   * Under load a batch then costs no commit-only message per follower (a frame, a Ready and
+   * an answer on both sides), yet an idle follower still learns every commit at once.
+   */
+  #broadcastCommit(): void {
+    for (const [id, progress] of this.#progress) this.#sendAppend(id, !progress.hasInflight());
+  }
+
   #broadcastAppend(allowEmpty: boolean): void {
     for (const id of this.#progress.keys()) this.#sendAppend(id, allowEmpty);
   }
@@ -418,13 +441,15 @@ export class RaftCore extends CoreBase {
       return;
     }
     if (progress.acknowledge(m.index)) {
-      if (this.#maybeCommit()) this.#broadcastAppend(true);
+      this.#retainForFollowers();
+      if (this.#maybeCommit()) this.#broadcastCommit();
       if (m.from === this.#transferee && progress.match === this.log.lastIndex()) {
         this.send({ type: MessageType.TimeoutNow, to: m.from });
       }
     }
-    // An empty append still tells a follower about a commit index it has not seen yet.
-    let allowEmpty = progress.commitSent < this.log.committed;
+    // An empty append still tells a follower about a commit index it has not seen yet, once
+    // nothing else is in flight to it (see #broadcastCommit).
+    let allowEmpty = progress.commitSent < this.log.committed && !progress.hasInflight();
     for (
       let i = 0;
       i < this.limits.inflightMessagesMax && this.#sendAppend(m.from, allowEmpty);

@@ -42,6 +42,14 @@ export class Progress {
       this.#inflightBytes >= limits.inflightBytesMax;
   }
 
+  /**
+   * Whether AppendEntries sent in Replicate state await an answer: that answer gives the
+   * leader its next chance to tell the follower about a new commit index.
+   */
+  hasInflight(): boolean {
+    return this.#inflight.length > 0;
+  }
+
   /** Records a sent AppendEntries ending at `lastIndex` carrying `bytes` payload bytes. */
   sent(lastIndex: number, bytes: number): void {
     if (this.state === "probe") {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { CodecError, decodeBody, encodeFrame, FrameSplitter } from "./_codec.ts";
+import { CodecError, decodeBody, encodeFrame, EntryEncodings, FrameSplitter } from "./_codec.ts";
 import type { Message, NodeId } from "./_messages.ts";
 
 /** A connected byte stream (Deno.Conn and Deno.TlsConn satisfy it). */
@@ -325,6 +325,8 @@ export class PeerTransport {
     connects: 0,
     writeTimeouts: 0,
   };
+  /** Each entry is encoded once, whichever followers it goes to. */
+  readonly #encodings = new EntryEncodings();
   #listener: Deno.Listener | null = null;
   #acceptLoop: Promise<void> | null = null;
   #closed = false;
@@ -462,7 +464,7 @@ export class PeerTransport {
     if (link === undefined) return;
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(message);
+      frame = encodeFrame(message, this.#encodings);
     } catch (error) {
       this.#stats.encodeErrors++;
       this.#options.logger.error("Dropping a Raft message: it cannot be encoded", {

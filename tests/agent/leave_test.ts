@@ -4,69 +4,10 @@
  * test controls (writes dropped while closed: the leader sees no acknowledgement), so what the
  * leaving node sees when it decides is fixed by the test, not by timing.
  */
-import { type Agent, startAgent } from "../../agent/mod.ts";
-import type { PeerStream } from "../../raft/mod.ts";
-import { type Logger, peerDialer } from "../../server/mod.ts";
-import { assert, assertEquals, decoder, encoder, eventually } from "../server/_assert.ts";
+import type { Agent } from "../../agent/mod.ts";
+import { assert, assertEquals, eventually } from "../server/_assert.ts";
 import { withTempDir } from "../log/_fixtures.ts";
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (message: string) => lines.push(message);
-  return { lines, debug() {}, info: record, warn: record, error: record };
-}
-
-function start(
-  dir: string,
-  name: string,
-  options: { joinAddrs?: string[]; logger?: Logger; drop?: () => boolean } = {},
-): Promise<Agent> {
-  const joinAddrs = options.joinAddrs ?? [];
-  return startAgent({
-    dataDir: `${dir}/${name}`,
-    nodeName: name,
-    bindHost: "127.0.0.1",
-    rpcPort: 0,
-    httpPort: 0,
-    ...(options.logger ? { logger: options.logger } : {}),
-    cluster: {
-      bootstrap: joinAddrs.length === 0,
-      joinAddrs,
-      gossipPort: 0,
-      gossipKey: null,
-      ...(options.drop ? { dialPeer: gatedDialer(options.drop) } : {}),
-    },
-  });
-}
-
-/**
- * Dials peers as usual, but drops every write made while `drop()` holds. The transport writes
- * whole frames, so dropping a write loses messages (Raft resends), never corrupts a stream.
- */
-function gatedDialer(drop: () => boolean): (address: string) => Promise<PeerStream> {
-  const dial = peerDialer();
-  return async (address) => {
-    const conn = await dial(address);
-    const writer = conn.writable.getWriter();
-    const writable = new WritableStream<Uint8Array>({
-      write: (chunk) => drop() ? undefined : writer.write(chunk),
-      close: () => writer.close(),
-      abort: (reason) => writer.abort(reason),
-    });
-    return { readable: conn.readable, writable, close: () => conn.close() };
-  };
-}
-
-async function produce(agent: Agent, values: string[]): Promise<Map<number, string>> {
-  const ack = await agent.cluster!.commitLog.append(values.map((value) => encoder.encode(value)));
-  return new Map(values.map((value, i) => [ack.baseOffset + i, value]));
-}
-
-function assertHolds(agent: Agent, acked: Map<number, string>): void {
-  for (const [offset, value] of acked) {
-    assertEquals(decoder.decode(agent.cluster!.commitLog.read(offset).value), value);
-  }
-}
+import { assertHolds, gatedDialer, produce, recordingLogger, start } from "./_leave_fixtures.ts";
 
 Deno.test("leave: the only voter promotes a caught-up learner, removes itself, and the learner leads alone", async () => {
   await withTempDir(async (dir) => {
@@ -80,7 +21,10 @@ Deno.test("leave: the only voter promotes a caught-up learner, removes itself, a
       const acked = await produce(n1, ["a", "b"]);
       // n2's acknowledgements are cut: it is a learner the leader never sees caught up, so
       // reconciliation does not promote it; only leave() can.
-      const n2 = await start(dir, "n2", { joinAddrs: [n1.gossipAddr], drop: () => cut });
+      const n2 = await start(dir, "n2", {
+        joinAddrs: [n1.gossipAddr],
+        dialPeer: gatedDialer(() => cut),
+      });
       agents.add(n2);
       await eventually(
         () => n1.cluster!.status().membership.learners.includes("n2"),
@@ -128,7 +72,7 @@ Deno.test("leave: a change under way commits before the leaving leader decides, 
       const promoted = () => n2?.cluster?.status().membership.voters.includes("n2") === true;
       n2 = await start(dir, "n2", {
         joinAddrs: [n1.gossipAddr],
-        drop: () => hold && promoted(),
+        dialPeer: gatedDialer(() => hold && promoted()),
       });
       agents.add(n2);
       await eventually(

@@ -18,3 +18,23 @@ Deno.test("crc32c extends a running checksum and honours start/end", () => {
   }
   assertEquals(crc32c(data, 0, 10, 20), crc32c(data.subarray(10, 20)));
 });
+
+/** The definition, one bit at a time: the reference the table-driven form must match. */
+function bitwiseCrc32c(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const byte of bytes) {
+    c ^= byte;
+    for (let bit = 0; bit < 8; bit++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+Deno.test("crc32c matches the bitwise definition at every length and alignment", () => {
+  const data = Uint8Array.from({ length: 200 }, (_, i) => (i * 151 + 17) & 0xff);
+  for (let start = 0; start < 17; start++) {
+    for (let end = start; end <= data.length; end++) {
+      const expected = bitwiseCrc32c(data.subarray(start, end));
+      assertEquals(crc32c(data, 0, start, end), expected, `bytes ${start}..${end}`);
+    }
+  }
+});

@@ -59,9 +59,20 @@ export const AREAS: Readonly<Record<string, AreaCommands>> = {
   leave: {
     tests: [
       "tests/agent/leave_test.ts",
+      "tests/agent/leave_pending_test.ts",
       "tests/agent/lone_voter_test.ts",
       "tests/agent/reconcile_test.ts",
       "tests/e2e/leave_test.ts",
+    ],
+  },
+  fastpath: {
+    tests: [
+      "tests/server/flow_control_test.ts",
+      "tests/server/raw_writer_test.ts",
+      "tests/server/conn_socket_test.ts",
+      "tests/server/grpc_test.ts",
+      "tests/server/malformed_test.ts",
+      "tests/server/produce_fields_test.ts",
     ],
   },
   log: {

@@ -8,6 +8,7 @@ import {
   type Message,
   MessageType,
 } from "../../raft/mod.ts";
+import { EntryEncodings } from "../../raft/_codec.ts";
 import { crc32 } from "node:zlib";
 import { assert, assertEquals } from "./_harness.ts";
 
@@ -223,4 +224,44 @@ Deno.test("codec: decoded records own their bytes (they never pin or alias the f
   body.fill(0);
   assertEquals(got.map((record) => [...record]), [[1, 2, 3], [], [9, 8]]);
   for (const record of got) assert(record.buffer !== frame.buffer, "a record aliases the frame");
+});
+
+Deno.test("codec: an entry sent to several followers is encoded once, into the same bytes", () => {
+  const append = SAMPLES.find((m) => m.type === MessageType.Append)!;
+  const encodings = new EntryEncodings();
+  for (const to of ["node-b", "node-c", "node-d"]) {
+    const message = { ...append, to };
+    const frame = encodeFrame(message, encodings);
+    assertEquals([...frame], [...encodeFrame(message)], `frame to ${to}`);
+    assertEquals(plain(decodeBody(frame.subarray(12))), plain(message), `decoded for ${to}`);
+  }
+  // Two entries, each encoded for the first follower and reused for the other two.
+  assertEquals(encodings.hits, 4);
+});
+
+Deno.test("codec: records decode at every length, alignment and count", () => {
+  for (const count of [1, 2, 3, 127, 128, 129, 500]) {
+    const records = Array.from(
+      { length: count },
+      (_, i) => Uint8Array.from({ length: (i * 37) % 300 }, (_, j) => (i + j) & 0xff),
+    );
+    const message: Message = {
+      ...base,
+      type: MessageType.Append,
+      prevIndex: 0,
+      prevTerm: 0,
+      commit: 0,
+      entries: [{
+        term: 1,
+        index: 1,
+        kind: EntryKind.Records,
+        baseOffset: 0,
+        records,
+        data: new Uint8Array([7]),
+      }],
+    };
+    const decoded = decodeBody(encodeFrame(message).subarray(12));
+    assert(decoded.type === MessageType.Append, "an append");
+    assertEquals(plain(decoded), plain(message), `${count} records`);
+  }
 });

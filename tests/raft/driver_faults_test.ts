@@ -550,3 +550,185 @@ Deno.test("driver: a follower whose disk stalls still answers its leader's heart
     await node.close();
   }
 });
+
+/**
+ * A store whose appends wait while `stalled` (a write in flight) until {@linkcode fail} makes
+ * that append and every later one throw: the disk is gone.
+ */
+class FailingStore extends MemoryLog {
+  stalled = false;
+  /** Appends that waited because of `stalled`. */
+  stalls = 0;
+  #failed: Error | null = null;
+  readonly #failure = Promise.withResolvers<never>();
+  constructor() {
+    super();
+    this.#failure.promise.catch(() => {}); // awaited by a stalled append, if any
+  }
+  override async appendEntries(entries: readonly Entry[]): Promise<void> {
+    if (this.stalled) {
+      this.stalls++;
+      await this.#failure.promise;
+    }
+    if (this.#failed !== null) throw this.#failed;
+    return super.appendEntries(entries);
+  }
+  fail(error: Error): void {
+    this.#failed = error;
+    this.#failure.reject(error);
+  }
+}
+
+/** How a request ended: `code` stays null while it waits ("ok" once it resolved). */
+function track(request: Promise<unknown>): { code: string | null; error: RaftError | null } {
+  const state = { code: null as string | null, error: null as RaftError | null };
+  request.then(
+    () => (state.code = "ok"),
+    (error) => {
+      state.error = error instanceof RaftError ? error : null;
+      state.code = error instanceof RaftError ? error.code : String(error);
+    },
+  );
+  return state;
+}
+
+/** Whether an Append among `messages` carried the record `value`. */
+function carried(messages: readonly Message[], value: string): boolean {
+  const wanted = new TextEncoder().encode(value).join();
+  return messages.some((m) =>
+    m.type === MessageType.Append &&
+    m.entries.some((e) => e.records.some((r) => r.join() === wanted))
+  );
+}
+
+Deno.test("driver: proposals waiting when the leader's disk fails settle at once as unknown outcomes, and may still commit", async () => {
+  const stores = new Map<string, FailingStore>();
+  const applied = new Map<string, string[]>();
+  const decoder = new TextDecoder();
+  const net = driverCluster({
+    store: (id) => {
+      const store = new FailingStore();
+      stores.set(id, store);
+      return store;
+    },
+    extra: (id) => {
+      const values: string[] = [];
+      applied.set(id, values);
+      return {
+        logger: quiet,
+        requestTimeoutMs: HOUR_MS, // only the failure can end the wait within the test
+        onApply: (entry) => values.push(...entry.records.map((r) => decoder.decode(r))),
+      };
+    },
+  });
+  try {
+    const leader = await net.leader();
+    await leader.propose(records("before"));
+    const store = stores.get(leader.id) as FailingStore;
+    store.stalled = true;
+    const written = track(leader.propose(records("written"))); // its write is the one that fails
+    await until(() => store.stalls === 1, "its write to be in flight");
+    const sent = track(leader.propose(records("sent"))); // sent to the followers meanwhile
+    await until(() => carried(net.delivered, "sent"), "the followers to receive the second");
+    assertEquals([written.code, sent.code], [null, null], "settled before the disk failed");
+    store.fail(new Error("disk gone"));
+    await until(() => written.code !== null && sent.code !== null, "both to settle");
+    for (const { code, error } of [written, sent]) {
+      assertEquals(code, "UNKNOWN_OUTCOME");
+      assert(/storage failed.*may still commit/.test(error?.message ?? ""), error?.message);
+    }
+    // Why not "not appended": the next leader commits both.
+    const others = [...net.nodes.keys()].filter((id) => id !== leader.id);
+    await until(
+      () => others.some((id) => applied.get(id)?.includes("sent")),
+      "a new leader to commit the entries the failed leader had sent",
+    );
+    assertEquals((await rejection(leader.propose(records("after")))).code, "STORAGE_FAILED");
+  } finally {
+    await net.close();
+  }
+});
+
+Deno.test("driver: when storage fails, a proposal that never left the node is refused STORAGE_FAILED at once", async () => {
+  const store = new FailingStore();
+  const sent: Message[] = [];
+  const node = new RaftNode({
+    id: "a",
+    store,
+    meta: new MemoryMeta(),
+    bootstrap: { voters: ["a"], learners: [] },
+    send: (m) => sent.push(m),
+    tickMs: 5,
+    requestTimeoutMs: HOUR_MS,
+    logger: quiet,
+  });
+  try {
+    await until(() => node.status().role === "leader", "a to lead");
+    await node.propose(records("before"));
+    store.stalled = true;
+    const written = track(node.propose(records("written"))); // handed to the disk
+    await until(() => store.stalls === 1, "its write to be in flight");
+    const queued = track(node.propose(records("queued"))); // waits for the next write
+    const change = track(node.changeMembership({ type: "addLearner", id: "l" }));
+    await until(() => sent.some((m) => m.to === "l"), "the leader to reach the new learner");
+    assert(!carried(sent, "queued"), "the queued proposal left the node: the test needs it not to");
+    assertEquals([written.code, queued.code, change.code], [null, null, null]);
+    store.fail(new Error("disk gone"));
+    await until(
+      () => written.code !== null && queued.code !== null && change.code !== null,
+      "the waiting requests to settle",
+    );
+    assertEquals(written.code, "UNKNOWN_OUTCOME", "its write may have landed");
+    assertEquals(queued.code, "STORAGE_FAILED", "it reached neither the disk nor a peer");
+    assert(/disk gone/.test(String(queued.error?.cause)), `cause: ${queued.error?.cause}`);
+    // The learner was sent the change (UNKNOWN_OUTCOME) or not yet (STORAGE_FAILED).
+    const reached = sent.some((m) =>
+      m.type === MessageType.Append && m.entries.some((e) => e.kind === EntryKind.Config)
+    );
+    assertEquals(change.code, reached ? "UNKNOWN_OUTCOME" : "STORAGE_FAILED");
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("driver: a read waiting on a follower whose disk fails is refused STORAGE_FAILED at once", async () => {
+  const store = new FailingStore();
+  const sent: Message[] = [];
+  const node = new RaftNode({
+    id: "b",
+    store,
+    meta: new MemoryMeta(),
+    bootstrap: THREE,
+    send: (m) => sent.push(m),
+    tickMs: HOUR_MS,
+    requestTimeoutMs: HOUR_MS,
+    logger: quiet,
+  });
+  try {
+    await roundTrip(node, sent);
+    const read = track(node.readBarrier());
+    await until(() => sent.some((m) => m.type === MessageType.ReadIndex), "the forwarded read");
+    store.fail(new Error("disk gone"));
+    node.step({
+      type: MessageType.Append,
+      from: "a",
+      to: "b",
+      term: 1,
+      prevIndex: 0,
+      prevTerm: 0,
+      commit: 0,
+      entries: [{
+        term: 1,
+        index: 1,
+        kind: EntryKind.Records,
+        baseOffset: 0,
+        records: records("x"),
+        data: new Uint8Array(),
+      }],
+    });
+    await until(() => read.code !== null, "the read to settle after the failure");
+    assertEquals(read.code, "STORAGE_FAILED");
+  } finally {
+    await node.close();
+  }
+});
