@@ -654,7 +654,10 @@ export class Cluster {
     }
   }
 
-  /** The leader hands leadership to the most up-to-date voter (when its removal failed). */
+  /**
+   * The leader hands leadership to the most up-to-date voter (when its removal failed) and
+   * waits until it hears from the new leader, so that it then leaves as that leader's follower.
+   */
   async #handOver(deadline: number): Promise<void> {
     const self = this.#options.nodeName;
     const { voters } = this.#node.status().membership;
@@ -664,10 +667,12 @@ export class Cluster {
     if (successor === undefined) return;
     try {
       this.#node.transferLeadership(successor.id);
-      await waitUntil(
-        () => this.#node.status().role !== "leader",
-        Math.min(3000, remaining(deadline)),
-      );
+      // Until it hears from the new leader this node knows none, and would not wait to be
+      // removed: of two voters, the new leader could then never commit without it.
+      await waitUntil(() => {
+        const leader = this.#node.status().leader;
+        return leader !== null && leader !== self;
+      }, Math.min(3000, remaining(deadline)));
       this.#options.logger.info("cluster: handed leadership over before leaving", {
         to: successor.id,
       });

@@ -4,13 +4,17 @@
  * cost the fast path: produce throughput of this tree and of a baseline tree (before the
  * bounds; `--baseline=<git rev>`, default 64d942c) measured in the same run, alternating.
  *
- * Cases: (a) 4 ConsumeStreams that stop reading, with the default window and with a
- * 2^31−1 window, on a 100 MB log; (b) 10,000 idle HTTP/2 connections (the node runs under
+ * Cases: (a) ConsumeStreams that stop reading (1, 4 and 16 connections of one stream each;
+ * `--streams=1,4,16`), with the default window and with a 2^31−1 window, on a 100 MB log,
+ * opened and closed `--cycles=N` times (default 3); the node runs with `--inspect` so that
+ * the bench can collect garbage and read `Deno.memoryUsage()` (live memory vs RSS);
+ * (b) 10,000 idle HTTP/2 connections (the node runs under
  * `ulimit -n 20000` and is told so by STRAND_FD_LIMIT); (c) 10,000 abandoned streams
  * (100 connections × 100 tailing ConsumeStreams that never read).
  * Flags: `--secs=N` per throughput round (default 3), `--rounds=N` (default 3),
- * `--only=a,b,c,throughput`; for the throughput part, `--tree=<git rev>` measures that
- * revision instead of this working tree (to bisect between two revisions), `--cases=stream.1`
+ * `--only=a,b,c,throughput`; `--streams=…` and `--cycles=N` for case (a); for the throughput
+ * part, `--tree=<git rev>` measures that revision instead of this working tree (to bisect
+ * between two revisions), `--cases=stream.1`
  * (default `stream.1,unary.c64`) and `--cpu-prof=<dir>` (each server writes a V8 CPU profile
  * under `<dir>/baseline` or `<dir>/tree`; profiling slows it, so read its figures as a profile).
  * @module
@@ -18,7 +22,13 @@
 import { LogClient } from "../client/mod.ts";
 import { servePermissions } from "../tests/e2e/_node.ts";
 import { openStalledConsumer } from "../tests/server/_raw_h2.ts";
-import { clientBacklogBytesMax } from "../server/_grpc_stream.ts";
+import {
+  clientBacklogBytesMax,
+  rawWriteBytes,
+  windowOverrunBytesMax,
+} from "../server/_grpc_stream.ts";
+import { READ_AHEAD_BYTES } from "../log/_reader.ts";
+import { connectInspector, freeInspectorPort, type Inspector } from "./_inspector.ts";
 
 const flag = (name: string, fallback: string) =>
   Deno.args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -29,6 +39,8 @@ const TREE = flag("tree", "");
 const CASES = flag("cases", "stream.1,unary.c64").split(",").filter((name) => name !== "");
 const CPU_PROF = flag("cpu-prof", "");
 const ONLY = flag("only", "").split(",").filter((group) => group !== "");
+const STREAMS = flag("streams", "1,4,16").split(",").map(Number);
+const CYCLES = Number(flag("cycles", "3"));
 const wanted = (group: string) => ONLY.length === 0 || ONLY.includes(group);
 const root = new URL("../", import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -36,6 +48,7 @@ const MiB = 1024 * 1024;
 interface Node {
   pid: number;
   rpc: string;
+  http: string;
   stop(): Promise<void>;
 }
 
@@ -73,13 +86,14 @@ async function startServe(
   };
   const drained = Promise.all([pump(child.stdout), pump(child.stderr)]);
   const deadline = Date.now() + 30_000;
-  while (!/gRPC\s+\S+/.test(text)) {
+  while (!/gRPC\s+\S+/.test(text) || !/HTTP\s+\S+/.test(text)) {
     if (Date.now() > deadline) throw new Error(`serve did not start:\n${text}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     pid: child.pid,
     rpc: /gRPC\s+(\S+)/.exec(text)![1]!,
+    http: /HTTP\s+(\S+)/.exec(text)![1]!,
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -96,12 +110,12 @@ function rssBytes(pid: number): number {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const mb = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
+const mb = (bytes: number) => `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)} MiB`;
 
 function report(name: string, value: number, unit: string, note = ""): void {
   console.log(
     `${name.padEnd(46)} ${
-      value.toFixed(unit === "ratio" ? 3 : unit === "µs" ? 1 : 0).padStart(10)
+      value.toFixed(unit === "ratio" ? 3 : unit === "µs" || unit === "MiB" ? 1 : 0).padStart(10)
     } ${unit}  ${note}`,
   );
   console.log(JSON.stringify({ name: `limits.${name}`, value, unit }));
@@ -111,34 +125,150 @@ function port(address: string): number {
   return Number(address.slice(address.lastIndexOf(":") + 1));
 }
 
+/** The node's `strand_consume_streams_waiting` (streams paused for their client). */
+async function streamsWaiting(node: Node): Promise<number> {
+  const text = await (await fetch(`${node.http}/metrics`)).text();
+  return Number(/^strand_consume_streams_waiting(?:\{[^}]*\})?\s+(\S+)/m.exec(text)?.[1] ?? "0");
+}
+
+/** Polls `condition` every 100 ms for up to 60 s. */
+async function until(what: string, condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await condition()) return;
+    await sleep(100);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** A kernel setting (/proc/sys/…): its fields as numbers. */
+function sysctl(path: string): number[] {
+  return Deno.readTextFileSync(`/proc/sys/${path}`).trim().split(/\s+/).map(Number);
+}
+
+/**
+ * What one stalled stream may make the node hold, by its own constants: what waits for the
+ * client (beyond the window, in the native HTTP/2 session; or in the socket) and the write
+ * that crossed the bound. A waiting stream holds no log records (it reads them again).
+ */
+function heldPerStreamBytes(hugeWindow: boolean): number {
+  return (hugeWindow ? clientBacklogBytesMax : windowOverrunBytesMax) + rawWriteBytes;
+}
+
+/**
+ * What passes through the node on its way to a stalled client before the kernel stops taking
+ * it: with a window, the window; without one, what the kernel buffers on both ends
+ * (net.ipv4.tcp_wmem max for the node's socket + tcp_rmem default for the client's, which
+ * does not grow as the client never reads). It is garbage once sent, until V8 collects it
+ * and the allocator reuses or returns it.
+ */
+function transitPerConnectionBytes(hugeWindow: boolean): number {
+  return hugeWindow ? sysctl("net/ipv4/tcp_wmem")[2]! + sysctl("net/ipv4/tcp_rmem")[1]! : 65_535;
+}
+
+/**
+ * Fixed cost of the case whatever the number of streams: V8's young generation filling to its
+ * size (3 × the shipped --max-semi-space-size=4 MiB) and the runtime's first use of the paths
+ * (code, allocator arenas of the threads that write), measured at 1 stream (docs/limits.md).
+ */
+const fixedOverheadBytes = 16 * MiB;
+/**
+ * Live memory outside the V8 heap that does not grow with streams: the log reader's cached
+ * read-ahead run and the runtime's own buffers (measured 0.5–2.8 MiB at 1 to 16 streams).
+ */
+const fixedExternalBytes = READ_AHEAD_BYTES + 2 * MiB;
+/**
+ * Copies of each byte on its way to the kernel, garbage once the next one is made or it is
+ * sent: the encoded message, our framed write, the runtime's HTTP/2 frame buffers (or its
+ * queue past the window), the socket's gathered write.
+ */
+const transitCopies = 4;
+
 async function stalledConsumers(): Promise<void> {
-  const node = await startServe(root);
+  for (const streams of STREAMS) {
+    for (const huge of [false, true]) await stalledCase(streams, huge);
+  }
+}
+
+/**
+ * One node, `streams` stalled connections opened and closed CYCLES times: RSS growth while
+ * they wait (what the collector has not reclaimed included), after a full GC, the node's live
+ * external memory after it, and what stays after they close (a leak grows it every cycle).
+ */
+async function stalledCase(streams: number, huge: boolean): Promise<void> {
+  const inspectPort = freeInspectorPort();
+  const node = await startServe(root, undefined, [`--inspect=127.0.0.1:${inspectPort}`]);
   const client = new LogClient(node.rpc);
+  let inspector: Inspector | null = null;
   try {
+    inspector = await connectInspector(inspectPort);
     const batch = Array.from({ length: 500 }, () => new Uint8Array(1000).fill(97));
     for (let i = 0; i < 200; i++) await client.produceBatch(batch); // 100 MB
-    for (const huge of [false, true]) {
-      const before = rssBytes(node.pid);
-      const conns = await Promise.all(
-        Array.from(
-          { length: 4 },
-          () => openStalledConsumer({ port: port(node.rpc), hugeWindow: huge }),
-        ),
-      );
-      await sleep(5000);
-      const grown = rssBytes(node.pid) - before;
-      const bound = 4 * (clientBacklogBytesMax + 512 * 1024);
-      report(
-        `stalled.4.${huge ? "window2^31" : "default_window"}.rss_growth`,
-        grown / MiB,
-        "MiB",
-        `bound: 4 × (${mb(clientBacklogBytesMax)} socket backlog + one read step) = ${mb(bound)} ` +
-          "beyond the window, plus kernel buffers",
-      );
+    await inspector.collectGarbage();
+    const baseRss = rssBytes(node.pid);
+    const baseExternal = (await inspector.memory()).external;
+    const name = `stalled.${streams}.${huge ? "window2^31" : "default_window"}`;
+    const held = streams * heldPerStreamBytes(huge);
+    const transit = streams * transitPerConnectionBytes(huge);
+    const closedRss: number[] = [];
+    for (let cycle = 1; cycle <= CYCLES; cycle++) {
+      const conns = [];
+      for (let i = 0; i < streams; i++) {
+        conns.push(await openStalledConsumer({ port: port(node.rpc), hugeWindow: huge }));
+      }
+      await until("every stream to wait", async () => (await streamsWaiting(node)) === streams);
+      await sleep(2000); // the kernel's buffers are full by then; what came through is garbage
+      const stalledRss = rssBytes(node.pid) - baseRss;
+      await inspector.collectGarbage();
+      const liveRss = rssBytes(node.pid) - baseRss;
+      const external = (await inspector.memory()).external - baseExternal;
       for (const conn of conns) conn.close();
+      await until("every stream to end", async () => (await streamsWaiting(node)) === 0);
       await sleep(1000);
+      await inspector.collectGarbage();
+      closedRss.push(rssBytes(node.pid) - baseRss);
+      if (cycle > 1) continue; // later cycles only check what closing leaves
+      report(
+        `${name}.rss_growth`,
+        stalledRss / MiB,
+        "MiB",
+        `before GC; bound: ${mb(fixedOverheadBytes)} fixed + ${transitCopies} copies × (${
+          mb(held)
+        } held + ${mb(transit)} the kernel took), garbage until V8 collects it = ${
+          mb(fixedOverheadBytes + transitCopies * (held + transit))
+        }`,
+      );
+      report(
+        `${name}.rss_growth_after_gc`,
+        liveRss / MiB,
+        "MiB",
+        `bound: ${mb(fixedOverheadBytes)} fixed + ${streams} × (${
+          mb(heldPerStreamBytes(huge))
+        } held + ${mb(transitPerConnectionBytes(huge))} kernel-bound transit) = ${
+          mb(fixedOverheadBytes + held + transit)
+        }`,
+      );
+      report(
+        `${name}.live_external_after_gc`,
+        external / MiB,
+        "MiB",
+        `bound: ${mb(fixedExternalBytes)} fixed + ${streams} × ${
+          mb(heldPerStreamBytes(huge))
+        } held = ${mb(fixedExternalBytes + held)} (server constants)`,
+      );
     }
+    // From the second cycle: the first one only raises the allocator's high-water mark.
+    const from = Math.min(1, closedRss.length - 1);
+    const perCycle = (closedRss.at(-1)! - closedRss[from]!) /
+      Math.max(1, closedRss.length - 1 - from);
+    report(
+      `${name}.closed_rss_growth_per_cycle`,
+      perCycle / MiB,
+      "MiB",
+      `after closing and GC, cycles ${closedRss.map((bytes) => mb(bytes)).join(", ")}; ` +
+        "a leak grows it every cycle (bound: 0)",
+    );
   } finally {
+    inspector?.close();
     client.close();
     await node.stop();
   }

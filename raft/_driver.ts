@@ -152,7 +152,6 @@ const cryptoRandom: RaftRandom = {
  * or to a peer (so it may be appended somewhere); until then it exists only in this process.
  */
 interface Proposal {
-  readonly term: number;
   handedOut: boolean;
 }
 
@@ -177,7 +176,12 @@ export class RaftNode {
   readonly #options: RaftNodeOptions;
   readonly #timers: RaftTimers;
   readonly #stopTicking: () => void;
-  readonly #proposals = new Map<number, Waiter<Committed> & Proposal>();
+  /**
+   * Waiting proposals by entry index, then term. Two at one index: this node's entry there was
+   * overwritten by another leader's and it proposed there again in a later term; each keeps
+   * its own waiter, timeout and outcome.
+   */
+  readonly #proposals = new Map<number, Map<number, Waiter<Committed> & Proposal>>();
   readonly #reads = new Map<string, Waiter<number>>();
   readonly #readyReads: { readId: string; index: number }[] = [];
   #appliedIndex = 0;
@@ -334,7 +338,17 @@ export class RaftNode {
       return Promise.reject(error);
     }
     const readId = `${this.id}:${this.#readNonce}:${++this.#readSeq}`;
-    const promise = this.#wait(this.#reads, readId);
+    const promise = this.#wait(this.#reads, readId, {}, (timeoutMs) => {
+      this.#core.cancelRead(readId);
+      this.#settle(
+        this.#reads,
+        readId,
+        new RaftError(
+          "NO_LEADER",
+          `Cannot complete a read within ${timeoutMs} ms: no quorum answered`,
+        ),
+      );
+    });
     try {
       this.#core.readIndex(readId);
     } catch (error) {
@@ -354,7 +368,9 @@ export class RaftNode {
       "UNKNOWN_OUTCOME",
       `Cannot confirm the append: node ${this.id} stopped before it committed (it may still commit)`,
     );
-    for (const key of [...this.#proposals.keys()]) this.#settle(this.#proposals, key, unknown);
+    for (const [index, waiters] of [...this.#proposals]) {
+      for (const term of [...waiters.keys()]) this.#settleProposal(index, term, unknown);
+    }
     const stopped = new RaftError("NO_LEADER", `Cannot complete: node ${this.id} stopped`);
     for (const key of [...this.#reads.keys()]) this.#settle(this.#reads, key, stopped);
   }
@@ -369,7 +385,16 @@ export class RaftNode {
     try {
       this.#checkOpen();
       const { index, term } = make();
-      const promise = this.#wait(this.#proposals, index, { term, handedOut: false });
+      let waiters = this.#proposals.get(index);
+      if (waiters === undefined) this.#proposals.set(index, waiters = new Map());
+      const promise = this.#wait(waiters, term, { handedOut: false }, (timeoutMs) => {
+        // An appended proposal may still commit: its outcome is unknown, not a failure.
+        const error = new RaftError(
+          "UNKNOWN_OUTCOME",
+          `Cannot confirm the append within ${timeoutMs} ms: it may still commit; read back before retrying`,
+        );
+        this.#settleProposal(index, term, error);
+      });
       this.#kick();
       return promise;
     } catch (error) {
@@ -377,25 +402,25 @@ export class RaftNode {
     }
   }
 
-  #wait<K, T>(map: Map<K, Waiter<T>>, key: K, extra: object = {}): Promise<T> {
+  /** Registers a waiter under `key`; `timedOut` settles it (and only it) at the timeout. */
+  #wait<K, T>(
+    map: Map<K, Waiter<T>>,
+    key: K,
+    extra: object,
+    timedOut: (timeoutMs: number) => void,
+  ): Promise<T> {
     const { promise, resolve, reject } = Promise.withResolvers<T>();
     const timeoutMs = this.#options.requestTimeoutMs ?? 10_000;
-    const cancelTimeout = this.#timers.after(timeoutMs, () => {
-      if (map === this.#reads) this.#core.cancelRead(key as string);
-      // An appended proposal may still commit: its outcome is unknown, not a failure.
-      const error = map === this.#reads
-        ? new RaftError(
-          "NO_LEADER",
-          `Cannot complete a read within ${timeoutMs} ms: no quorum answered`,
-        )
-        : new RaftError(
-          "UNKNOWN_OUTCOME",
-          `Cannot confirm the append within ${timeoutMs} ms: it may still commit; read back before retrying`,
-        );
-      this.#settle(map, key, error);
-    });
+    const cancelTimeout = this.#timers.after(timeoutMs, () => timedOut(timeoutMs));
     map.set(key, { resolve, reject, cancelTimeout, ...extra });
     return promise;
+  }
+
+  #settleProposal(index: number, term: number, outcome: Error | Committed): void {
+    const waiters = this.#proposals.get(index);
+    if (waiters === undefined) return;
+    this.#settle(waiters, term, outcome);
+    if (waiters.size === 0) this.#proposals.delete(index);
   }
 
   #settle<K, T>(map: Map<K, Waiter<T>>, key: K, outcome: Error | T): void {
@@ -409,16 +434,29 @@ export class RaftNode {
 
   #input(action: () => void): void {
     if (this.#closed || this.#failure !== null) return;
-    action();
+    try {
+      action();
+    } catch (error) {
+      // A tick or a step that reads the log (entries to send, terms to match) and fails:
+      // the storage failed (a core refusal of a peer's message is caught in `step`).
+      this.#failStop(error);
+      return;
+    }
     this.#kick();
   }
 
   #kick(): void {
     // A write is in flight: what may leave before persistence leaves now, and what was
-    // committed meanwhile (durable here already) is applied now.
+    // committed meanwhile (durable here already) is applied now. Reading those entries can
+    // fail (a disk read error) outside the loop's own try: that too stops the node.
     if (this.#loop !== null) {
-      this.#sendAll(this.#core.takeEarlyMessages());
-      if (!this.#applying) this.#applyAll(this.#core.takeCommitted());
+      try {
+        this.#sendAll(this.#core.takeEarlyMessages());
+        if (!this.#applying) this.#applyAll(this.#core.takeCommitted());
+      } catch (error) {
+        this.#failStop(error);
+        return;
+      }
     }
     if (this.#loop === null && this.#core.hasReady()) {
       this.#loop = this.#run().finally(() => {
@@ -437,18 +475,24 @@ export class RaftNode {
         this.#applyAll(ready.committed);
         this.#handOut(ready.persist.entries);
         await this.#persist(ready);
+        if (this.#failure !== null) return; // a read failed meanwhile (see #kick)
         this.#sendAll(ready.messages);
         this.#readyReads.push(...ready.readStates);
         this.#serveReads();
         this.#core.advance(ready);
       }
     } catch (error) {
-      // Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable.
-      this.#failure = storageFailure(this.id, error);
-      this.#stopTicking();
-      this.#logger.error(this.#failure.message, { code: "STORAGE_FAILED", error: String(error) });
-      this.#settleFailed(this.#failure);
+      this.#failStop(error);
     }
+  }
+
+  /** Storage failed: stop taking part (fail-stop) rather than acknowledge what is not durable. */
+  #failStop(error: unknown): void {
+    if (this.#failure !== null) return;
+    this.#failure = storageFailure(this.id, error);
+    this.#stopTicking();
+    this.#logger.error(this.#failure.message, { code: "STORAGE_FAILED", error: String(error) });
+    this.#settleFailed(this.#failure);
   }
 
   /**
@@ -464,9 +508,10 @@ export class RaftNode {
       null,
       { cause: failure.cause },
     );
-    for (const index of [...this.#proposals.keys()]) {
-      const waiter = this.#proposals.get(index);
-      this.#settle(this.#proposals, index, waiter?.handedOut === false ? failure : unknown);
+    for (const [index, waiters] of [...this.#proposals]) {
+      for (const [term, waiter] of [...waiters]) {
+        this.#settleProposal(index, term, waiter.handedOut ? unknown : failure);
+      }
     }
     for (const readId of [...this.#reads.keys()]) this.#settle(this.#reads, readId, failure);
   }
@@ -491,8 +536,7 @@ export class RaftNode {
   #handOut(entries: readonly Entry[]): void {
     if (this.#proposals.size === 0) return;
     for (const entry of entries) {
-      // By index alone: a waiter of another term is marked too, which only errs towards unknown.
-      const waiter = this.#proposals.get(entry.index);
+      const waiter = this.#proposals.get(entry.index)?.get(entry.term);
       if (waiter !== undefined) waiter.handedOut = true;
     }
   }
@@ -533,12 +577,15 @@ export class RaftNode {
     this.#appliedIndex = entry.index;
     this.#appliedNextOffset = entry.baseOffset + entry.records.length;
     this.#options.onApply?.(entry);
-    const waiter = this.#proposals.get(entry.index);
-    if (waiter === undefined) return;
-    const outcome = waiter.term === entry.term
-      ? { index: entry.index, baseOffset: entry.baseOffset }
-      : new RaftError("NOT_LEADER", `Cannot append: entry ${entry.index} was replaced`);
-    this.#settle(this.#proposals, entry.index, outcome);
+    const waiters = this.#proposals.get(entry.index);
+    if (waiters === undefined) return;
+    // The entry committed at this index is final: a proposal of another term there never commits.
+    for (const term of [...waiters.keys()]) {
+      const outcome = term === entry.term
+        ? { index: entry.index, baseOffset: entry.baseOffset }
+        : new RaftError("NOT_LEADER", `Cannot append: entry ${entry.index} was replaced`);
+      this.#settleProposal(entry.index, term, outcome);
+    }
   }
 
   #serveReads(): void {

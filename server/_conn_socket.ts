@@ -10,6 +10,9 @@
  * taken by the kernel ({@linkcode ConnSocket.unflushedBytes}). The HTTP/2 send-window account
  * uses that to bound what a connection buffers whatever window its client grants.
  *
+ * Writes are corked for the rest of the event-loop turn they start in: the answers of many
+ * calls settled together (one group commit) leave in one kernel write.
+ *
  * Reading goes through `conn.readable`'s reader, because in Deno 2.8.3 `conn.close()` does
  * not end a pending `conn.read()`: cancelling the reader does (see {@linkcode closeConn}).
  * @module
@@ -68,6 +71,11 @@ export class ConnSocket extends Duplex {
   readonly #flushListeners = new Set<FlushListener>();
   #initial: Uint8Array | null;
   #reading = false;
+  #corkedForTurn = false;
+  readonly #uncorkTurn = () => {
+    this.#corkedForTurn = false;
+    this.uncork();
+  };
   #timeoutMs = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastActivityMs = 0;
@@ -230,6 +238,12 @@ export class ConnSocket extends Duplex {
     callback?: (error?: Error | null) => void,
   ): boolean {
     this.bytesQueued += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (!this.#corkedForTurn && !this.writableCorked && !this.writableEnded) {
+      // What the HTTP/2 session writes in one turn (many calls' answers) leaves in one write.
+      this.#corkedForTurn = true;
+      this.cork();
+      setImmediate(this.#uncorkTurn);
+    }
     // deno-lint-ignore no-explicit-any
     return super.write(chunk, encoding as any, callback);
   }

@@ -16,7 +16,7 @@ import type { ServiceContext } from "./_context.ts";
 import { outOfRange, serviceError, toServiceError } from "./_errors.ts";
 import { produceResponse, producerOf, toRecordMessage, valuesOf } from "./_grpc_codec.ts";
 import type { AppendAck, CommitLog, ProducerRef, ServedRecord } from "./_types.ts";
-import { sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
+import { type BacklogLimits, sendWindowOf, type StreamSendWindow } from "./_h2_send_window.ts";
 import { type RawMessageWriter, rawMessageWriterOf } from "./_grpc_raw_writer.ts";
 import {
   isMalformed,
@@ -28,11 +28,27 @@ import {
 /** Bytes read from the log per step of a consume stream (bounds server memory per stream). */
 export const streamReadBytesMax = 256 * 1024;
 /**
- * Bytes a stream may have waiting for its client before it stops: written beyond the window
- * the client granted, or held by the server for the connection and not yet taken by the
- * kernel, whatever the window (see _h2_send_window.ts). It goes on once that is half this.
+ * Bytes a connection may hold that the kernel has not taken before its streams stop, whatever
+ * window the client granted (see _h2_send_window.ts). They go on once that is half this.
  */
 export const clientBacklogBytesMax = 1024 * 1024;
+/**
+ * Bytes a stream may write beyond the HTTP/2 window its client granted before it stops. They
+ * wait in the runtime's native HTTP/2 session, and Deno 2.8.3 does not free what is still
+ * queued there when the connection closes: every stalled connection that went away kept that
+ * much resident (see _h2_send_window.ts). Enough to have the next write ready when credit
+ * comes (two raw writes); it goes on once that is half this.
+ */
+export const windowOverrunBytesMax = 128 * 1024;
+/** Where a stream stops for its client, and where it goes on. */
+const pauseBeyond: BacklogLimits = {
+  windowBytes: windowOverrunBytesMax,
+  socketBytes: clientBacklogBytesMax,
+};
+const resumeWithin: BacklogLimits = {
+  windowBytes: windowOverrunBytesMax / 2,
+  socketBytes: clientBacklogBytesMax / 2,
+};
 /** The gRPC length prefix of every message (compression flag + 4-byte length). */
 const grpcPrefixBytes = 5;
 /** Produce requests a stream may have appending at once before the server stops reading. */
@@ -63,11 +79,26 @@ export function firstEvent(
 
 type ConsumeCall = ServerWritableStream<ConsumeRequest, ConsumeResponse>;
 
-function nextBatch(ctx: ServiceContext, offset: number, wanted: number): ServedRecord[] {
+function nextBatch(
+  ctx: ServiceContext,
+  offset: number,
+  wanted: number,
+  bytesMax: number,
+): ServedRecord[] {
   const first = ctx.log.firstOffset();
   if (offset < first) throw outOfRange(offset, first, ctx.log.nextOffset());
   if (offset >= ctx.log.nextOffset()) return [];
-  return ctx.log.readFrom(offset, streamReadBytesMax).slice(0, wanted);
+  return ctx.log.readFrom(offset, bytesMax).slice(0, wanted);
+}
+
+/**
+ * Value bytes of the next read step: what the stream may still write before its client is
+ * behind (at least one write), so that a stream that then waits has little or nothing of its
+ * step left to drop and read again.
+ */
+function stepBytes(window: StreamSendWindow | null): number {
+  if (window === null) return streamReadBytesMax;
+  return Math.min(streamReadBytesMax, Math.max(rawWriteBytes, window.roomWithin(pauseBeyond)));
 }
 
 /** Waits until the client has read enough of what the stream wrote. */
@@ -78,7 +109,7 @@ async function waitForClient(
 ): Promise<void> {
   ctx.streamsWaitingForClient++;
   try {
-    await window.waitBelow(clientBacklogBytesMax / 2, signal);
+    await window.waitWithin(resumeWithin, signal);
   } finally {
     ctx.streamsWaitingForClient--;
   }
@@ -87,16 +118,15 @@ async function waitForClient(
 /** Bytes of ConsumeStream messages gathered into one HTTP/2 write. */
 export const rawWriteBytes = 64 * 1024;
 
-function consumeMessages(records: ServedRecord[], batchRecordsMax: number): ConsumeResponse[] {
-  const messages: ConsumeResponse[] = [];
-  for (let i = 0; i < records.length; i += Math.max(1, batchRecordsMax)) {
-    messages.push(
-      batchRecordsMax > 0
-        ? { records: records.slice(i, i + batchRecordsMax).map(toRecordMessage) }
-        : { record: toRecordMessage(records[i]!) },
-    );
-  }
-  return messages;
+/** The ConsumeStream message that starts at `records[at]` (built as it is sent). */
+function consumeMessage(
+  records: ServedRecord[],
+  at: number,
+  batchRecordsMax: number,
+): ConsumeResponse {
+  return batchRecordsMax > 0
+    ? { records: records.slice(at, at + batchRecordsMax).map(toRecordMessage) }
+    : { record: toRecordMessage(records[at]!) };
 }
 
 /** How a consume stream writes: grpc-js per message, or framed by us in few writes. */
@@ -106,74 +136,78 @@ interface ConsumeOutput {
   window: StreamSendWindow | null;
 }
 
+/** How a write left the stream: go on, stop (cancelled or gone), or wait for the client. */
+type Flow = "go" | "stop" | "behind";
+
 /**
- * After `bytes` went out: waits while the client is more than the bound behind (our account
- * of its HTTP/2 window, as the runtime does not report it); false if the stream must stop.
+ * After `bytes` went out: "behind" when the client is more than the bound behind (our account
+ * of its HTTP/2 window, as the runtime does not report it; see `pauseBeyond`).
  */
-async function afterWrite(
-  ctx: ServiceContext,
-  output: ConsumeOutput,
-  bytes: number,
-  signal: AbortSignal,
-): Promise<boolean> {
+function afterWrite(output: ConsumeOutput, bytes: number, signal: AbortSignal): Flow {
   const window = output.window;
-  if (!window) return !signal.aborted;
-  window.wrote(bytes);
-  if (window.backlog() > clientBacklogBytesMax) {
-    await waitForClient(ctx, window, signal);
-    if (window.session.ended) return false; // the connection is gone: stop reading the log
+  if (window) {
+    window.wrote(bytes);
+    if (!window.within(pauseBeyond)) return "behind";
   }
-  return !signal.aborted;
+  return signal.aborted ? "stop" : "go";
+}
+
+/** What {@linkcode send} did: the records it wrote (a prefix), and how the stream goes on. */
+interface Sent {
+  records: number;
+  flow: Flow;
 }
 
 /**
- * Sends `records` honouring flow control (the stream's own buffer, and the client's window);
- * false if the stream stopped meanwhile. Messages are encoded here so the window account
- * knows the exact DATA bytes (the grpc-js serializers pass encoded bytes on).
+ * Writes `records` honouring flow control (the stream's own buffer, and the client's window),
+ * and returns as soon as the client is behind: the records not written yet are the caller's
+ * to read again, so a stream waiting for its client holds no log records (a read step's
+ * values are views into the log's read-ahead buffers, up to 1 MiB each). Messages are encoded
+ * here so the window account knows the exact DATA bytes.
  */
 async function send(
-  ctx: ServiceContext,
   output: ConsumeOutput,
   records: ServedRecord[],
   batchRecordsMax: number,
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<Sent> {
   const { call, raw } = output;
+  const perMessage = Math.max(1, batchRecordsMax);
+  const messages = Math.ceil(records.length / perMessage);
+  const recordsIn = (count: number) => Math.min(records.length, count * perMessage);
   let gathered: Uint8Array[] = [];
   let gatheredBytes = 0;
-  for (const message of consumeMessages(records, batchRecordsMax)) {
-    if (signal.aborted) return false;
-    const bytes = encodeConsumeResponse(message);
+  for (let i = 0; i < messages; i++) {
+    if (signal.aborted) return { records: recordsIn(i - gathered.length), flow: "stop" };
+    const bytes = encodeConsumeResponse(consumeMessage(records, i * perMessage, batchRecordsMax));
+    let flow: Flow;
     if (raw === null) {
       const writable = call.write(bytes as unknown as ConsumeResponse);
       if (!writable) await firstEvent(call, ["drain", "close"], signal);
-      if (!(await afterWrite(ctx, output, bytes.length + grpcPrefixBytes, signal))) return false;
-      continue;
+      flow = afterWrite(output, bytes.length + grpcPrefixBytes, signal);
+    } else {
+      gathered.push(bytes);
+      gatheredBytes += bytes.length + grpcPrefixBytes;
+      if (gatheredBytes < rawWriteBytes && i < messages - 1) continue;
+      flow = await writeRaw(output, raw, gathered, signal);
+      gathered = [];
+      gatheredBytes = 0;
     }
-    gathered.push(bytes);
-    gatheredBytes += bytes.length + grpcPrefixBytes;
-    if (gatheredBytes < rawWriteBytes) continue;
-    if (!(await writeRaw(ctx, output, raw, gathered, signal))) return false;
-    gathered = [];
-    gatheredBytes = 0;
+    if (flow !== "go") return { records: recordsIn(i + 1), flow };
   }
-  if (raw !== null && gathered.length > 0) {
-    return await writeRaw(ctx, output, raw, gathered, signal);
-  }
-  return !signal.aborted;
+  return { records: records.length, flow: signal.aborted ? "stop" : "go" };
 }
 
 async function writeRaw(
-  ctx: ServiceContext,
   output: ConsumeOutput,
   raw: RawMessageWriter,
   messages: Uint8Array[],
   signal: AbortSignal,
-): Promise<boolean> {
+): Promise<Flow> {
   const { bytes, full } = raw.write(messages);
-  if (bytes < 0) return false;
+  if (bytes < 0) return "stop";
   if (full) await raw.waitForDrain(signal);
-  return await afterWrite(ctx, output, bytes, signal);
+  return afterWrite(output, bytes, signal);
 }
 
 /**
@@ -190,21 +224,45 @@ export async function streamRecords(
   let remaining = Number(limit ?? 0) > 0 ? Number(limit) : Infinity;
   const end = stopAtEnd ? ctx.log.nextOffset() : Infinity;
   const output: ConsumeOutput = { call, raw: rawMessageWriterOf(call), window: sendWindowOf(call) };
+  const batch = Number(batchRecordsMax ?? 0);
   try {
     while (remaining > 0 && offset < end && !signal.aborted) {
-      const records = nextBatch(ctx, offset, Math.min(remaining, end - offset, 1 << 20));
-      if (records.length === 0) {
+      const wanted = Math.min(remaining, end - offset, 1 << 20);
+      const sent = await sendStep(ctx, output, offset, wanted, batch, signal);
+      if (sent === null) {
         await ctx.log.waitForOffset(offset, signal);
         continue;
       }
-      const batch = Number(batchRecordsMax ?? 0);
-      if (!(await send(ctx, output, records, batch, signal))) return;
-      offset += records.length;
-      remaining -= records.length;
+      offset += sent.records;
+      remaining -= sent.records;
+      if (sent.flow === "stop") return;
+      if (sent.flow === "behind" && output.window) {
+        // Waits holding no records: the ones not written are read again once it goes on.
+        await waitForClient(ctx, output.window, signal);
+        if (output.window.session.ended) return; // the connection is gone: stop reading the log
+      }
     }
   } finally {
     output.window?.release();
   }
+}
+
+/**
+ * Reads the step at `offset` and sends it (null: nothing there yet). Its own frame, so that no
+ * reference to the step's records outlives it: a suspended async function keeps its
+ * registers, and a stream that waits for its client must not pin the log's read buffers.
+ */
+async function sendStep(
+  ctx: ServiceContext,
+  output: ConsumeOutput,
+  offset: number,
+  wanted: number,
+  batchRecordsMax: number,
+  signal: AbortSignal,
+): Promise<Sent | null> {
+  const records = nextBatch(ctx, offset, wanted, stepBytes(output.window));
+  if (records.length === 0) return null;
+  return await send(output, records, batchRecordsMax, signal);
 }
 
 type ProduceCall = ServerDuplexStream<ProduceRequest, ProduceResponse>;
@@ -315,8 +373,9 @@ interface ProduceSlot {
 /**
  * Reads requests while earlier ones are appending (a pipelining client's requests coalesce
  * into few appends) and answers in request order. Stops reading while `produceInFlightMax`
- * requests are pending, the response stream is backed up, or the client is more than
- * `clientBacklogBytesMax` of answers behind (our account of its HTTP/2 window). The first
+ * requests are pending, the response stream is backed up, or the client is behind on its
+ * answers (`windowOverrunBytesMax` beyond its HTTP/2 window, or `clientBacklogBytesMax` in the
+ * socket). The first
  * failure ends the stream with its status; nothing after an invalid request is appended.
  * Answers are settled slots in a FIFO, written as far as the first unsettled one: all the
  * answers an append settles leave in one HTTP/2 write when grpc-js's internals allow it.
@@ -401,11 +460,11 @@ export function pipelineProduce(
       waitingForDrain = true;
       waitThen(writer.waitForDrain(ctx.shutdownSignal), () => waitingForDrain = false);
     }
-    if (window && !waitingForClient && window.backlog() > clientBacklogBytesMax) {
+    if (window && !waitingForClient && !window.within(pauseBeyond)) {
       waitingForClient = true; // a client that sends but does not read its answers
       ctx.streamsWaitingForClient++;
       call.pause();
-      waitThen(window.waitBelow(clientBacklogBytesMax / 2, ctx.shutdownSignal), () => {
+      waitThen(window.waitWithin(resumeWithin, ctx.shutdownSignal), () => {
         waitingForClient = false;
         ctx.streamsWaitingForClient--;
       });

@@ -4,7 +4,7 @@
  * @module
  */
 import { type Agent, startAgent } from "../../agent/mod.ts";
-import { MessageType, type PeerStream } from "../../raft/mod.ts";
+import type { PeerStream } from "../../raft/mod.ts";
 import { type Logger, peerDialer } from "../../server/mod.ts";
 import { assert, assertEquals, decoder, encoder } from "../server/_assert.ts";
 
@@ -77,26 +77,29 @@ export function gatedDialer(drop: () => boolean): (address: string) => Promise<P
 const frameHeaderBytes = 12;
 
 /**
- * Drops the AppendEntries answers (and nothing else) written while `drop()` holds: the
- * leader sees this follower's heartbeat answers, so it keeps leading (check-quorum), but
- * never learns that the follower holds a new entry, so nothing that needs it commits.
+ * Drops the outbound Raft messages whose type `drop(type)` names (written while it holds);
+ * everything else passes. E.g. dropping only `MessageType.AppendResponse`: the leader sees
+ * this follower's heartbeat answers, so it keeps leading (check-quorum), but never learns
+ * that the follower holds a new entry, so nothing that needs it commits.
  */
-export function appendAckGate(drop: () => boolean): (address: string) => Promise<PeerStream> {
+export function frameGate(
+  drop: (type: number) => boolean,
+): (address: string) => Promise<PeerStream> {
   return filteredDialer((chunk) => {
-    if (!drop()) return chunk;
     const kept: Uint8Array[] = [];
+    let dropped = 0;
     let at = 0;
     while (at < chunk.length) {
       assert(at + frameHeaderBytes < chunk.length, "a write ends inside a frame header");
       const bodyBytes = new DataView(chunk.buffer, chunk.byteOffset + at, 4).getUint32(0);
       const end = at + frameHeaderBytes + bodyBytes;
       // A body starts with its version byte, then its message type.
-      if (chunk[at + frameHeaderBytes + 1] !== MessageType.AppendResponse) {
-        kept.push(chunk.subarray(at, end));
-      }
+      if (drop(chunk[at + frameHeaderBytes + 1]!)) dropped++;
+      else kept.push(chunk.subarray(at, end));
       at = end;
     }
     assertEquals(at, chunk.length, "a write ends inside a frame");
+    if (dropped === 0) return chunk;
     if (kept.length === 0) return null;
     const out = new Uint8Array(kept.reduce((sum, frame) => sum + frame.length, 0));
     let offset = 0;

@@ -5,25 +5,30 @@
  * The test releases the gate; until then the change is under way and nothing else commits.
  */
 import type { Agent } from "../../agent/mod.ts";
+import { MessageType } from "../../raft/mod.ts";
 import { assert, assertEquals, eventually } from "../server/_assert.ts";
+import type { Logger } from "../../server/mod.ts";
 import { withTempDir } from "../log/_fixtures.ts";
 import {
-  appendAckGate,
   assertHolds,
+  frameGate,
   holdsThroughout,
   produce,
   recordingLogger,
   start,
 } from "./_leave_fixtures.ts";
 
-/** n1 leads voters n1 and n2; n3's addition as a learner is under way, held by n2's gate. */
+/**
+ * n1 leads voters n1 and n2; n3's addition as a learner is under way, held by n2's gate.
+ * `alsoDrop` drops more of n2's outbound messages (by type).
+ */
 async function busyTwoVoters(
   dir: string,
   agents: Set<Agent>,
   gate: { hold: boolean },
-  logger = recordingLogger(),
+  options: { logger?: Logger; alsoDrop?: (type: number, n2: Agent) => boolean } = {},
 ): Promise<{ n1: Agent; n2: Agent; n3: Agent; acked: Map<number, string> }> {
-  const n1 = await start(dir, "n1", { logger });
+  const n1 = await start(dir, "n1", { logger: options.logger ?? recordingLogger() });
   agents.add(n1);
   await eventually(() => n1.cluster!.status().role === "leader", "n1 leads");
   const acked = await produce(n1, ["a"]);
@@ -31,7 +36,10 @@ async function busyTwoVoters(
   const holdsChange = () => n2?.cluster?.status().membership.learners.includes("n3") === true;
   n2 = await start(dir, "n2", {
     joinAddrs: [n1.gossipAddr],
-    dialPeer: appendAckGate(() => gate.hold && holdsChange()),
+    dialPeer: frameGate((type) =>
+      (type === MessageType.AppendResponse && gate.hold && holdsChange()) ||
+      (n2 !== null && options.alsoDrop?.(type, n2) === true)
+    ),
   });
   agents.add(n2);
   await eventually(
@@ -66,8 +74,8 @@ Deno.test("leave: a leaving voter follower keeps running until its busy leader h
       // Stopped now, n2 would take the quorum of n1's configuration with it: n1 would step
       // down (check-quorum) and never be elected again. It keeps answering instead.
       await holdsThroughout(
-        () => !stopped && n1.cluster!.status().role === "leader",
-        "n2 running and n1 leading",
+        () => !n2.service.context.closing && n1.cluster!.status().role === "leader",
+        "n2 still leaving and n1 leading",
         1500,
       );
       assert(n1.cluster!.status().membership.voters.includes("n2"));
@@ -96,7 +104,7 @@ Deno.test("leave: a leader whose own removal is refused hands leadership over an
     const gate = { hold: true };
     const logger = recordingLogger();
     try {
-      const { n1, n2, n3, acked } = await busyTwoVoters(dir, agents, gate, logger);
+      const { n1, n2, n3, acked } = await busyTwoVoters(dir, agents, gate, { logger });
       let stopped = false;
       const stopping = n1.shutdown().then(() => stopped = true);
       // leave() waits a while for the change, then tries to remove n1: refused, one change
@@ -136,6 +144,63 @@ Deno.test("leave: a leader whose own removal is refused hands leadership over an
       assertHolds(now, acked);
     } finally {
       gate.hold = false;
+      for (const agent of [...agents].reverse()) await agent.shutdown();
+    }
+  });
+});
+
+Deno.test("leave: a leader that handed over waits to hear from the new leader before it leaves as a follower", async () => {
+  await withTempDir(async (dir) => {
+    const agents = new Set<Agent>();
+    // Once n2 leads, its appends and heartbeats are dropped too: n1, which voted for it,
+    // knows no leader until the test lets them through.
+    const gate = { hold: true, hideLeader: true };
+    const logger = recordingLogger();
+    try {
+      const { n1, n2, acked } = await busyTwoVoters(dir, agents, gate, {
+        logger,
+        alsoDrop: (type, n2) =>
+          gate.hideLeader && n2.cluster?.status().role === "leader" &&
+          (type === MessageType.Append || type === MessageType.Heartbeat),
+      });
+      let stopped = false;
+      const stopping = n1.shutdown().then(() => stopped = true);
+      await eventually(
+        () => logger.lines.some((line) => line.includes("could not remove this node")),
+        "n1's own removal refused",
+      );
+      gate.hold = false;
+      await eventually(
+        () => n2.cluster!.status().role === "leader" && n1.cluster!.status().role !== "leader",
+        "n2 wins the election n1 handed it",
+      );
+      // Leaving now, without a leader to wait for, n1 would stop before n2 removed it: n2
+      // could not commit its first entry (n2 of voters n1 and n2) and would step down.
+      // The window stays below n2's check-quorum round (n1 cannot answer what it never gets).
+      await holdsThroughout(
+        () => !n1.service.context.closing && n1.cluster!.status().leader === null,
+        "n1 still leaving, no leader known",
+        300,
+      );
+      gate.hideLeader = false;
+      await eventually(() => stopped, "n1 stops once removed", 10_000);
+      await stopping;
+      agents.delete(n1);
+      assert(
+        !logger.lines.some((line) => line.includes("left before the leader removed")),
+        logger.lines.join("\n"),
+      );
+      await eventually(() => {
+        const status = n2.cluster!.status();
+        return status.role === "leader" && !status.membership.voters.includes("n1") &&
+          !status.membership.learners.includes("n1");
+      }, "n2 leads without n1");
+      for (const [offset, value] of await produce(n2, ["c"])) acked.set(offset, value);
+      await n2.cluster!.commitLog.readBarrier();
+      assertHolds(n2, acked);
+    } finally {
+      gate.hold = false;
+      gate.hideLeader = false;
       for (const agent of [...agents].reverse()) await agent.shutdown();
     }
   });

@@ -83,6 +83,8 @@ export class TestCluster {
       prepare?: (dataDir: string) => Promise<string[]>;
       /** Flags for one member's first start only (after `extraArgs`). */
       memberArgs?: Record<string, string[]>;
+      /** A file size limit for one member's first start (see `startNode`'s `fileBlocksMax`). */
+      memberFileBlocksMax?: Record<string, number>;
     } = {},
   ): Promise<TestCluster> {
     const base = await Deno.makeTempDir({ prefix: "strand-cluster-" });
@@ -95,10 +97,13 @@ export class TestCluster {
     try {
       const [first, ...rest] = names as [string, ...string[]];
       const own = (name: string) => options.memberArgs?.[name] ?? [];
-      await cluster.startMember(first, ["--bootstrap", ...own(first)]);
+      const limit = (name: string) => ({ fileBlocksMax: options.memberFileBlocksMax?.[name] });
+      await cluster.startMember(first, ["--bootstrap", ...own(first)], limit(first));
       const seed = cluster.get(first).gossipAddr;
       await Promise.all(
-        rest.map((name) => cluster.startMember(name, ["--start-join-addrs", seed, ...own(name)])),
+        rest.map((name) =>
+          cluster.startMember(name, ["--start-join-addrs", seed, ...own(name)], limit(name))
+        ),
       );
       await cluster.waitForVoters(names);
     } catch (error) {
@@ -116,7 +121,11 @@ export class TestCluster {
   }
 
   /** Starts (or restarts, on its data dir) member `name` with the shipped flags. */
-  async startMember(name: string, args: string[]): Promise<Member> {
+  async startMember(
+    name: string,
+    args: string[],
+    options: { fileBlocksMax?: number | undefined } = {},
+  ): Promise<Member> {
     const dataDir = `${this.base}/${name}`;
     await Deno.mkdir(dataDir, { recursive: true });
     const prepared = await this.#prepare(dataDir);
@@ -130,7 +139,7 @@ export class TestCluster {
       "text",
       ...this.#extraArgs,
       ...args,
-    ]);
+    ], options);
     const gossipAddr = /gossip\s+(\S+)/.exec(node.output())?.[1] ?? "";
     if (gossipAddr === "") {
       await node.stop("SIGKILL");

@@ -36,16 +36,30 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: (text: string) 
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) sink(chunk);
 }
 
-/** Spawns `serve`; resolves once it printed its addresses (or rejects with its output). */
-export async function startNode(dataDir: string, extraArgs: string[] = []): Promise<Node> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...servePermissions(dataDir),
-      mainPath,
-      "serve",
-      ...["--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0", ...extraArgs],
-    ],
+/**
+ * Spawns `serve`; resolves once it printed its addresses (or rejects with its output).
+ * `options.fileBlocksMax`: a file size limit (`ulimit -f`, 512-byte blocks, SIGXFSZ ignored),
+ * so a write past it fails with EFBIG as a full disk fails with ENOSPC.
+ */
+export async function startNode(
+  dataDir: string,
+  extraArgs: string[] = [],
+  options: { fileBlocksMax?: number | undefined } = {},
+): Promise<Node> {
+  const argv = [
+    Deno.execPath(),
+    "run",
+    ...servePermissions(dataDir),
+    mainPath,
+    "serve",
+    ...["--data-dir", dataDir, "--rpc-port", "0", "--http-port", "0", ...extraArgs],
+  ];
+  const quoted = argv.map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(" ");
+  const [program, ...args] = options.fileBlocksMax === undefined
+    ? argv
+    : ["sh", "-c", `trap '' XFSZ; ulimit -f ${options.fileBlocksMax}; exec ${quoted}`];
+  const command = new Deno.Command(program as string, {
+    args,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",

@@ -75,6 +75,13 @@ export const AREAS: Readonly<Record<string, AreaCommands>> = {
       "tests/server/produce_fields_test.ts",
     ],
   },
+  limits: {
+    tests: [
+      "tests/server/h2_window_test.ts",
+      "tests/server/memory_bound_test.ts",
+      "tests/server/raw_writer_test.ts",
+    ],
+  },
   log: {
     tests: ["tests/log/", "tests/sim/raft/disk_sim_test.ts"],
     sim: [

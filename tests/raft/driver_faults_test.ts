@@ -732,3 +732,80 @@ Deno.test("driver: a read waiting on a follower whose disk fails is refused STOR
     await node.close();
   }
 });
+
+/** A store whose next append stalls while `stalled` and whose reads throw `readError` once set. */
+class UnreadableStore extends MemoryLog {
+  stalled = false;
+  stalls = 0;
+  readError: Error | null = null;
+  readonly #release = Promise.withResolvers<void>();
+  override async appendEntries(entries: readonly Entry[]): Promise<void> {
+    if (this.stalled) {
+      this.stalls++;
+      await this.#release.promise;
+    }
+    return super.appendEntries(entries);
+  }
+  release(): void {
+    this.#release.resolve();
+  }
+  override entries(fromIndex: number, toIndex: number, bytesMax: number): Entry[] {
+    if (this.readError !== null) throw this.readError;
+    return super.entries(fromIndex, toIndex, bytesMax);
+  }
+}
+
+Deno.test("driver: a disk read error while a write is in flight stops the node (STORAGE_FAILED), never escapes", async () => {
+  // Entries 1..3 of term 1 from an earlier process: applying them reads the store.
+  const { log: lagging, meta } = await laggingFollower();
+  const store = new UnreadableStore();
+  await store.appendEntries(lagging.entries(1, 4, Infinity));
+  const sent: Message[] = [];
+  const errors: string[] = [];
+  const node = new RaftNode({
+    id: "c",
+    store,
+    meta,
+    bootstrap: FIVE,
+    send: (m) => sent.push(m),
+    tickMs: HOUR_MS,
+    requestTimeoutMs: HOUR_MS,
+    logger: { warn: () => {}, error: (_message, fields) => errors.push(String(fields?.code)) },
+  });
+  try {
+    const append = (entries: Entry[], prevIndex: number, commit: number): Message => ({
+      type: MessageType.Append,
+      from: "a",
+      to: "c",
+      term: 1,
+      prevIndex,
+      prevTerm: 1,
+      commit,
+      entries,
+    });
+    store.stalled = true;
+    const fourth: Entry = {
+      term: 1,
+      index: 4,
+      kind: EntryKind.Records,
+      baseOffset: 3,
+      records: records("x"),
+      data: new Uint8Array(),
+    };
+    node.step(append([fourth], 3, 0));
+    await until(() => store.stalls === 1, "the write of entry 4 to be in flight");
+    const read = node.readBarrier().catch((error) => error);
+    store.readError = new Error("EIO: /data/log/00000000000000000001.store: input/output error");
+    // Entries 1..3 commit while the write is in flight: applying them reads the store.
+    node.step(append([], 4, 3));
+    const error = await read;
+    assert(error instanceof RaftError, `expected a RaftError, got ${error}`);
+    assertEquals(error.code, "STORAGE_FAILED");
+    assert(/00000000000000000001\.store/.test(error.message), error.message);
+    assertEquals(errors, ["STORAGE_FAILED"]);
+    assertEquals((await rejection(node.propose(records("y")))).code, "STORAGE_FAILED");
+  } finally {
+    store.release();
+    await node.close();
+  }
+});

@@ -1,6 +1,6 @@
-import { RaftError, RaftNode } from "../../raft/mod.ts";
+import { RaftError, RaftNode, type RaftTimers, realTimers } from "../../raft/mod.ts";
 import { assert, assertEquals, records } from "./_harness.ts";
-import { driverCluster } from "./_fixture.ts";
+import { driverCluster, quiet, until } from "./_fixture.ts";
 
 Deno.test("driver: proposals resolve with dense offsets once committed; followers redirect", async () => {
   const cluster = driverCluster();
@@ -76,4 +76,89 @@ Deno.test("driver: reportUnreachable acts after the caller returns (a transport 
   } finally {
     await cluster.close();
   }
+});
+
+/**
+ * The leader proposes five entries while cut off; another node leads and overwrites them on
+ * it; it leads again and proposes once more, at the index of one of its overwritten
+ * proposals. `fireTimeouts`: the five proposals' timeouts fire right then (before the new one
+ * can commit): each settles its own proposal, never the new one at its index.
+ */
+async function reproposeAtOverwrittenIndex(fireTimeouts: boolean): Promise<void> {
+  const timeouts: { run: () => void; cancelled: boolean }[] = [];
+  const timers: RaftTimers = {
+    every: realTimers.every,
+    after(_delayMs, run) {
+      const timeout = { run, cancelled: false };
+      timeouts.push(timeout);
+      return () => (timeout.cancelled = true);
+    },
+  };
+  const cluster = driverCluster({
+    extra: () => ({ timers, preVote: true, checkQuorum: true, logger: quiet }),
+  });
+  try {
+    const first = await cluster.leader();
+    const { index: k } = await first.propose(records("x"));
+    const { term } = first.status();
+    cluster.cut.add(first.id);
+    const cutOff = [1, 2, 3, 4, 5].map((i) => {
+      const timeout = timeouts.length;
+      return Object.assign(outcome(first.propose(records(`p${i}`))), {
+        timeout: timeouts[timeout]!,
+      });
+    });
+    const others = [...cluster.nodes.values()].filter((node) => node !== first);
+    const second = await until(
+      () => others.find((n) => n.status().role === "leader" && n.status().term > term),
+      "another leader",
+    );
+    cluster.cut.delete(first.id);
+    await until(() => first.status().lastIndex < k + 5, "the cut-off entries to be overwritten");
+    let polls = 0;
+    await until(() => {
+      if (first.status().role === "leader") return true;
+      const leader = [...cluster.nodes.values()].find((n) => n.status().role === "leader");
+      if (polls++ % 50 === 0) leader?.transferLeadership(first.id);
+      return false;
+    }, `${first.id} to lead again (after ${second.id})`);
+    const again = outcome(first.propose(records("q")));
+    if (fireTimeouts) { for (const { timeout } of cutOff) if (!timeout.cancelled) timeout.run(); }
+    await until(() => again.settled, "the new proposal to settle");
+    assertEquals(again.code, "ok", again.message);
+    const j = again.index!;
+    assert(j > k + 1 && j <= k + 5, `the new proposal went to ${j}, not to a cut-off index`);
+    // Entries up to j are committed; the cut-off proposals there were replaced.
+    const replaced = cutOff.slice(0, j - k);
+    await until(() => replaced.every((p) => p.settled), "the replaced proposals to settle", 5_000);
+    for (const p of replaced) {
+      const codes = fireTimeouts ? ["NOT_LEADER", "UNKNOWN_OUTCOME"] : ["NOT_LEADER"];
+      assert(codes.includes(p.code ?? ""), `${p.code}: ${p.message}`);
+    }
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** How a proposal settled (once): `code` "ok" with its index, or its RaftError code. */
+function outcome(proposal: Promise<{ index: number }>) {
+  const state = {
+    settled: false,
+    code: null as string | null,
+    index: null as number | null,
+    message: "",
+  };
+  proposal.then(
+    ({ index }) => Object.assign(state, { settled: true, code: "ok", index }),
+    (error) => Object.assign(state, { settled: true, code: error.code, message: error.message }),
+  );
+  return state;
+}
+
+Deno.test("driver: a proposal overwritten by another leader's entry settles NOT_LEADER when that entry commits, even after a new proposal at its index", async () => {
+  await reproposeAtOverwrittenIndex(false);
+});
+
+Deno.test("driver: an overwritten proposal's timeout settles it, not the later proposal at its index", async () => {
+  await reproposeAtOverwrittenIndex(true);
 });

@@ -40,3 +40,32 @@ Deno.test("ConnSocket: chunks queued unread keep their bytes while later reads a
     client.close();
   }
 });
+
+Deno.test("ConnSocket: what is written in one turn reaches the kernel in one write", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+  const conn = await listener.accept();
+  listener.close();
+  const socket = new ConnSocket(conn, conn.readable.getReader({ mode: "byob" }), null);
+  try {
+    let flushes = 0;
+    socket.onFlush(() => flushes++);
+    const pieces = [pattern(100), pattern(2000).reverse(), pattern(30)];
+    for (const piece of pieces) socket.write(piece);
+    const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+    assertEquals(socket.unflushedBytes, total, "counted as soon as written");
+    // Nothing else is written: the turn's writes must go out on their own.
+    await eventually(() => socket.unflushedBytes === 0, "the writes flushed");
+    assertEquals(flushes, 1, "one kernel write for the turn");
+    const received = new Uint8Array(total);
+    for (let at = 0; at < total;) {
+      const n = await client.read(received.subarray(at));
+      assert(n !== null, "connection ended early");
+      at += n;
+    }
+    assertEquals(received.join(), pieces.map((piece) => [...piece].join()).join(), "in order");
+  } finally {
+    socket.destroy();
+    client.close();
+  }
+});

@@ -2,7 +2,11 @@
 // stop reading the log once the client's window is used up (plus a bounded backlog), and go on
 // when the client grants credit. On Deno 2.8.3 this rests on our own account of the windows
 // (server/_h2_send_window.ts): the runtime completes writes without waiting for the window.
-import { clientBacklogBytesMax, streamReadBytesMax } from "../../server/_grpc_stream.ts";
+import {
+  rawWriteBytes,
+  streamReadBytesMax,
+  windowOverrunBytesMax,
+} from "../../server/_grpc_stream.ts";
 import { SessionSendWindows } from "../../server/_h2_send_window.ts";
 import { assert, assertEquals, eventually } from "./_assert.ts";
 import { type Harness, startHarness } from "./_harness.ts";
@@ -29,8 +33,11 @@ async function stallThenResume(harness: Harness, connect: RawH2Options): Promise
       () => context.streamsWaitingForClient === 1,
       "the stream to wait for the client",
     );
-    // Written at most: the default window (64 KiB), the backlog bound, one read step.
-    const boundBytes = 65_535 + clientBacklogBytesMax + streamReadBytesMax + recordBytes;
+    // Written at most: the default window (64 KiB), then `windowOverrunBytesMax` and one write
+    // queued in the runtime's HTTP/2 session (which keeps them if the connection dies), and
+    // read, one step more. Not the socket bound (1 MiB): nothing beyond the window is sent.
+    const boundBytes = 65_535 + windowOverrunBytesMax + rawWriteBytes + streamReadBytesMax +
+      recordBytes;
     const readBytes = harness.log.recordsRead * recordBytes;
     assert(readBytes <= boundBytes, `read ${readBytes} bytes of the log, bound ${boundBytes}`);
     assert((client.received.get(stream) ?? 0) <= 65_535, "no DATA beyond the window");
@@ -81,6 +88,45 @@ Deno.test("a stream that waits for credit ends when its client goes away", async
     () => harness.events.some((event) => event.method === "ConsumeStream"),
     "the stream to finish",
   );
+});
+
+Deno.test("a stream waiting for its client lets go of the records it has not written", async () => {
+  // A read step's values are views into the log's read-ahead buffers (1 MiB each in the file
+  // log): a stream that kept its step while waiting would pin them for as long as its client
+  // stalls. It must read the unwritten rest again when it goes on.
+  await using harness = await startHarness();
+  const count = 4000;
+  const value = new Uint8Array(recordBytes).fill(3);
+  for (let i = 0; i < count; i += 100) {
+    await harness.log.append(Array.from({ length: 100 }, () => value));
+  }
+  const reads: { offset: number; records: number }[] = [];
+  const readFrom = harness.log.readFrom.bind(harness.log);
+  harness.log.readFrom = (offset, bytesMax) => {
+    const records = readFrom(offset, bytesMax);
+    reads.push({ offset, records: records.length });
+    return records;
+  };
+  const context = harness.service.context;
+  const client = await RawH2Client.connect({ port: harness.grpc.port });
+  try {
+    const stream = client.consumeStream(0, `127.0.0.1:${harness.grpc.port}`);
+    await eventually(() => context.streamsWaitingForClient === 1, "the stream to wait");
+    const readBeforeWait = reads.length;
+    const readEnd = Math.max(...reads.map((read) => read.offset + read.records));
+    client.grant(stream, 0x7fff_ffff - 65_535);
+    client.grant(0, 0x7fff_ffff - 65_535);
+    await eventually(() => client.messages(stream) === count, "every record once");
+    const resumedAt = reads[readBeforeWait]?.offset ?? Infinity;
+    assert(
+      resumedAt < readEnd,
+      `went on reading at ${resumedAt}, after the ${readEnd} records it held while waiting`,
+    );
+    await eventually(() => context.streamsWaitingForClient === 0, "the stream to stop waiting");
+    assertEquals(client.messages(stream), count, "no record twice");
+  } finally {
+    await client.close();
+  }
 });
 
 // The account itself, fed byte streams cut at every position.
@@ -156,7 +202,10 @@ Deno.test("a waiter wakes on the credit that brings the backlog low enough", asy
   const stream = windows.track(1);
   stream.wrote(65_535 + 10_000);
   let woke = false;
-  const waiting = stream.waitBelow(1_000, new AbortController().signal).then(() => woke = true);
+  const waiting = stream.waitWithin(
+    { windowBytes: 1_000, socketBytes: 1_000 },
+    new AbortController().signal,
+  ).then(() => woke = true);
   windows.feed(new Uint8Array(frameBytes(0x8, 0, 1, u32(5_000))));
   await Promise.resolve();
   assertEquals(woke, false, "still 5,000 over");
@@ -169,7 +218,10 @@ Deno.test("bytes that are not HTTP/2 give up the account instead of guessing", a
   const windows = new SessionSendWindows();
   const stream = windows.track(1);
   stream.wrote(1_000_000);
-  const waiting = stream.waitBelow(0, new AbortController().signal);
+  const waiting = stream.waitWithin(
+    { windowBytes: 0, socketBytes: 0 },
+    new AbortController().signal,
+  );
   windows.feed(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
   await waiting; // woken by giving up
   assertEquals(windows.active, false);

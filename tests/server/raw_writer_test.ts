@@ -7,7 +7,7 @@ import { LogClient } from "../../client/mod.ts";
 import { encodeConsumeResponse, logService } from "../../proto/mod.ts";
 import { ServiceContext } from "../../server/_context.ts";
 import { rawMessageWriterOf } from "../../server/_grpc_raw_writer.ts";
-import { clientBacklogBytesMax, pipelineProduce } from "../../server/_grpc_stream.ts";
+import { pipelineProduce, windowOverrunBytesMax } from "../../server/_grpc_stream.ts";
 import { tapSession } from "../../server/_h2_send_window.ts";
 import { assert, assertEquals, encoder, eventually } from "./_assert.ts";
 import { MemoryLog } from "./_memory_log.ts";
@@ -102,7 +102,7 @@ Deno.test("ProduceStream stops reading a client that does not read its answers",
   // deno-lint-ignore no-explicit-any
   pipelineProduce(context, call as any, () => {});
   const request = { record: { value: new Uint8Array([1]) }, records: [] };
-  // Answers are ~10 bytes: ~100,000 requests put the client 1 MiB beyond its 64 KiB window.
+  // Answers are ~10 bytes: ~13,000 requests put the client 128 KiB beyond its 64 KiB window.
   // Send while the server reads, then let every request be answered: with nothing in flight,
   // only the client's backlog can keep the input paused.
   let sent = 0;
@@ -116,7 +116,7 @@ Deno.test("ProduceStream stops reading a client that does not read its answers",
     heldWithNothingInFlight = call.answers === sent && call.paused;
   }
   assert(heldWithNothingInFlight, `input held with every request answered (sent ${sent})`);
-  const bound = 65_535 + clientBacklogBytesMax;
+  const bound = 65_535 + windowOverrunBytesMax;
   assert(call.answeredBytes > bound, `answered ${call.answeredBytes} bytes`);
   assert(call.answeredBytes < bound + 64 * 1024, "and not much beyond the bound");
   call.grant(1, 4 * 1024 * 1024);

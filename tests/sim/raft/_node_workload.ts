@@ -30,7 +30,9 @@ const decoder = new TextDecoder();
 function definitelyNotAppended(error: unknown): boolean {
   if (!(error instanceof RaftError)) return false;
   if (/within \d+ ms|stopped|unknown/i.test(error.message)) return false;
-  return ["NOT_LEADER", "NO_LEADER", "OVERLOADED", "TRANSFER_IN_PROGRESS"].includes(error.code);
+  // STORAGE_FAILED: the driver refuses so only a proposal whose entry never left the process.
+  return ["NOT_LEADER", "NO_LEADER", "OVERLOADED", "TRANSFER_IN_PROGRESS", "STORAGE_FAILED"]
+    .includes(error.code);
 }
 
 /** Drives client traffic against a {@linkcode NodeCluster}. */
