@@ -23,7 +23,7 @@ import {
 } from "./_group_commit.ts";
 import type { LogFile } from "./_fs.ts";
 import type { ResolvedLogOptions } from "./_options.ts";
-import { checkIndexAgainstStore } from "./_index_check.ts";
+import { checkIndexAgainstStore, type IndexCheck } from "./_index_check.ts";
 import { EntryReader } from "./_reader.ts";
 import { recoveryReport } from "./_recovery.ts";
 import { checkRestartPoint, restartFiles } from "./_restart.ts";
@@ -543,12 +543,20 @@ export class FileLog implements EntryStore, RecordLog {
   // ---- helpers ---------------------------------------------------------------------------
 
   /**
-   * Checks a trusted index that a read failed through against its store (once per segment),
-   * reporting damaged frames found; if the index was wrong, reads use the rebuilt one at once
+   * Checks a trusted index that a read failed through against its store (once per segment,
+   * unless a disk error stopped the walk), reporting damaged frames found; if the index was wrong, reads use the rebuilt one at once
    * and the file is rewritten in turn. True if the index changed.
    */
   #repairIndex(segment: Segment): boolean {
-    const check = checkIndexAgainstStore(segment, segment === this.#active());
+    let check: IndexCheck;
+    try {
+      check = checkIndexAgainstStore(segment, segment === this.#active());
+    } catch {
+      // The store could not be read (a disk error): the index was not checked. The read that
+      // asked fails with its own error, and a later read checks the index again.
+      segment.indexVerified = false;
+      return false;
+    }
     const report = recoveryReport(this.#options.observer);
     for (const event of check.events) report(event);
     if (!check.rebuilt) return false;

@@ -5,7 +5,15 @@
  * @module
  */
 
-import { LogError, type LogOptions, openLog, type RecoveryEvent } from "../../log/mod.ts";
+import {
+  DENO_FS,
+  LogError,
+  type LogFile,
+  type LogFs,
+  type LogOptions,
+  openLog,
+  type RecoveryEvent,
+} from "../../log/mod.ts";
 import { assert, assertEquals, assertThrowsLog, bytes } from "./_assert.ts";
 import { forgetCleanClose, indexOf, storeFiles, withTempDir } from "./_fixtures.ts";
 
@@ -431,4 +439,59 @@ Deno.test("an append queued before an index repair is read back in the same run"
     assertEquals(again.read(RECORDS).value, bytes("queued"));
     expectReads(again, RECORDS, new Set(), value120, "after the rewrite");
     await again.close();
+  }));
+
+/** What a failing disk read throws (Deno's own is an OS error: EIO, "Input/output error"). */
+class DiskReadError extends Error {}
+
+/** The real file system, except that reads of store files throw EIO while `failing.on`. */
+function failingStoreReads(failing: { on: boolean }): LogFs {
+  return {
+    ...DENO_FS,
+    async open(path, options): Promise<LogFile> {
+      const file = await DENO_FS.open(path, options);
+      if (!path.endsWith(".store")) return file;
+      return new Proxy(file, {
+        get(target, property) {
+          if (property === "readSync" && failing.on) {
+            return () => {
+              throw new DiskReadError(`EIO: cannot read ${path}`);
+            };
+          }
+          const value = Reflect.get(target, property, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    },
+  };
+}
+
+Deno.test("a disk read error during an index check fails that read only; a later read checks the index again", () =>
+  withTempDir(async (dir) => {
+    await fillPairs(dir);
+    const stores = await storeFiles(dir);
+    const index = indexOf(stores[stores.length - 1]!);
+    const raw = await Deno.readFile(index);
+    await Deno.writeFile(index, raw.fill(0, 24 * 3, 24 * 4)); // trusted at open (clean close)
+    const failing = { on: false };
+    const events: RecoveryEvent[] = [];
+    const log = await openLog(
+      dir,
+      collecting(events, { ...SMALL, fs: failingStoreReads(failing) }),
+    );
+    try {
+      failing.on = true; // the read fails, and so does the index check it triggers
+      let error: unknown = null;
+      try {
+        log.read(RECORDS - 1);
+      } catch (caught) {
+        error = caught;
+      }
+      assert(error instanceof DiskReadError, `expected the read's own EIO, got ${error}`);
+      failing.on = false; // the disk is back: the zeroed index entry is found and rebuilt
+      expectReads(log, RECORDS, new Set(), value120, "after the read error");
+      assertEquals(events.map((e) => e.kind), ["index_rebuilt"]);
+    } finally {
+      await log.close();
+    }
   }));
