@@ -555,7 +555,9 @@ export class Cluster {
    *   could remove it), announces no leave, and says so once; the cluster resumes when it
    *   restarts;
    * - any other member announces its leave and, if it is a voter, keeps running until the
-   *   leader has removed it (the leader stops replicating to it).
+   *   leader has removed it (the leader stops replicating to it);
+   * - a voter that knows no leader (an election under way) first waits for one: if it wins,
+   *   it leaves as a leader does, otherwise as a follower.
    */
   async leave(): Promise<void> {
     this.#leaving = true;
@@ -575,11 +577,40 @@ export class Cluster {
         return;
       }
     }
+    const now = this.#node.status();
+    if (now.leader === null && now.membership.voters.includes(self)) {
+      await this.#awaitLeader(deadline);
+    }
     if (this.#node.status().role === "leader") {
       if (await this.#removeSelf(deadline)) return;
       await this.#handOver(deadline);
     }
     await this.#leaveAsFollower(deadline);
+  }
+
+  /**
+   * A voter that knows no leader waits, within the budget, for an election to end: stopping
+   * now could take the quorum with it (of two voters, the other could then neither win an
+   * election nor remove it). Winning, it waits for its term's first entry to commit, before
+   * which it could not propose its own removal.
+   */
+  async #awaitLeader(deadline: number): Promise<void> {
+    const logger = this.#options.logger;
+    logger.info("cluster: no leader is known; waiting for one before leaving");
+    try {
+      await waitUntil(() => this.#node.status().leader !== null, remaining(deadline));
+    } catch {
+      logger.warn("cluster: no leader emerged within the leave's budget; leaving unremoved", {
+        budgetMs: leaveBudgetMs,
+      });
+      return;
+    }
+    const won = this.#node.status();
+    if (won.leader !== this.#options.nodeName) return;
+    await waitUntil(() => {
+      const now = this.#node.status();
+      return now.role !== "leader" || now.commitIndex >= won.lastIndex;
+    }, Math.min(removalCommitMs, remaining(deadline))).catch(() => {});
   }
 
   /**
