@@ -118,6 +118,8 @@ export class Cluster {
   #timer: ReturnType<typeof setInterval> | null = null;
   #changing = false;
   #leaving = false;
+  /** Set once this node's own removal, proposed by leave(), has committed (even late). */
+  #removedSelf = false;
   #closed = false;
   #lastLeader: string | null = null;
   #lastMembership = "";
@@ -584,6 +586,7 @@ export class Cluster {
     if (this.#node.status().role === "leader") {
       if (await this.#removeSelf(deadline)) return;
       await this.#handOver(deadline);
+      if (this.#removedSelf) return;
     }
     await this.#leaveAsFollower(deadline);
   }
@@ -662,13 +665,13 @@ export class Cluster {
   async #removeSelf(deadline: number): Promise<boolean> {
     const self = this.#options.nodeName;
     const announced = this.#gossip?.leave() ?? Promise.resolve();
+    const removal = this.#node.changeMembership({ type: "remove", id: self });
+    // One that timed out is still in the log and may commit during the hand-over.
+    removal.then(() => this.#removedSelf = true, () => {});
     try {
       // Bounded below the whole budget: a removal that cannot commit (another voter down)
       // leaves time for the hand-over.
-      await within(
-        this.#node.changeMembership({ type: "remove", id: self }),
-        Math.min(removalCommitMs, remaining(deadline)),
-      );
+      await within(removal, Math.min(removalCommitMs, remaining(deadline)));
       this.#options.logger.info(
         "cluster: removed this node from the configuration before leaving; leadership passes to the remaining voters",
         { voters: this.#node.status().membership.voters },
@@ -687,7 +690,9 @@ export class Cluster {
 
   /**
    * The leader hands leadership to the most up-to-date voter (when its removal failed) and
-   * waits until it hears from the new leader, so that it then leaves as that leader's follower.
+   * waits until it hears from the new leader, so that it then leaves as that leader's follower,
+   * or until its removal, if it timed out, commits after all: the new leader, not replicating
+   * to a node it removed, would never be heard from.
    */
   async #handOver(deadline: number): Promise<void> {
     const self = this.#options.nodeName;
@@ -702,8 +707,15 @@ export class Cluster {
       // removed: of two voters, the new leader could then never commit without it.
       await waitUntil(() => {
         const leader = this.#node.status().leader;
-        return leader !== null && leader !== self;
+        return this.#removedSelf || (leader !== null && leader !== self);
       }, Math.min(3000, remaining(deadline)));
+      if (this.#removedSelf) {
+        this.#options.logger.info(
+          "cluster: this node's removal committed late; leadership passes to the remaining voters",
+          { voters: this.#node.status().membership.voters },
+        );
+        return;
+      }
       this.#options.logger.info("cluster: handed leadership over before leaving", {
         to: successor.id,
       });

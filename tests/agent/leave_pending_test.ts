@@ -3,6 +3,11 @@
  * the follower voter n2 drops its AppendEntries answers (its heartbeat answers pass, so the
  * leader keeps leading) once it holds the change, which adds the joining n3 as a learner.
  * The test releases the gate; until then the change is under way and nothing else commits.
+ *
+ * Also: the leader of two voters whose own removal does not commit in time (as opposed to being
+ * refused): once the follower holds the removal, its AppendEntries answers are dropped, so the
+ * leader never learns that it could commit. The test holds the gate through the leave, or
+ * releases it once the removal has timed out, so that it commits during the hand-over.
  */
 import type { Agent } from "../../agent/mod.ts";
 import { MessageType } from "../../raft/mod.ts";
@@ -204,4 +209,83 @@ Deno.test("leave: a leader that handed over waits to hear from the new leader be
       for (const agent of [...agents].reverse()) await agent.shutdown();
     }
   });
+});
+
+async function removalTimesOut(release: boolean): Promise<void> {
+  await withTempDir(async (dir) => {
+    const agents = new Set<Agent>();
+    const logger = recordingLogger();
+    const gate = { hold: true };
+    try {
+      const n1 = await start(dir, "n1", { logger });
+      agents.add(n1);
+      await eventually(() => n1.cluster!.status().role === "leader", "n1 leads");
+      const acked = await produce(n1, ["a"]);
+      let follower: Agent | null = null;
+      const holdsRemoval = () => {
+        const voters = follower?.cluster?.status().membership.voters;
+        return voters !== undefined && voters.includes("n2") && !voters.includes("n1");
+      };
+      const n2 = await start(dir, "n2", {
+        joinAddrs: [n1.gossipAddr],
+        dialPeer: frameGate((type) =>
+          type === MessageType.AppendResponse && gate.hold && holdsRemoval()
+        ),
+      });
+      follower = n2;
+      agents.add(n2);
+      await eventually(
+        () => n1.cluster!.status().membership.voters.join() === "n1,n2",
+        "n2 promoted",
+      );
+      for (const [offset, value] of await produce(n1, ["b"])) acked.set(offset, value);
+
+      let stopped = false;
+      const stopping = n1.shutdown().then(() => stopped = true);
+      await eventually(
+        () =>
+          logger.lines.some((line) =>
+            line.includes("could not remove this node") && line.includes("not done within")
+          ),
+        "n1's own removal times out",
+      );
+      if (release) gate.hold = false;
+      await eventually(() => stopped, "n1 stops", 10_000);
+      await stopping;
+      agents.delete(n1);
+      gate.hold = false;
+      const log = logger.lines.join("\n");
+      if (release) {
+        // The removal committed during the hand-over: n1 stops at once, without waiting for
+        // a leader that, having removed it, never replicates to it.
+        assert(log.includes("removal committed late"), log);
+        assert(!log.includes("could not hand leadership over"), log);
+      }
+
+      // n2 holds the removal: it leads alone, takes writes, and holds everything acknowledged.
+      await eventually(
+        () => {
+          const status = n2.cluster!.status();
+          return status.role === "leader" && !status.membership.voters.includes("n1") &&
+            !status.membership.learners.includes("n1");
+        },
+        "n2 leads without n1",
+        5_000,
+      );
+      for (const [offset, value] of await produce(n2, ["c"])) acked.set(offset, value);
+      await n2.cluster!.commitLog.readBarrier();
+      assertHolds(n2, acked);
+    } finally {
+      gate.hold = false;
+      for (const agent of [...agents].reverse()) await agent.shutdown();
+    }
+  });
+}
+
+Deno.test("leave: a leader whose own removal never commits in time stops, and the follower holding it leads alone", async () => {
+  await removalTimesOut(false);
+});
+
+Deno.test("leave: a leader whose own removal commits after it timed out stops without waiting for a leader", async () => {
+  await removalTimesOut(true);
 });
