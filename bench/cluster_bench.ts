@@ -88,8 +88,58 @@ interface Measured {
   readonly sliceRatios: number[];
 }
 
+/** CPU time (user + system, ms) a process used so far, from /proc (null where there is none). */
+function cpuMs(pid: number): number | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in 10 ms ticks
+  } catch {
+    return null;
+  }
+}
+
+/** Processes whose CPU time is counted per setup: label and pid. */
+interface CpuWatch {
+  readonly one: [string, number][];
+  readonly three: [string, number][];
+}
+
+/** CPU ms per process over the slices of one setup; records produced in them. */
+class CpuTally {
+  readonly ms = new Map<string, number>();
+  records = 0;
+  async around(processes: [string, number][], run: () => Promise<number>): Promise<number> {
+    const before = processes.map(([, pid]) => cpuMs(pid));
+    const count = await run();
+    processes.forEach(([label, pid], i) => {
+      const start = before[i];
+      const end = cpuMs(pid);
+      if (start === null || start === undefined || end === null) return;
+      this.ms.set(label, (this.ms.get(label) ?? 0) + end - start);
+    });
+    this.records += count;
+    return count;
+  }
+  /** "label µs" per record, and the sum. */
+  format(): string {
+    const parts = [...this.ms].map(([label, ms]) =>
+      `${label} ${(ms * 1000 / Math.max(1, this.records)).toFixed(2)}`
+    );
+    const sum = [...this.ms.values()].reduce((a, b) => a + b, 0);
+    return `${parts.join(", ")}; total ${(sum * 1000 / Math.max(1, this.records)).toFixed(2)}`;
+  }
+}
+
 /** Runs `run` on both setups in alternating slices; records/s over the whole time of each. */
-async function alternate(run: Workload, one: LogClient, three: LogClient): Promise<Measured> {
+async function alternate(
+  name: string,
+  run: Workload,
+  one: LogClient,
+  three: LogClient,
+  watch: CpuWatch,
+): Promise<Measured> {
+  const tallies = { one: new CpuTally(), three: new CpuTally() };
   const sliceMs = (secs * 1000) / slices;
   let oneCount = 0;
   let threeCount = 0;
@@ -97,13 +147,20 @@ async function alternate(run: Workload, one: LogClient, three: LogClient): Promi
   for (let slice = 0; slice < slices; slice++) {
     // Who goes first alternates, so neither setup always runs on a warmer or colder machine.
     const [a, b] = slice % 2 === 0 ? [one, three] : [three, one];
-    const first = await run(a, sliceMs);
-    const second = await run(b, sliceMs);
+    const timed = (client: LogClient) =>
+      client === one
+        ? tallies.one.around(watch.one, () => run(client, sliceMs))
+        : tallies.three.around(watch.three, () => run(client, sliceMs));
+    const first = await timed(a);
+    const second = await timed(b);
     const [single, cluster] = a === one ? [first, second] : [second, first];
     oneCount += single;
     threeCount += cluster;
     sliceRatios.push(cluster / single);
   }
+  // CPU µs per record of each process while its setup ran (the bench process is the client).
+  console.log(`${name} CPU µs/record, 1 node: ${tallies.one.format()}`);
+  console.log(`${name} CPU µs/record, 3 nodes: ${tallies.three.format()}`);
   return { one: oneCount / secs, three: threeCount / secs, sliceRatios };
 }
 
@@ -114,8 +171,20 @@ async function throughput(cluster: TestCluster): Promise<Map<string, Measured>> 
   const results = new Map<string, Measured>();
   try {
     const leader = (await cluster.leader())!;
+    const followers = cluster.live().filter((member) => member.name !== leader);
+    const watch: CpuWatch = {
+      one: [["node", node.process.pid], ["client", Deno.pid]],
+      three: [
+        ["leader", cluster.get(leader).node.process.pid],
+        ...followers.map((member, i): [string, number] => [
+          `follower${i + 1}`,
+          member.node.process.pid,
+        ]),
+        ["client", Deno.pid],
+      ],
+    };
     for (const [name, run] of workloads) {
-      results.set(name, await alternate(run, single, cluster.get(leader).client));
+      results.set(name, await alternate(name, run, single, cluster.get(leader).client, watch));
     }
   } finally {
     single.close();

@@ -40,14 +40,25 @@ export const clientBacklogBytesMax = 1024 * 1024;
  * comes (two raw writes); it goes on once that is half this.
  */
 export const windowOverrunBytesMax = 128 * 1024;
+/**
+ * DATA bytes a connection may write beyond what its client has shown it read (an acknowledged
+ * HTTP/2 PING; see _h2_send_window.ts) before its streams stop, whatever window it granted.
+ * Without it a client that grants 2^31−1 bytes and stops reading gets what the kernel takes
+ * (~4 MiB per connection). A PING goes out every `pingEveryBytes` (half this): one round trip
+ * per 512 KiB, so a reading client is not held back unless its round trip is longer than
+ * sending 512 KiB takes (1 MiB per round trip: 100 MiB/s at 10 ms). They go on once half this.
+ */
+export const unreadBytesMax = 1024 * 1024;
 /** Where a stream stops for its client, and where it goes on. */
 const pauseBeyond: BacklogLimits = {
   windowBytes: windowOverrunBytesMax,
   socketBytes: clientBacklogBytesMax,
+  unacknowledgedBytes: unreadBytesMax,
 };
 const resumeWithin: BacklogLimits = {
   windowBytes: windowOverrunBytesMax / 2,
   socketBytes: clientBacklogBytesMax / 2,
+  unacknowledgedBytes: unreadBytesMax / 2,
 };
 /** The gRPC length prefix of every message (compression flag + 4-byte length). */
 const grpcPrefixBytes = 5;

@@ -62,6 +62,14 @@ export interface BacklogLimits {
   windowBytes: number;
   /** Bytes the connection holds that the kernel has not taken. */
   socketBytes: number;
+  /** DATA bytes written since the last PING the client acknowledged (see the module doc). */
+  unacknowledgedBytes: number;
+}
+
+/** What the account needs of a session to ask its client for read receipts. */
+export interface Pinger {
+  /** Sends a PING; `done` runs on its ACK (or with an error). False when it was not sent. */
+  ping(done: (error: unknown) => void): boolean;
 }
 
 interface Waiter {
@@ -82,7 +90,11 @@ export class StreamSendWindow {
   /** Counts `bytes` of DATA written to the stream. */
   wrote(bytes: number): void {
     this.sent += bytes;
+    const before = this.session.connectionSent;
     this.session.connectionSent += bytes;
+    // The receipt covers the bytes before this write only: the runtime may still hold the
+    // write in its HTTP/2 session, where a PING (a control frame) overtakes DATA.
+    this.session.askReceipt(before);
   }
 
   /** Bytes written beyond what the client allows in flight (0 when the tap gave up). */
@@ -99,13 +111,15 @@ export class StreamSendWindow {
   roomWithin(limits: BacklogLimits): number {
     const ofSocket = limits.socketBytes - this.session.backlogOfSocket();
     const ofWindow = limits.windowBytes - this.session.windowShortfallOf(this);
-    return Math.max(0, Math.min(ofSocket, ofWindow));
+    const ofReceipts = limits.unacknowledgedBytes - this.session.unacknowledged();
+    return Math.max(0, Math.min(ofSocket, ofWindow, ofReceipts));
   }
 
   /** Whether the stream is no further behind than `limits` allow. */
   within(limits: BacklogLimits): boolean {
     return this.windowBacklog() <= limits.windowBytes &&
-      this.session.backlogOfSocket() <= limits.socketBytes;
+      this.session.backlogOfSocket() <= limits.socketBytes &&
+      this.session.unacknowledged() <= limits.unacknowledgedBytes;
   }
 
   /** Resolves once the stream is within `limits`, the session ends, or `signal` aborts. */
@@ -155,6 +169,64 @@ export class SessionSendWindows {
   #frameType = 0;
   #frameStream = 0;
   #socket: SocketBacklog | null = null;
+  #pinger: Pinger | null = null;
+  /** Unacknowledged bytes at which a PING is sent (half the limit; 0: no receipts). */
+  #pingAtBytes = 0;
+  /** `connectionSent` when the last acknowledged PING was sent. */
+  #acknowledged = 0;
+  #pingOutstanding = false;
+
+  /**
+   * Asks the client for a read receipt (an HTTP/2 PING) once `pingAtBytes` were written since
+   * the last one it acknowledged; without this, {@linkcode unacknowledged} reads 0.
+   */
+  attachPinger(pinger: Pinger, pingAtBytes: number): void {
+    this.#pinger = pinger;
+    this.#pingAtBytes = pingAtBytes;
+    this.#acknowledged = this.connectionSent;
+  }
+
+  /** DATA bytes written since the last PING the client acknowledged (0 when not known). */
+  unacknowledged(): number {
+    if (this.#pinger === null || this.#ended) return 0;
+    return this.connectionSent - this.#acknowledged;
+  }
+
+  /**
+   * Sends a PING if `pingAtBytes` were written since the last acknowledged one and none is
+   * out; its ACK will show the client read the first `mark` bytes.
+   */
+  askReceipt(mark: number): void {
+    const pinger = this.#pinger;
+    if (pinger === null || this.#pingOutstanding || this.#ended) return;
+    if (this.connectionSent - this.#acknowledged < this.#pingAtBytes) return;
+    // A write larger than the gap: its own bytes may be overtaken, the rest are before it.
+    if (mark <= this.#acknowledged) mark = this.connectionSent;
+    this.#pingOutstanding = true;
+    let sent = false;
+    try {
+      sent = pinger.ping((error) => this.#onReceipt(mark, error));
+    } catch {
+      sent = false;
+    }
+    if (!sent) this.#stopReceipts();
+  }
+
+  #onReceipt(mark: number, error: unknown): void {
+    this.#pingOutstanding = false;
+    if (error) return this.#stopReceipts();
+    this.#acknowledged = Math.max(this.#acknowledged, mark);
+    for (const stream of this.streams.values()) stream.wake();
+    // Called in a task of its own, after the runtime serialized what was written before.
+    this.askReceipt(this.connectionSent);
+  }
+
+  /** No receipts (no ping, or it failed): the window and socket parts bound streams alone. */
+  #stopReceipts(): void {
+    this.#pinger = null;
+    this.#pingOutstanding = false;
+    for (const stream of this.streams.values()) stream.wake();
+  }
 
   /** Counts what the connection's socket holds in every backlog (see the module doc). */
   attachSocket(socket: SocketBacklog): void {
@@ -311,7 +383,15 @@ type Tappable = {
 interface Http2SessionLike {
   socket?: Tappable | null;
   once(event: "close", listener: () => void): unknown;
+  ping?(callback: (error: unknown) => void): boolean;
 }
+
+/**
+ * DATA bytes written since the last acknowledged PING at which the next PING is sent: half
+ * the limit streams pause at (`unreadBytesMax` in _grpc_stream.ts), so that a reading client
+ * has acknowledged one before its streams reach the limit.
+ */
+export const pingEveryBytes = 512 * 1024;
 
 const sessions = new WeakMap<object, SessionSendWindows>();
 
@@ -325,6 +405,9 @@ export function tapSession(session: Http2SessionLike): SessionSendWindows {
     ? socketBacklogOf(session.socket, () => windows.connectionSent)
     : null;
   if (backlog) windows.attachSocket(backlog);
+  if (typeof session.ping === "function") {
+    windows.attachPinger({ ping: (done) => session.ping!(done) }, pingEveryBytes);
+  }
   return windows;
 }
 

@@ -265,3 +265,42 @@ Deno.test("codec: records decode at every length, alignment and count", () => {
     assertEquals(plain(decoded), plain(message), `${count} records`);
   }
 });
+
+Deno.test("codec: node ids of any characters and length encode as UTF-8 and round-trip", () => {
+  const ids = [
+    "",
+    "n1",
+    "\u0000\u007f",
+    "\u0080",
+    "n\u00e6ud-\u00ff",
+    "\u{1f600}",
+    "a".repeat(64),
+    "a".repeat(65),
+    "b".repeat(127),
+    "c".repeat(128),
+    "d".repeat(63) + "\u00e9",
+    "e".repeat(300),
+  ];
+  const utf8 = new TextEncoder();
+  for (const from of ids) {
+    for (const to of ids) {
+      const message: Message = { from, to, term: 5, type: MessageType.VoteResponse, granted: true };
+      const frame = encodeFrame(message);
+      // Body: version, type, then `from` as a varint length and its UTF-8 bytes.
+      const bytes = utf8.encode(from);
+      const prefix = bytes.length < 0x80
+        ? [bytes.length]
+        : [(bytes.length & 0x7f) | 0x80, bytes.length >> 7];
+      assertEquals(
+        [...frame.subarray(14, 14 + prefix.length + bytes.length)],
+        [...prefix, ...bytes],
+        `bytes of ${JSON.stringify(from)}`,
+      );
+      assertEquals(
+        plain(decodeBody(frame.subarray(12))),
+        plain(message),
+        JSON.stringify([from, to]),
+      );
+    }
+  }
+});

@@ -304,3 +304,78 @@ Deno.test("transport: a peer that is down costs one log line per outage, not one
     await sender.close();
   }
 });
+
+Deno.test("transport: one write watchdog times out a slow write, never a recent one, and stops on close", async () => {
+  // A fake clock and timers, and a stream whose writes complete only when told to.
+  let now = 0;
+  const timers = new Set<{ at: number; run: () => void }>();
+  const fire = (at: number) => {
+    now = at;
+    for (const timer of [...timers]) {
+      if (timer.at <= now) {
+        timers.delete(timer);
+        timer.run();
+      }
+    }
+  };
+  const writes: PromiseWithResolvers<void>[] = [];
+  const stream = () => ({
+    readable: new ReadableStream<Uint8Array>(),
+    writable: new WritableStream<Uint8Array>({
+      write: () => {
+        const write = Promise.withResolvers<void>();
+        writes.push(write);
+        return write.promise;
+      },
+    }),
+    close: () => {},
+  });
+  const sender = new PeerTransport({
+    onMessage: () => {},
+    logger: { warn: () => {}, error: () => {} },
+    writeTimeoutMs: 100,
+    redialMs: 0,
+    nowMs: () => now,
+    after: (delayMs, run) => {
+      const timer = { at: now + delayMs, run };
+      timers.add(timer);
+      return () => timers.delete(timer);
+    },
+    dial: () => Promise.resolve(stream()),
+  });
+  const message = (term: number): Message => ({
+    type: MessageType.TimeoutNow,
+    from: "s",
+    to: "r",
+    term,
+  });
+  try {
+    sender.setPeer("r", "127.0.0.1:1");
+    sender.send(message(1)); // write 1 at t=0 arms the watchdog for t=100
+    await until(() => writes.length === 1, "write 1");
+    assertEquals(timers.size, 1);
+    now = 90;
+    writes[0]!.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    now = 95;
+    sender.send(message(2)); // write 2 starts at t=95
+    await until(() => writes.length === 2, "write 2");
+    fire(100); // 5 ms into write 2: not a timeout; the watchdog waits until t=195
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(sender.stats().writeTimeouts, 0);
+    assertEquals(timers.size, 1);
+    fire(194);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(sender.stats().writeTimeouts, 0);
+    fire(195); // write 2 has now run 100 ms
+    await until(() => sender.stats().writeTimeouts === 1, "the write timeout");
+    assertEquals(sender.stats().connects, 1);
+    fire(195); // no write in progress when the redial below starts: nothing armed yet
+    sender.send(message(3)); // redials and arms the watchdog again
+    await until(() => writes.length === 3, "write 3");
+    assertEquals(timers.size, 1);
+  } finally {
+    await sender.close();
+  }
+  assertEquals(timers.size, 0, "the watchdog's timer is cancelled on close");
+});

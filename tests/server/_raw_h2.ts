@@ -7,7 +7,8 @@ import * as tls from "node:tls";
 import { log } from "../../proto/gen/log.js";
 
 const preface = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const DATA = 0x0, HEADERS = 0x1, RST_STREAM = 0x3, SETTINGS = 0x4, WINDOW_UPDATE = 0x8;
+const DATA = 0x0, HEADERS = 0x1, RST_STREAM = 0x3, SETTINGS = 0x4, PING = 0x6;
+const WINDOW_UPDATE = 0x8;
 const END_STREAM = 0x1, END_HEADERS = 0x4, ACK = 0x1;
 
 function frame(type: number, flags: number, stream: number, payload: Uint8Array): Uint8Array {
@@ -39,6 +40,8 @@ export interface RawH2Options {
   port: number;
   /** Connect with TLS (server name "localhost", ALPN h2) trusting these CA certificates. */
   caCerts?: string[];
+  /** Answer PINGs with their ACK, as RFC 9113 §6.7 requires (default true). */
+  ackPings?: boolean;
 }
 
 interface MessageCount {
@@ -55,6 +58,11 @@ export class RawH2Client {
   closed = false;
   /** RST_STREAM error codes received, by stream. */
   readonly resets = new Map<number, number>();
+  /** PINGs received, and for each the DATA bytes (all streams) read before it. */
+  readonly pings: number[] = [];
+  /** DATA payload bytes received on all streams. */
+  receivedTotal = 0;
+  #ackPings: boolean;
   #socket: net.Socket;
   /** The TCP socket under TLS (pausing it stops reading at the TCP level). */
   #raw: net.Socket;
@@ -62,7 +70,8 @@ export class RawH2Client {
   #pending = new Uint8Array(0);
   #counts = new Map<number, MessageCount>();
 
-  private constructor(socket: net.Socket, raw: net.Socket) {
+  private constructor(socket: net.Socket, raw: net.Socket, ackPings: boolean) {
+    this.#ackPings = ackPings;
     this.#socket = socket;
     this.#raw = raw;
     this.#closedEvent = new Promise((resolve) => socket.once("close", () => resolve()));
@@ -91,7 +100,7 @@ export class RawH2Client {
         socket.once("error", reject);
       });
     }
-    const client = new RawH2Client(socket, raw);
+    const client = new RawH2Client(socket, raw, options.ackPings ?? true);
     client.#write(preface);
     client.#write(frame(SETTINGS, 0, 0, new Uint8Array(0)));
     return client;
@@ -177,6 +186,10 @@ export class RawH2Client {
       if (type === SETTINGS && (flags & ACK) === 0) {
         this.#write(frame(SETTINGS, ACK, 0, new Uint8Array(0)));
       }
+      if (type === PING && (flags & ACK) === 0 && length === 8) {
+        this.pings.push(this.receivedTotal);
+        if (this.#ackPings) this.#write(frame(PING, ACK, 0, joined.slice(at + 9, at + 17)));
+      }
       at += 9 + length;
     }
     this.#pending = joined.slice(at);
@@ -184,6 +197,7 @@ export class RawH2Client {
 
   #onDataFrame(stream: number, payload: Uint8Array): void {
     this.received.set(stream, (this.received.get(stream) ?? 0) + payload.length);
+    this.receivedTotal += payload.length;
     let count = this.#counts.get(stream);
     if (!count) this.#counts.set(stream, count = { prefix: [], bodyLeft: 0, messages: 0 });
     for (let at = 0; at < payload.length;) {
