@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the graceful-leave tests: agents on 127.0.0.1 with free ports, peer
- * dialers whose outbound Raft traffic the test gates, and produce/read helpers.
+ * Shared pieces of the cluster-agent tests (graceful leave, the last voter, member removal):
+ * agents on 127.0.0.1 with free ports, peer dialers whose outbound Raft traffic the test gates,
+ * and produce/read helpers.
  * @module
  */
 import { type Agent, startAgent } from "../../agent/mod.ts";
@@ -22,6 +23,8 @@ export function start(
   name: string,
   options: {
     joinAddrs?: string[];
+    /** The gossip port to bind (0: any free one), e.g. to restart a member on its address. */
+    gossipPort?: number;
     logger?: Logger;
     dialPeer?: (address: string) => Promise<PeerStream>;
   } = {},
@@ -37,7 +40,7 @@ export function start(
     cluster: {
       bootstrap: joinAddrs.length === 0,
       joinAddrs,
-      gossipPort: 0,
+      gossipPort: options.gossipPort ?? 0,
       gossipKey: null,
       ...(options.dialPeer ? { dialPeer: options.dialPeer } : {}),
     },

@@ -4,45 +4,11 @@
  * nothing), so it stays in the configuration, says so once, announces no leave, and the
  * cluster resumes when it restarts. (With a caught-up learner it hands over: leave_test.ts.)
  */
-import { type Agent, startAgent } from "../../agent/mod.ts";
-import type { PeerStream } from "../../raft/mod.ts";
-import { type Logger, peerDialer } from "../../server/mod.ts";
+import type { Agent } from "../../agent/mod.ts";
+import { peerDialer } from "../../server/mod.ts";
+import { recordingLogger, start } from "./_leave_fixtures.ts";
 import { assert, assertEquals, eventually } from "../server/_assert.ts";
 import { withTempDir } from "../log/_fixtures.ts";
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (message: string) => lines.push(message);
-  return { lines, debug() {}, info: record, warn: record, error: record };
-}
-
-function start(
-  dir: string,
-  name: string,
-  options: {
-    joinAddrs?: string[];
-    gossipPort?: number;
-    logger?: Logger;
-    dialPeer?: (address: string) => Promise<PeerStream>;
-  } = {},
-): Promise<Agent> {
-  const joinAddrs = options.joinAddrs ?? [];
-  return startAgent({
-    dataDir: `${dir}/${name}`,
-    nodeName: name,
-    bindHost: "127.0.0.1",
-    rpcPort: 0,
-    httpPort: 0,
-    ...(options.logger ? { logger: options.logger } : {}),
-    cluster: {
-      bootstrap: joinAddrs.length === 0,
-      joinAddrs,
-      gossipPort: options.gossipPort ?? 0,
-      gossipKey: null,
-      ...(options.dialPeer ? { dialPeer: options.dialPeer } : {}),
-    },
-  });
-}
 
 /** A dialer that reaches no peer: a learner added by this leader never catches up. */
 const unreachable = (address: string) =>

@@ -2,29 +2,21 @@
  * `Cluster.removeMember`: the leader removes a failed member for good; it refuses a live one,
  * an unknown name, and anywhere but on the leader (naming the leader).
  */
-import { type Agent, startAgent } from "../../agent/mod.ts";
+import type { Agent } from "../../agent/mod.ts";
+import { start } from "./_leave_fixtures.ts";
 import { assert, assertEquals, eventually } from "../server/_assert.ts";
 import { withTempDir } from "../log/_fixtures.ts";
-
-function start(dir: string, name: string, joinAddrs: string[]): Promise<Agent> {
-  return startAgent({
-    dataDir: `${dir}/${name}`,
-    nodeName: name,
-    bindHost: "127.0.0.1",
-    rpcPort: 0,
-    httpPort: 0,
-    cluster: { bootstrap: joinAddrs.length === 0, joinAddrs, gossipPort: 0, gossipKey: null },
-  });
-}
 
 Deno.test("removeMember: refuses live, unknown and non-leader requests; removes a failed member", async () => {
   await withTempDir(async (dir) => {
     const agents: Agent[] = [];
     try {
-      const n1 = await start(dir, "n1", []);
+      const n1 = await start(dir, "n1");
       agents.push(n1);
       await eventually(() => n1.cluster!.status().role === "leader", "n1 leads");
-      for (const name of ["n2", "n3"]) agents.push(await start(dir, name, [n1.gossipAddr]));
+      for (const name of ["n2", "n3"]) {
+        agents.push(await start(dir, name, { joinAddrs: [n1.gossipAddr] }));
+      }
       const [, n2, n3] = agents as [Agent, Agent, Agent];
       await eventually(
         () => n1.cluster!.status().membership.voters.length === 3,
