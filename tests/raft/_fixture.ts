@@ -4,8 +4,14 @@
  * @module
  */
 
-import { type EntryStore, MemoryLog, type MetaStore } from "../../log/mod.ts";
-import { type Message, RaftError, RaftNode, type RaftNodeOptions } from "../../raft/mod.ts";
+import { EntryKind, type EntryStore, MemoryLog, type MetaStore } from "../../log/mod.ts";
+import {
+  type Message,
+  MessageType,
+  RaftError,
+  RaftNode,
+  type RaftNodeOptions,
+} from "../../raft/mod.ts";
 import { assert } from "./_harness.ts";
 
 /** Raft's state in memory (what a driver saves, the next one loads). */
@@ -121,5 +127,19 @@ export function driverCluster(options: {
       await Promise.all([...nodes.values()].map((node) => node.close()));
       for (const timer of timers) clearTimeout(timer);
     },
+  };
+}
+
+/** Leader "a"'s first append to "b" (term 1): one records entry at index 1, nothing before it. */
+export function firstAppend(records: Uint8Array[], data = new Uint8Array()): Message {
+  return {
+    type: MessageType.Append,
+    from: "a",
+    to: "b",
+    term: 1,
+    prevIndex: 0,
+    prevTerm: 0,
+    commit: 0,
+    entries: [{ term: 1, index: 1, kind: EntryKind.Records, baseOffset: 0, records, data }],
   };
 }

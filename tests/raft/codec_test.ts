@@ -11,6 +11,7 @@ import {
 import { EntryEncodings } from "../../raft/_codec.ts";
 import { crc32 } from "node:zlib";
 import { assert, assertEquals } from "./_harness.ts";
+import { firstAppend } from "./_fixture.ts";
 
 const base = { from: "node-a", to: "node-b", term: 2 ** 40 + 3 };
 
@@ -171,23 +172,7 @@ Deno.test("codec: a frame with any single flipped bit fails a checksum", () => {
 
 Deno.test("codec: a message too large for one frame is refused at encoding", () => {
   const big = new Uint8Array(FRAME_BYTES_MAX + 1);
-  const message: Message = {
-    type: MessageType.Append,
-    from: "a",
-    to: "b",
-    term: 1,
-    prevIndex: 0,
-    prevTerm: 0,
-    commit: 0,
-    entries: [{
-      term: 1,
-      index: 1,
-      kind: EntryKind.Records,
-      baseOffset: 0,
-      records: [big],
-      data: new Uint8Array(),
-    }],
-  };
+  const message = firstAppend([big]);
   let error: unknown = null;
   try {
     encodeFrame(message);
@@ -199,23 +184,7 @@ Deno.test("codec: a message too large for one frame is refused at encoding", () 
 
 Deno.test("codec: decoded records own their bytes (they never pin or alias the frame)", () => {
   const records = [new Uint8Array([1, 2, 3]), new Uint8Array(0), new Uint8Array([9, 8])];
-  const message: Message = {
-    type: MessageType.Append,
-    from: "a",
-    to: "b",
-    term: 1,
-    prevIndex: 0,
-    prevTerm: 0,
-    commit: 0,
-    entries: [{
-      term: 1,
-      index: 1,
-      kind: EntryKind.Records,
-      baseOffset: 0,
-      records,
-      data: new Uint8Array(),
-    }],
-  };
+  const message = firstAppend(records);
   const frame = encodeFrame(message);
   const body = new FrameSplitter().push(frame)[0] as Uint8Array;
   const decoded = decodeBody(body);

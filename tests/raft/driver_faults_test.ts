@@ -20,7 +20,7 @@ import {
   RaftNode,
 } from "../../raft/mod.ts";
 import { assert, assertEquals, fixedRandom, records, TestCluster } from "./_harness.ts";
-import { driverCluster, MemoryMeta, quiet, rejection, until } from "./_fixture.ts";
+import { driverCluster, firstAppend, MemoryMeta, quiet, rejection, until } from "./_fixture.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -524,23 +524,7 @@ Deno.test("driver: a follower whose disk stalls still answers its leader's heart
   try {
     await roundTrip(node, sent);
     store.stalled = true;
-    node.step({
-      type: MessageType.Append,
-      from: "a",
-      to: "b",
-      term: 1,
-      prevIndex: 0,
-      prevTerm: 0,
-      commit: 0,
-      entries: [{
-        term: 1,
-        index: 1,
-        kind: EntryKind.Records,
-        baseOffset: 0,
-        records: records("x"),
-        data: new Uint8Array(),
-      }],
-    });
+    node.step(firstAppend(records("x")));
     await roundTrip(node, sent); // answered while the append is still stalled
     assert(!sent.some((m) => m.type === MessageType.AppendResponse), "acknowledged early");
     store.release();
@@ -709,23 +693,7 @@ Deno.test("driver: a read waiting on a follower whose disk fails is refused STOR
     const read = track(node.readBarrier());
     await until(() => sent.some((m) => m.type === MessageType.ReadIndex), "the forwarded read");
     store.fail(new Error("disk gone"));
-    node.step({
-      type: MessageType.Append,
-      from: "a",
-      to: "b",
-      term: 1,
-      prevIndex: 0,
-      prevTerm: 0,
-      commit: 0,
-      entries: [{
-        term: 1,
-        index: 1,
-        kind: EntryKind.Records,
-        baseOffset: 0,
-        records: records("x"),
-        data: new Uint8Array(),
-      }],
-    });
+    node.step(firstAppend(records("x")));
     await until(() => read.code !== null, "the read to settle after the failure");
     assertEquals(read.code, "STORAGE_FAILED");
   } finally {
