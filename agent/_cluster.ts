@@ -29,7 +29,7 @@ import {
 import { RaftCommitLog } from "./_raft_log.ts";
 import type { Forwarder } from "./_forward.ts";
 import { PeerBook } from "./_peer_book.ts";
-import { caughtUpLearner, nextChange, type ReconcileMember } from "./_reconcile.ts";
+import { caughtUpLearner, nextChange, type ReconcileView } from "./_reconcile.ts";
 import type { ProducerTableOptions } from "./_producers.ts";
 
 /** How a node takes part in a cluster. */
@@ -426,22 +426,22 @@ export class Cluster {
 
   /** The one change that brings the configuration closer to the gossip member list. */
   #nextChange(status: ReturnType<RaftNode["status"]>): ConfigChange | null {
-    return nextChange({
+    return nextChange(this.#reconcileView(status));
+  }
+
+  /** The member list (from gossip) and Raft's view, as reconciliation and leave() judge them. */
+  #reconcileView(status: ReturnType<RaftNode["status"]>): ReconcileView {
+    return {
       self: this.#options.nodeName,
-      members: this.#reconcileMembers(),
+      members: (this.#gossip?.members() ?? []).map((member) => ({
+        name: member.name,
+        status: member.status,
+        hasRaft: (member.tags.raft ?? "") !== "",
+      })),
       membership: status.membership,
       followers: this.#node.followers(),
       commitIndex: status.commitIndex,
-    });
-  }
-
-  /** The gossip member list as reconciliation sees it. */
-  #reconcileMembers(): ReconcileMember[] {
-    return (this.#gossip?.members() ?? []).map((member) => ({
-      name: member.name,
-      status: member.status,
-      hasRaft: (member.tags.raft ?? "") !== "",
-    }));
+    };
   }
 
   /**
@@ -625,7 +625,7 @@ export class Cluster {
     if (status.role !== "leader" || status.membership.learners.length === 0) return null;
     let learner: string | null = null;
     await waitUntil(
-      () => (learner = this.#caughtUpLearner()) !== null,
+      () => (learner = caughtUpLearner(this.#reconcileView(this.#node.status()))) !== null,
       Math.min(learnerCatchUpMs, remaining(deadline)),
     ).catch(() => {});
     if (learner === null) return null;
@@ -645,16 +645,6 @@ export class Cluster {
       });
       return null;
     }
-  }
-
-  #caughtUpLearner(): string | null {
-    const status = this.#node.status();
-    return caughtUpLearner({
-      members: this.#reconcileMembers(),
-      membership: status.membership,
-      followers: this.#node.followers(),
-      commitIndex: status.commitIndex,
-    });
   }
 
   /**
@@ -816,10 +806,13 @@ function hostForAddress(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/** What the bounded waits below reject with when their time is up. */
+class NotDoneInTime extends Error {}
+
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new NotDoneInTime(`not done within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -828,7 +821,7 @@ function remaining(deadline: number): number {
   return Math.max(0, deadline - Date.now());
 }
 
-/** Settles like `promise`, or rejects after `timeoutMs`. */
+/** Settles like `promise`, or rejects with NotDoneInTime after `timeoutMs`. */
 async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -836,7 +829,7 @@ async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
       promise,
       new Promise<never>((_, reject) =>
         timer = setTimeout(
-          () => reject(new Error(`not done within ${timeoutMs} ms`)),
+          () => reject(new NotDoneInTime(`not done within ${timeoutMs} ms`)),
           timeoutMs,
         )
       ),
@@ -846,11 +839,9 @@ async function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   }
 }
 
+/** Waits for `promise` at most `timeoutMs`: taking longer is not an error, failing is. */
 async function withTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    promise,
-    new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
-  ]);
-  clearTimeout(timer);
+  await within(promise, timeoutMs).catch((error) => {
+    if (!(error instanceof NotDoneInTime)) throw error;
+  });
 }

@@ -544,8 +544,9 @@ export class FileLog implements EntryStore, RecordLog {
 
   /**
    * Checks a trusted index that a read failed through against its store (once per segment,
-   * unless a disk error stopped the walk), reporting damaged frames found; if the index was wrong, reads use the rebuilt one at once
-   * and the file is rewritten in turn. True if the index changed.
+   * unless a disk error stopped the walk), reporting damaged frames found; if the index was
+   * wrong, reads use the rebuilt one at once and the file is rewritten in turn. True if the
+   * index changed.
    */
   #repairIndex(segment: Segment): boolean {
     let check: IndexCheck;

@@ -297,8 +297,9 @@ export class RaftNode {
    * was appended, `UNKNOWN_OUTCOME` when it was appended but not seen committed in time (it
    * may still commit). When this node's storage fails while the proposal waits, it rejects
    * then, not at its timeout: `UNKNOWN_OUTCOME` if its entry had reached the disk or a peer
-   * (a new leader may still commit it), `STORAGE_FAILED` if it never left this process. `options.data`: batch data stored in the entry (see `Entry.data`),
-   * handed back to `onApply` on every node.
+   * (a new leader may still commit it), `STORAGE_FAILED` if it never left this process.
+   * `options.data`: batch data stored in the entry (see `Entry.data`), handed back to
+   * `onApply` on every node.
    */
   propose(records: readonly Uint8Array[], options: { data?: Uint8Array } = {}): Promise<Committed> {
     let bytes = options.data?.byteLength ?? 0;
@@ -368,9 +369,7 @@ export class RaftNode {
       "UNKNOWN_OUTCOME",
       `Cannot confirm the append: node ${this.id} stopped before it committed (it may still commit)`,
     );
-    for (const [index, waiters] of [...this.#proposals]) {
-      for (const term of [...waiters.keys()]) this.#settleProposal(index, term, unknown);
-    }
+    this.#settleEveryProposal(() => unknown);
     const stopped = new RaftError("NO_LEADER", `Cannot complete: node ${this.id} stopped`);
     for (const key of [...this.#reads.keys()]) this.#settle(this.#reads, key, stopped);
   }
@@ -421,6 +420,13 @@ export class RaftNode {
     if (waiters === undefined) return;
     this.#settle(waiters, term, outcome);
     if (waiters.size === 0) this.#proposals.delete(index);
+  }
+
+  /** Settles every waiting proposal with the error `outcome` gives it. */
+  #settleEveryProposal(outcome: (proposal: Proposal) => Error): void {
+    for (const [index, waiters] of [...this.#proposals]) {
+      for (const [term, waiter] of [...waiters]) this.#settleProposal(index, term, outcome(waiter));
+    }
   }
 
   #settle<K, T>(map: Map<K, Waiter<T>>, key: K, outcome: Error | T): void {
@@ -508,11 +514,7 @@ export class RaftNode {
       null,
       { cause: failure.cause },
     );
-    for (const [index, waiters] of [...this.#proposals]) {
-      for (const [term, waiter] of [...waiters]) {
-        this.#settleProposal(index, term, waiter.handedOut ? unknown : failure);
-      }
-    }
+    this.#settleEveryProposal((proposal) => proposal.handedOut ? unknown : failure);
     for (const readId of [...this.#reads.keys()]) this.#settle(this.#reads, readId, failure);
   }
 
